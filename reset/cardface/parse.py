@@ -1,0 +1,193 @@
+"""Turn OCR lines from a card front into the birth date, expiry date and security code.
+
+The three are what 照合番号B is built from (docs/mynacard-protocol.md §6.2): the birth date as
+printed (和暦 such as 昭和60年 7月23日生, or 西暦 on newer cards), the card's expiry (…まで有効,
+西暦 or 令和) and the 4-digit セキュリティコード printed under the photo.
+
+A wrong value is worse than none: every value must be a real calendar date inside its era and a
+plausible range, every character must have been recognised confidently, and the two dates must
+agree with each other; otherwise the value is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum, unique
+from typing import TypeVar
+
+from reset.cardface.ocr import OcrLine
+from reset.cardface.result import FieldReading
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@unique
+class Era(StrEnum):
+    """Japanese eras that can appear on a card, with their first day (spec §6.2)."""
+
+    MEIJI = "明治"
+    TAISHO = "大正"
+    SHOWA = "昭和"
+    HEISEI = "平成"
+    REIWA = "令和"
+
+
+ERA_START: dict[Era, date] = {
+    Era.MEIJI: date(1868, 1, 25),
+    Era.TAISHO: date(1912, 7, 30),
+    Era.SHOWA: date(1926, 12, 25),
+    Era.HEISEI: date(1989, 1, 8),
+    Era.REIWA: date(2019, 5, 1),
+}
+_ERA_ORDER = list(ERA_START)
+
+# Every character of a value must be at least this sure; a 3 read as 8 usually scores lower.
+MIN_CONFIDENCE = 0.85
+# A Japanese national's card expires on a birthday (the 10th, or 5th for minors, after issue), so
+# birth and expiry share month and day. Foreign residents' cards end with the period of stay and
+# may not; such a pair is legitimate but a misread digit looks the same, so ask for more.
+MIN_CONFIDENCE_UNMATCHED_DAY = 0.95
+EARLIEST_BIRTH = date(1900, 1, 1)
+# The first My Number Cards were issued in January 2016; none can have expired before that.
+EARLIEST_EXPIRY = date(2016, 1, 1)
+# Ten years to the 10th birthday after issue is at most eleven years ahead.
+MAX_YEARS_AHEAD = 11
+SECURITY_CODE_REGION = (0.55, 0.45)  # the code sits under the photo: right side, lower half
+
+_ERA_NAMES = "|".join(e.value for e in Era)
+_DATE = r"(?:(?P<era>{eras})(?P<era_year>元|\d{{1,2}})|(?<!\d)(?P<year>\d{{4}}))年" \
+    r"(?P<month>\d{{1,2}})月(?P<day>\d{{1,2}})日"
+BIRTH_RE = re.compile(_DATE.format(eras=_ERA_NAMES) + "生")
+# Only 西暦 or 令和 are possible for an expiry date.
+EXPIRY_RE = re.compile(_DATE.format(eras=Era.REIWA.value) + "まで")
+SECURITY_CODE_RE = re.compile(r"\d{4}")
+# Words a card front carries; used to tell "not a card" from "a card we could not read".
+CARD_WORDS = ("個人番号カード", "氏名", "住所", "有効", "性別", "日生")
+
+
+class DateError(ValueError):
+    """A date that does not exist in the calendar or in the stated era."""
+
+
+def era_to_gregorian(era: Era, era_year: int, month: int, day: int) -> date:
+    """The Gregorian date for 和暦 era/year/month/day; DateError if it is outside the era."""
+    if era_year < 1:
+        raise DateError("era year starts at 1 (元年)")
+    start = ERA_START[era]
+    try:
+        value = date(start.year + era_year - 1, month, day)
+    except ValueError as exc:
+        raise DateError(str(exc)) from exc
+    following = _ERA_ORDER.index(era) + 1
+    end = ERA_START[_ERA_ORDER[following]] if following < len(_ERA_ORDER) else date.max
+    if not start <= value < end:
+        raise DateError("date outside its era")
+    return value
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _date_from_match(match: re.Match[str]) -> date:
+    if match.group("era"):
+        raw_year = match.group("era_year")
+        era_year = 1 if raw_year == "元" else int(raw_year)
+        return era_to_gregorian(
+            Era(match.group("era")), era_year, int(match.group("month")), int(match.group("day"))
+        )
+    try:
+        return date(int(match.group("year")), int(match.group("month")), int(match.group("day")))
+    except ValueError as exc:
+        raise DateError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class ParsedFace:
+    """What one OCR pass yielded, before the caller decides on a reason."""
+
+    birth_date: FieldReading[date] | None
+    expiry_date: FieldReading[date] | None
+    security_code: FieldReading[str] | None
+    card_words: int
+
+    @property
+    def found(self) -> int:
+        return sum(x is not None for x in (self.birth_date, self.expiry_date, self.security_code))
+
+
+def _unique(candidates: list[FieldReading[T]]) -> FieldReading[T] | None:
+    """One value, or None when the lines disagree (two different dates is no answer)."""
+    if not candidates:
+        return None
+    values = {c.value for c in candidates}
+    if len(values) != 1:
+        logger.info("card face: conflicting candidates dropped")
+        return None
+    return max(candidates, key=lambda c: c.confidence)
+
+
+def _dates(lines: list[OcrLine], pattern: re.Pattern[str]) -> list[FieldReading[date]]:
+    found: list[FieldReading[date]] = []
+    for line in lines:
+        for match in pattern.finditer(line.text):
+            try:
+                value = _date_from_match(match)
+            except DateError:
+                # A date that cannot exist is a misread; it must not be silently dropped while
+                # a different reading survives, so it is kept as a conflicting candidate.
+                found.append(FieldReading(date.min, 0.0))
+                continue
+            found.append(FieldReading(value, line.span_confidence(match.start(), match.end())))
+    return found
+
+
+def _security_codes(lines: list[OcrLine]) -> list[FieldReading[str]]:
+    min_x, min_y = SECURITY_CODE_REGION
+    found: list[FieldReading[str]] = []
+    for line in lines:
+        if line.cx < min_x or line.cy < min_y:
+            continue
+        if SECURITY_CODE_RE.fullmatch(line.text):
+            found.append(FieldReading(line.text, line.span_confidence(0, len(line.text))))
+    return found
+
+
+def _confident(item: FieldReading[T] | None, threshold: float) -> FieldReading[T] | None:
+    if item is None or item.confidence < threshold:
+        return None
+    return item
+
+
+def parse_lines(lines: list[OcrLine], *, today: date) -> ParsedFace:
+    """Find, validate and cross-check the three values among the lines of a straightened card."""
+    birth = _unique(_dates(lines, BIRTH_RE))
+    expiry = _unique(_dates(lines, EXPIRY_RE))
+    code = _confident(_unique(_security_codes(lines)), MIN_CONFIDENCE)
+
+    if birth is not None and not EARLIEST_BIRTH <= birth.value <= today:
+        birth = None
+    if expiry is not None and not (
+        EARLIEST_EXPIRY <= expiry.value <= _add_years(today, MAX_YEARS_AHEAD)
+    ):
+        expiry = None
+    if birth is not None and expiry is not None:
+        if birth.value >= expiry.value:
+            birth = expiry = None  # one of them is misread and we cannot tell which
+        elif (birth.value.month, birth.value.day) != (expiry.value.month, expiry.value.day):
+            birth = _confident(birth, MIN_CONFIDENCE_UNMATCHED_DAY)
+            expiry = _confident(expiry, MIN_CONFIDENCE_UNMATCHED_DAY)
+    birth = _confident(birth, MIN_CONFIDENCE)
+    expiry = _confident(expiry, MIN_CONFIDENCE)
+
+    joined = "".join(line.text for line in lines)
+    words = sum(word in joined for word in CARD_WORDS)
+    return ParsedFace(birth, expiry, code, words)

@@ -1,0 +1,98 @@
+"""What reading a card front returns: three values with confidences, or a stable reason code."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum, unique
+from typing import Any, Generic, TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@unique
+class Reason(StrEnum):
+    """Stable codes for a card front we could not read; the page maps them to Japanese help."""
+
+    TOO_SMALL = "too_small"
+    BLURRED = "blurred"
+    GLARE = "glare"
+    NOT_A_CARD = "not_a_card"
+    UNREADABLE = "unreadable"
+
+
+# Shown by the page (and returned by the view) next to the manual form, which always remains.
+MESSAGES_JA: dict[Reason, str] = {
+    Reason.TOO_SMALL: (
+        "カードが小さく写っています。マイナンバーカード(表面)を黒わくいっぱいにあわせて、"
+        "もう一度撮影してください。"
+    ),
+    Reason.BLURRED: (
+        "写真がぼやけています。カードとカメラを動かさず、ピントが合ってから撮影してください。"
+    ),
+    Reason.GLARE: (
+        "照明が反射して文字が読めません。反射しない向きにカードを傾けて、もう一度撮影してください。"
+    ),
+    Reason.NOT_A_CARD: (
+        "マイナンバーカード(表面)が見つかりません。カードの表面を黒わくにあわせてください。"
+    ),
+    Reason.UNREADABLE: (
+        "券面の文字を読み取れませんでした。もう一度撮影するか、下の欄に手で入力してください。"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class FieldReading(Generic[T]):
+    """One value read from the card face and how sure the OCR was of every character in it."""
+
+    value: T
+    confidence: float
+
+
+@dataclass(frozen=True)
+class CardFaceReading:
+    """The card-face items needed for 照合番号B (spec §6.2), or why they could not be read.
+
+    `reason` is None only when all three values were read. A value that was read on its own
+    (say the security code) may still be present next to a reason; the page fills only what is
+    present and the resident confirms every field before anything is submitted.
+    """
+
+    birth_date: FieldReading[date] | None = None
+    expiry_date: FieldReading[date] | None = None
+    security_code: FieldReading[str] | None = None
+    reason: Reason | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+    @classmethod
+    def failed(cls, reason: Reason) -> CardFaceReading:
+        return cls(reason=reason)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON shape shared by the CLI, the view and static/reset/cardface.js."""
+        out: dict[str, Any] = {
+            "ok": self.ok,
+            "birth_date": self.birth_date.value.isoformat() if self.birth_date else None,
+            "expiry_date": self.expiry_date.value.isoformat() if self.expiry_date else None,
+            "security_code": self.security_code.value if self.security_code else None,
+            "confidence": {
+                name: round(item.confidence, 3)
+                for name, item in (
+                    ("birth_date", self.birth_date),
+                    ("expiry_date", self.expiry_date),
+                    ("security_code", self.security_code),
+                )
+                if item is not None
+            },
+        }
+        if self.reason is not None:
+            out["reason"] = self.reason.value
+            out["message"] = MESSAGES_JA[self.reason]
+        return out

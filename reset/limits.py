@@ -1,0 +1,71 @@
+"""Attempt limits per session and per card identity, counted in the database.
+
+The database (not process memory) holds the counts so that several ASGI workers share them.
+Windows are fixed buckets; a count never stores what was tried, only that something was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from reset.models import AttemptCounter
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A limit: at most `attempts` within `window` seconds."""
+
+    kind: str
+    attempts: int
+    window: int
+
+
+def session_key_hash(session_key: str) -> str:
+    """Session keys are bearer secrets; only a hash of one is ever stored."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def _window_start(now: datetime, window: int) -> datetime:
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % window, tz=UTC)
+
+
+def consume(limit: Limit, key: str, *, now: datetime | None = None) -> bool:
+    """Count one attempt; True if it is within the limit, False if the limit is already reached."""
+    start = _window_start(now or datetime.now(tz=UTC), limit.window)
+    with transaction.atomic():
+        updated = AttemptCounter.objects.filter(
+            kind=limit.kind, key=key, window_start=start, count__lt=limit.attempts
+        ).update(count=F("count") + 1)
+        if updated:
+            return True
+        if AttemptCounter.objects.filter(kind=limit.kind, key=key, window_start=start).exists():
+            logger.info("limit reached kind=%s", limit.kind)
+            return False
+        try:
+            with transaction.atomic():
+                AttemptCounter.objects.create(kind=limit.kind, key=key, window_start=start, count=1)
+        except IntegrityError:
+            # Another worker created the bucket between our two queries; count against it.
+            return consume(limit, key, now=now)
+    return True
+
+
+def remaining(limit: Limit, key: str, *, now: datetime | None = None) -> int:
+    start = _window_start(now or datetime.now(tz=UTC), limit.window)
+    row = AttemptCounter.objects.filter(kind=limit.kind, key=key, window_start=start).first()
+    return limit.attempts - (row.count if row else 0)
+
+
+def prune(*, older_than: timedelta = timedelta(days=2), now: datetime | None = None) -> int:
+    cutoff = (now or datetime.now(tz=UTC)) - older_than
+    deleted, _ = AttemptCounter.objects.filter(window_start__lt=cutoff).delete()
+    return deleted

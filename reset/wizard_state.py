@@ -1,0 +1,163 @@
+"""The wizard's progress, kept in the session as a few primitives and timestamps.
+
+Views and the face consumer both go through these functions, so the rules (order, maximum age,
+what may be stored) live in one place. Nothing secret is ever put here: no PIN, no 照合番号B, no
+photo (only its SHA-256, so the face consumer can recognise the photo the page sends back).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from django.conf import settings
+
+SESSION_KEY = "wizard"
+VERSION = 1
+
+
+class Step(StrEnum):
+    """Wizard steps in the order the resident meets them (official app screens 2–8)."""
+
+    CHOOSE = "choose"
+    CARD_FACE = "card_face"
+    READER = "reader"
+    PASSWORD = "password"
+    CHIP = "chip"
+    FACE = "face"
+    DONE = "done"
+
+
+ORDER: tuple[Step, ...] = tuple(Step)
+
+
+class Target(StrEnum):
+    """Which password the resident wants reset."""
+
+    SIGN = "sign"  # 署名用パスワード; proven with the 利用者証明用 PIN (JPKI auth key)
+    AUTH = "auth"  # 利用者証明用パスワード; proven with the 署名用 password (JPKI sign key)
+
+
+@dataclass(frozen=True)
+class WizardState:
+    """One resident's progress through the wizard."""
+
+    target: str
+    step: str
+    started_at: float
+    card_identity: str = ""
+    photo_sha256: str = ""
+    certificate_not_after: str = ""
+    evidence_at: float = 0.0
+    face_passed_at: float = 0.0
+    face_distance: float = 0.0
+    v: int = VERSION
+
+    @property
+    def step_enum(self) -> Step:
+        return Step(self.step)
+
+    def is_at_least(self, step: Step) -> bool:
+        return ORDER.index(self.step_enum) >= ORDER.index(step)
+
+
+Session = MutableMapping[str, Any]
+
+
+def _max_age() -> int:
+    return int(settings.MYNA_WIZARD_MAX_AGE_SECONDS)
+
+
+def load(session: Session, *, now: float | None = None) -> WizardState | None:
+    """The current state, or None when there is none, it is malformed or too old (then cleared)."""
+    raw = session.get(SESSION_KEY)
+    if not isinstance(raw, dict):
+        return None
+    try:
+        state = WizardState(**raw)
+        Step(state.step)
+        Target(state.target)
+    except (TypeError, ValueError):
+        clear(session)
+        return None
+    current = time.time() if now is None else now
+    if state.v != VERSION or current - state.started_at > _max_age() or current < state.started_at:
+        clear(session)
+        return None
+    return state
+
+
+def save(session: Session, state: WizardState) -> WizardState:
+    session[SESSION_KEY] = asdict(state)
+    return state
+
+
+def start(session: Session, target: Target, *, now: float | None = None) -> WizardState:
+    """Begin (or begin again) with a chosen target; any earlier progress is dropped."""
+    started = time.time() if now is None else now
+    return save(session, WizardState(target=str(target), step=str(Step.CARD_FACE), started_at=started))
+
+
+def advance(session: Session, state: WizardState, *, expected: Step, to: Step) -> WizardState:
+    """Move from `expected` to `to`; refuses when the resident is not at `expected`."""
+    if state.step_enum != expected:
+        raise StepError(expected=expected, actual=state.step_enum)
+    return save(session, replace(state, step=str(to)))
+
+
+def record_evidence(
+    session: Session,
+    state: WizardState,
+    *,
+    card_identity: str,
+    photo_sha256: str,
+    certificate_not_after: str,
+    now: float | None = None,
+) -> WizardState:
+    """The server verified the chip evidence; the face check comes next."""
+    if state.step_enum != Step.CHIP:
+        raise StepError(expected=Step.CHIP, actual=state.step_enum)
+    return save(
+        session,
+        replace(
+            state,
+            step=str(Step.FACE),
+            card_identity=card_identity,
+            photo_sha256=photo_sha256,
+            certificate_not_after=certificate_not_after,
+            evidence_at=time.time() if now is None else now,
+        ),
+    )
+
+
+def record_face_pass(
+    session: Session, state: WizardState, *, distance: float, now: float | None = None
+) -> WizardState:
+    """The face check passed; the reservation can be created."""
+    if state.step_enum != Step.FACE or not state.card_identity:
+        raise StepError(expected=Step.FACE, actual=state.step_enum)
+    return save(
+        session,
+        replace(
+            state,
+            step=str(Step.DONE),
+            face_passed_at=time.time() if now is None else now,
+            face_distance=distance,
+        ),
+    )
+
+
+def clear(session: Session) -> None:
+    session.pop(SESSION_KEY, None)
+
+
+class StepError(Exception):
+    """A request arrived for a step the resident is not at."""
+
+    def __init__(self, *, expected: Step, actual: Step) -> None:
+        super().__init__(f"expected step {expected}, at {actual}")
+        self.expected = expected
+        self.actual = actual

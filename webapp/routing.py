@@ -1,0 +1,9 @@
+"""WebSocket routes; each app contributes its own list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reset.routing import websocket_urlpatterns as reset_ws
+
+websocket_urlpatterns: list[Any] = [*reset_ws]
