@@ -31,6 +31,8 @@ class INS(IntEnum):
 
     VERIFY = 0x20
     CHANGE_REFERENCE_DATA = 0x24
+    RESET_RETRY_COUNTER = 0x2C  # ISO 7816-4; not used on this card, redacted all the same
+    CHANGE_KEY = 0x32  # 80 32, 住基/共通 AP PIN change (§3)
     COMPUTE_DIGITAL_SIGNATURE = 0x2A
     GET_CHALLENGE = 0x84
     SELECT = 0xA4

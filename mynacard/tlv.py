@@ -168,7 +168,7 @@ class Tlv:
 
     @classmethod
     def parse_from(cls, data: bytes, offset: int = 0) -> tuple[Tlv, int]:
-        """Parse one TLV at ``offset``; return it and the offset after it (trailing bytes allowed)."""
+        """Parse one TLV at ``offset``; return it and the offset after it (trailing allowed)."""
         data = bytes(data)
         head = cls.parse_header(data, offset)
         start = offset + head.header_length

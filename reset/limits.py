@@ -69,3 +69,20 @@ def prune(*, older_than: timedelta = timedelta(days=2), now: datetime | None = N
     cutoff = (now or datetime.now(tz=UTC)) - older_than
     deleted, _ = AttemptCounter.objects.filter(window_start__lt=cutoff).delete()
     return deleted
+
+
+# --- The limits the wizard uses (docs/internal-api.md, "rate limits") ---------------------------
+def _setting(name: str, default: int) -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, name, default))
+
+
+def evidence_session_limit() -> Limit:
+    """Chip evidence submissions per browser session per hour."""
+    return Limit("evidence_session", _setting("MYNA_EVIDENCE_ATTEMPTS", 5), 3600)
+
+
+def evidence_card_limit() -> Limit:
+    """Verified chip reads per card per day (a card is a person: bound what one can try)."""
+    return Limit("evidence_card", _setting("MYNA_EVIDENCE_ATTEMPTS", 5) * 2, 86400)

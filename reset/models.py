@@ -56,7 +56,9 @@ class TargetPassword(models.TextChoices):
 
 class ReservationQuerySet(models.QuerySet["Reservation"]):
     def active_for(self, card_identity: str, target: str) -> ReservationQuerySet:
-        return self.filter(card_identity=card_identity, target=target, state=ReservationState.ACTIVE)
+        return self.filter(
+            card_identity=card_identity, target=target, state=ReservationState.ACTIVE
+        )
 
 
 class Reservation(models.Model):
@@ -103,13 +105,10 @@ class Reservation(models.Model):
         current = now or timezone.now()
         hours = int(getattr(settings, "MYNA_RESERVATION_HOURS", 24))
         with transaction.atomic():
-            earlier = list(
-                cls.objects.select_for_update().active_for(card_identity, target)
-            )
+            earlier = list(cls.objects.select_for_update().active_for(card_identity, target))
             for old in earlier:
-                old.state = (
-                    ReservationState.EXPIRED if old.expires <= current else ReservationState.SUPERSEDED
-                )
+                expired = old.expires <= current
+                old.state = ReservationState.EXPIRED if expired else ReservationState.SUPERSEDED
                 old.state_changed = current
                 old.save(update_fields=["state", "state_changed"])
             reservation = cls.objects.create(
@@ -126,7 +125,7 @@ class Reservation(models.Model):
         return self.state == ReservationState.ACTIVE and (now or timezone.now()) < self.expires
 
     def shows_deadline(self, now: datetime | None = None) -> bool:
-        """The home page keeps showing the deadline until it passes, even once used (official app)."""
+        """The home page shows the deadline until it passes, even once used (official app)."""
         return (
             self.state in (ReservationState.ACTIVE, ReservationState.USED)
             and (now or timezone.now()) < self.expires

@@ -4,4 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from reset.face_consumer import FaceConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/face/", FaceConsumer.as_asgi()),
+]

@@ -1,12 +1,28 @@
-"""Resident wizard URLs."""
+"""Resident wizard URLs (plus the PWA files, which must sit at the site root)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from reset import views
+from reset import api_views, pwa_views, views
 
 app_name = "reset"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("guide/", views.guide, name="guide"),
+    path("help/", views.help_page, name="help"),
+    path("reset/choose/", views.choose, name="choose"),
+    path("reset/card/", views.card, name="card"),
+    path("reset/cardface/", views.cardface, name="cardface"),
+    path("reset/progress/", api_views.progress, name="progress"),
+    path("reset/nonce/", api_views.nonce, name="nonce"),
+    path("reset/evidence/", api_views.evidence, name="evidence"),
+    path("reset/face/", views.face, name="face"),
+    path("reset/done/", views.done, name="done"),
+    path("reset/cancel/", views.cancel, name="cancel"),
+    path("reset/reservation/", views.reservation, name="reservation"),
+    path("reset/reservation.ics", views.reservation_ics_view, name="reservation_ics"),
+    path("sw.js", pwa_views.service_worker, name="service_worker"),
+    path("manifest.webmanifest", pwa_views.manifest, name="manifest"),
+    path("offline/", pwa_views.offline, name="offline"),
 ]

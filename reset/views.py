@@ -1,12 +1,215 @@
-"""Resident wizard views: thin functions over forms, models and plain modules."""
+"""Resident wizard pages: thin functions over wizard_state, models and plain modules.
+
+The card-face, reader, password and chip steps are one page with client-side sub-steps, so the
+card-face items and the PIN stay in page memory and never reach the server (docs/wizard.md).
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from reset import kiosk_hours, nonces, reservation_cookie, wizard_state
+from reset.calendar_file import reservation_ics
+from reset.evidence_check import MESSAGES
+from reset.models import Reservation, TargetPassword
+from reset.page_strings import card_page_strings
+from reset.wizard_state import Step, Target
+
+logger = logging.getLogger(__name__)
+
+STEP_URL = {
+    Step.CHOOSE: "reset:choose",
+    Step.CARD_FACE: "reset:card",
+    Step.READER: "reset:card",
+    Step.PASSWORD: "reset:card",
+    Step.CHIP: "reset:card",
+    Step.FACE: "reset:face",
+    Step.DONE: "reset:done",
+}
+
+
+def _expired(request: HttpRequest) -> HttpResponseRedirect:
+    messages.warning(request, str(MESSAGES["expired_session"]))
+    return redirect("reset:home")
+
+
+def _elsewhere(state: wizard_state.WizardState) -> HttpResponseRedirect:
+    return redirect(STEP_URL[state.step_enum])
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "reset/home.html")
+    reservation = reservation_cookie.find(request)
+    if reservation is not None and not reservation.shows_deadline():
+        reservation = None
+    in_progress = wizard_state.load(request.session)
+    return render(
+        request, "reset/home.html", {"reservation": reservation, "in_progress": in_progress}
+    )
+
+
+@require_GET
+def guide(request: HttpRequest) -> HttpResponse:
+    return render(request, "reset/guide.html")
+
+
+@require_GET
+def help_page(request: HttpRequest) -> HttpResponse:
+    opens, closes = kiosk_hours.kiosk_hours()
+    return render(
+        request,
+        "reset/help.html",
+        {
+            "bridge_url": settings.MYNA_BRIDGE_URL,
+            "opens": f"{opens:%H:%M}",
+            "closes": f"{closes:%H:%M}",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def choose(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        target = request.POST.get("target", "")
+        if target not in Target.__members__.values():
+            messages.error(request, str(_choose_error()))
+            return render(request, "reset/choose.html", status=400)
+        nonces.clear(request.session)
+        wizard_state.start(request.session, Target(target))
+        logger.info("wizard started target=%s", target)
+        return redirect("reset:card")
+    return render(request, "reset/choose.html")
+
+
+def _choose_error() -> str:
+    from django.utils.translation import gettext
+
+    return gettext("初期化するパスワードを選んでください。")
+
+
+@require_GET
+def card(request: HttpRequest) -> HttpResponse:
+    state = wizard_state.load(request.session)
+    if state is None:
+        return _expired(request)
+    if state.step_enum not in wizard_state.CARD_PAGE_STEPS:
+        return _elsewhere(state)
+    if state.step_enum != Step.CARD_FACE:
+        # The page's memory (card-face items, PIN) is gone after a reload: start the page over.
+        state = wizard_state.rewind_card_page(request.session, state)
+    target = Target(state.target)
+    config = {
+        "target": str(target),
+        "bridgeUrl": settings.MYNA_BRIDGE_URL,
+        "progressUrl": reverse("reset:progress"),
+        "nonceUrl": reverse("reset:nonce"),
+        "evidenceUrl": reverse("reset:evidence"),
+        "cardfaceModule": _static("reset/cardface.js"),
+        "cardfaceUrl": reverse("reset:cardface"),
+        "nextUrl": reverse("reset:face"),
+        "step": str(state.step),
+    }
+    return render(
+        request,
+        "reset/card.html",
+        {
+            "target": target,
+            "target_label": TargetPassword(str(target)).label,
+            "wizard_config": config,
+            "wizard_strings": card_page_strings(target),
+        },
+    )
+
+
+def _static(path: str) -> str:
+    from django.templatetags.static import static
+
+    return static(path)
+
+
+def cardface(request: HttpRequest) -> HttpResponse:
+    """Engineer E's card-front OCR (reset/cardface/view.py), imported on first use."""
+    from reset.cardface.view import read_card_front
+
+    return read_card_front(request)
+
+
+@require_GET
+def face(request: HttpRequest) -> HttpResponse:
+    state = wizard_state.load(request.session)
+    if state is None:
+        return _expired(request)
+    if state.step_enum != Step.FACE:
+        return _elsewhere(state)
+    return render(
+        request,
+        "reset/face.html",
+        {
+            "target_label": TargetPassword(state.target).label,
+            "done_url": reverse("reset:done"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def done(request: HttpRequest) -> HttpResponse:
+    """The face check passed: book the reservation once, forget the wizard, show the deadline."""
+    state = wizard_state.load(request.session)
+    if state is None:
+        if reservation_cookie.find(request) is not None:
+            return redirect("reset:reservation")
+        return _expired(request)
+    if state.step_enum != Step.DONE or not state.face_passed_at or not state.card_identity:
+        return _elsewhere(state)
+    reservation = Reservation.book(card_identity=state.card_identity, target=state.target)
+    wizard_state.clear(request.session)
+    nonces.clear(request.session)
+    response = redirect("reset:reservation")
+    reservation_cookie.remember(response, reservation)
+    return response
+
+
+@require_GET
+def reservation(request: HttpRequest) -> HttpResponse:
+    booked = reservation_cookie.find(request)
+    if booked is None or not booked.shows_deadline():
+        return redirect("reset:home")
+    now = timezone.now()
+    window = kiosk_hours.for_reservation(max(now, booked.created), booked.expires)
+    return render(
+        request,
+        "reset/done.html",
+        {"reservation": booked, "window": window, "now": now},
+    )
+
+
+@require_GET
+def reservation_ics_view(request: HttpRequest) -> HttpResponse:
+    booked = reservation_cookie.find(request)
+    if booked is None or not booked.shows_deadline():
+        return redirect("reset:home")
+    opens, closes = kiosk_hours.kiosk_hours()
+    body = reservation_ics(
+        booked, now=timezone.now(), opens_text=f"{opens:%H:%M}–{closes:%H:%M}"
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="myna-reset-reservation.ics"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def cancel(request: HttpRequest) -> HttpResponse:
+    """The resident abandons the wizard: drop every trace of it from the session."""
+    wizard_state.clear(request.session)
+    nonces.clear(request.session)
+    logger.info("wizard abandoned")
+    return redirect("reset:home")

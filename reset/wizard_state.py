@@ -25,7 +25,7 @@ class Step(StrEnum):
     CHOOSE = "choose"
     CARD_FACE = "card_face"
     READER = "reader"
-    PASSWORD = "password"
+    PASSWORD = "password"  # noqa: S105 - the name of a step, not a secret
     CHIP = "chip"
     FACE = "face"
     DONE = "done"
@@ -98,7 +98,8 @@ def save(session: Session, state: WizardState) -> WizardState:
 def start(session: Session, target: Target, *, now: float | None = None) -> WizardState:
     """Begin (or begin again) with a chosen target; any earlier progress is dropped."""
     started = time.time() if now is None else now
-    return save(session, WizardState(target=str(target), step=str(Step.CARD_FACE), started_at=started))
+    state = WizardState(target=str(target), step=str(Step.CARD_FACE), started_at=started)
+    return save(session, state)
 
 
 def advance(session: Session, state: WizardState, *, expected: Step, to: Step) -> WizardState:
@@ -161,3 +162,15 @@ class StepError(Exception):
         super().__init__(f"expected step {expected}, at {actual}")
         self.expected = expected
         self.actual = actual
+
+
+#: The steps the card page runs client-side; the page's memory (card-face items, PIN) is lost on
+#: reload, so the resident re-enters them from the first of these (docs/wizard.md).
+CARD_PAGE_STEPS: tuple[Step, ...] = (Step.CARD_FACE, Step.READER, Step.PASSWORD, Step.CHIP)
+
+
+def rewind_card_page(session: Session, state: WizardState) -> WizardState:
+    """Back to the card-face step when the card page is (re)loaded mid-way."""
+    if state.step_enum not in CARD_PAGE_STEPS:
+        raise StepError(expected=Step.CARD_FACE, actual=state.step_enum)
+    return save(session, replace(state, step=str(Step.CARD_FACE)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -91,6 +92,7 @@ TEMPLATES = [
 
 # --- Database: SQLite is the embedded default; PostgreSQL in production ------------------------
 DB_ENGINE = env_str("DB_ENGINE", "sqlite")
+DATABASES: dict[str, dict[str, Any]]
 if DB_ENGINE == "sqlite":
     DATABASES = {
         "default": {
@@ -152,7 +154,7 @@ STORAGES = {
     },
 }
 
-# --- Sessions and security -------------------------------------------------------------------------
+# --- Sessions and security ---------------------------------------------------------------
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -176,22 +178,27 @@ MYNA_BRIDGE_URL = env_str("MYNA_BRIDGE_URL", "ws://127.0.0.1:9581/")
 # otherwise a directory holding J-LIS roots (*.pem / *.der) and CV CA keys (docs/trust-anchors.md).
 MYNA_TRUST_ANCHORS = env_str("MYNA_TRUST_ANCHORS", "sim")
 if PRODUCTION and MYNA_TRUST_ANCHORS == "sim":
-    raise ImproperlyConfigured("MYNA_TRUST_ANCHORS must name a directory of real anchors in production")
-# The origin the card signs into its evidence (scheme://host[:port]); empty = taken from the request.
+    raise ImproperlyConfigured(
+        "MYNA_TRUST_ANCHORS must name a directory of real anchors in production"
+    )
+# The origin the card signs into its evidence (scheme://host[:port]); empty = from the request.
 MYNA_PUBLIC_ORIGIN = env_str("MYNA_PUBLIC_ORIGIN", "")
 MYNA_RESERVATION_HOURS = env_int("MYNA_RESERVATION_HOURS", 24, minimum=1, maximum=72)
 MYNA_WIZARD_MAX_AGE_SECONDS = env_int("MYNA_WIZARD_MAX_AGE_SECONDS", 30 * 60, minimum=60)
 MYNA_NONCE_TTL_SECONDS = env_int("MYNA_NONCE_TTL_SECONDS", 300, minimum=30, maximum=900)
 MYNA_EVIDENCE_ATTEMPTS = env_int("MYNA_EVIDENCE_ATTEMPTS", 5, minimum=1)
 MYNA_FACE_ATTEMPTS = env_int("MYNA_FACE_ATTEMPTS", 3, minimum=1)
-MYNA_FACE_THRESHOLD = env_float("MYNA_FACE_THRESHOLD", 0.0, minimum=0.0, maximum=2.0)  # 0 = engine default
+# 0 = the face engine's calibrated default.
+MYNA_FACE_THRESHOLD = env_float("MYNA_FACE_THRESHOLD", 0.0, minimum=0.0, maximum=2.0)
 MYNA_KIOSK_OPENS = env_str("MYNA_KIOSK_OPENS", "06:30")
 MYNA_KIOSK_CLOSES = env_str("MYNA_KIOSK_CLOSES", "23:00")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

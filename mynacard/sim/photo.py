@@ -32,7 +32,8 @@ class PhotoError(ValueError):
 def _face_box(grey: Any) -> tuple[int, int, int, int]:
     import cv2
 
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    cascades = Path(cv2.__file__).parent / "data"  # cv2.data.haarcascades, typed
+    cascade = cv2.CascadeClassifier(str(cascades / "haarcascade_frontalface_default.xml"))
     faces = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(60, 60))
     if len(faces) == 0:
         raise PhotoError("no face found in the photo")

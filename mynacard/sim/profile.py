@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mynacard.constants import MAX_TRIES_FOUR_DIGIT, MAX_TRIES_JPKI_AUTH, MAX_TRIES_JPKI_SIGN
+from mynacard.errors import InvalidPinFormatError
+from mynacard.pins import PinKind, normalize_pin
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +64,8 @@ class PinSetting:
     max_tries: int
     tries_left: int
 
-    def __repr__(self) -> str:  # PINs are never logged (preamble; style.md "Logs never hold secrets")
-        return f"PinSetting(value=<redacted>, max_tries={self.max_tries}, tries_left={self.tries_left})"
+    def __repr__(self) -> str:  # PINs are never logged (style.md "Logs never hold secrets")
+        return f"PinSetting(max_tries={self.max_tries}, tries_left={self.tries_left})"
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,10 @@ def _require(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], 
         raise ProfileError(f"{where}: missing field {key!r}")
     value = table[key]
     # TOML datetimes are also dates; a bool is also an int: reject those look-alikes.
-    if isinstance(value, bool) and kind is not bool or (
+    wrong_lookalike = (isinstance(value, bool) and kind is not bool) or (
         kind is date and isinstance(value, datetime)
-    ):
+    )
+    if wrong_lookalike:
         raise ProfileError(f"{where}: field {key!r} has the wrong type")
     if not isinstance(value, kind):
         raise ProfileError(f"{where}: field {key!r} has the wrong type")
@@ -149,8 +152,14 @@ def parse_profile(data: Mapping[str, Any], *, base: Path, where: str = "profile"
         entry = _require(pins_table, kind, dict, f"{where} [pins]")
         pw = f"{where} [pins.{kind}]"
         value = _require(entry, "value", str, pw)
-        if not value or not value.isascii():
-            raise ProfileError(f"{pw}: 'value' must be non-empty ASCII")
+        try:
+            # The card stores what it compares: a format the card would never accept is a
+            # mistake in the profile (the sign password must already be upper-case, §4.3).
+            valid = normalize_pin(PinKind(kind), value) == value
+        except InvalidPinFormatError:
+            valid = False
+        if not valid:
+            raise ProfileError(f"{pw}: 'value' does not have the {kind} format (§4.3)")
         tries = entry.get("tries_left", max_tries)
         if isinstance(tries, bool) or not isinstance(tries, int) or not 0 <= tries <= max_tries:
             raise ProfileError(f"{pw}: 'tries_left' must be an integer 0..{max_tries}")
@@ -163,7 +172,9 @@ def parse_profile(data: Mapping[str, Any], *, base: Path, where: str = "profile"
     for kind, max_tries in DERIVED_KEY_MAX_TRIES.items():
         tries = derived_table.get(kind, max_tries)
         if isinstance(tries, bool) or not isinstance(tries, int) or not 0 <= tries <= max_tries:
-            raise ProfileError(f"{where} [derived_keys]: {kind!r} must be an integer 0..{max_tries}")
+            raise ProfileError(
+                f"{where} [derived_keys]: {kind!r} must be an integer 0..{max_tries}"
+            )
         derived[kind] = tries
 
     photo_table = _require(data, "photo", dict, where)
@@ -180,10 +191,12 @@ def parse_profile(data: Mapping[str, Any], *, base: Path, where: str = "profile"
 
     certs = _require(data, "certificates", dict, where)
     cw = f"{where} [certificates]"
-    not_before = _as_datetime(_require(certs, "not_before", (date, datetime), cw), "not_before", cw,
-                              end_of_day=False)
-    not_after = _as_datetime(_require(certs, "not_after", (date, datetime), cw), "not_after", cw,
-                             end_of_day=True)
+    not_before = _as_datetime(
+        _require(certs, "not_before", (date, datetime), cw), "not_before", cw, end_of_day=False
+    )
+    not_after = _as_datetime(
+        _require(certs, "not_after", (date, datetime), cw), "not_after", cw, end_of_day=True
+    )
     if not_after <= not_before:
         raise ProfileError(f"{cw}: 'not_after' must be later than 'not_before'")
     has_sign = card.get("has_sign_certificate", True)

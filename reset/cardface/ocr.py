@@ -61,7 +61,11 @@ def _load_engine() -> Any:
         if not path.is_file():
             raise RuntimeError(f"rapidocr model missing from the wheel: {path.name}")
     params: dict[str, Any] = {
-        "Global.log_level": "warning",
+        "Global.log_level": "error",  # "no text found" is an answer here, not a warning
+        # The card is straightened before recognition and turned round by the caller when
+        # upside down; the line classifier only adds wrong 180-degree flips of short lines
+        # (it turned "4821" under the photo into a low-confidence misread).
+        "Global.use_cls": False,
         "Det.model_path": str(det),
         "Rec.model_path": str(rec),
         "Cls.model_path": str(cls),
@@ -106,10 +110,20 @@ def _char_scores(raw: str, line_score: float, words: Any) -> list[float]:
     return [line_score] * len(raw)
 
 
-def read_lines(image: np.ndarray) -> list[OcrLine]:
-    """Detect and recognise every text line in a BGR image."""
+def read_lines(
+    image: np.ndarray, *, region: tuple[float, float, float, float] | None = None
+) -> list[OcrLine]:
+    """Detect and recognise every text line in a BGR image.
+
+    With `region` (x0, y0, x1, y1 as fractions) only that part is read, but the places of the
+    lines are still given as fractions of the whole image.
+    """
+    full_h, full_w = image.shape[:2]
+    x0 = y0 = 0
+    if region is not None:
+        x0, y0 = round(region[0] * full_w), round(region[1] * full_h)
+        image = image[y0 : round(region[3] * full_h), x0 : round(region[2] * full_w)]
     engine = get_engine()
-    h, w = image.shape[:2]
     with _run_lock:
         result = engine(image, return_word_box=True, return_single_char_box=True)
     if result.txts is None or result.boxes is None or result.scores is None:
@@ -130,9 +144,9 @@ def read_lines(image: np.ndarray) -> list[OcrLine]:
                 text=text,
                 score=float(score),
                 char_scores=char_scores,
-                cx=float(pts[:, 0].mean()) / w,
-                cy=float(ys.mean()) / h,
-                height=float(ys.max() - ys.min()) / h,
+                cx=(x0 + float(pts[:, 0].mean())) / full_w,
+                cy=(y0 + float(ys.mean())) / full_h,
+                height=float(ys.max() - ys.min()) / full_h,
             )
         )
     return lines

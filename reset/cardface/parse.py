@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum, unique
@@ -52,14 +53,20 @@ MIN_CONFIDENCE = 0.85
 # birth and expiry share month and day. Foreign residents' cards end with the period of stay and
 # may not; such a pair is legitimate but a misread digit looks the same, so ask for more.
 MIN_CONFIDENCE_UNMATCHED_DAY = 0.95
+ERA_MIN_CONFIDENCE = 0.5
 EARLIEST_BIRTH = date(1900, 1, 1)
 # The first My Number Cards were issued in January 2016; none can have expired before that.
 EARLIEST_EXPIRY = date(2016, 1, 1)
 # Ten years to the 10th birthday after issue is at most eleven years ahead.
 MAX_YEARS_AHEAD = 11
-SECURITY_CODE_REGION = (0.55, 0.45)  # the code sits under the photo: right side, lower half
+# The code sits under the photo: the right side, lower half (x0, y0, x1, y1 as fractions).
+SECURITY_CODE_REGION = (0.55, 0.5, 1.0, 0.97)
 
 _ERA_NAMES = "|".join(e.value for e in Era)
+# Characters found in one era name only.
+_DISTINGUISHING = {
+    ch for e in Era for ch in e.value if sum(ch in other.value for other in Era) == 1
+}
 _DATE = r"(?:(?P<era>{eras})(?P<era_year>元|\d{{1,2}})|(?<!\d)(?P<year>\d{{4}}))年" \
     r"(?P<month>\d{{1,2}})月(?P<day>\d{{1,2}})日"
 BIRTH_RE = re.compile(_DATE.format(eras=_ERA_NAMES) + "生")
@@ -135,7 +142,30 @@ def _unique(candidates: list[FieldReading[T]]) -> FieldReading[T] | None:
     return max(candidates, key=lambda c: c.confidence)
 
 
-def _dates(lines: list[OcrLine], pattern: re.Pattern[str]) -> list[FieldReading[date]]:
+def _value_confidence(line: OcrLine, match: re.Match[str]) -> float:
+    """The weakest digit of year, month and day, unless the era itself is in doubt.
+
+    年/月/日/生/まで are already checked by the pattern; a blurred 生 says nothing about the
+    digits. The era must match a whole era name, so turning one era into another takes two
+    characters misread into a different real era; its distinguishing character need only pass
+    ERA_MIN_CONFIDENCE (和 is shared by 昭和 and 令和 and so proves nothing).
+    """
+    spans = [match.span(g) for g in ("era_year", "year", "month", "day")]
+    confidence = min(line.span_confidence(start, end) for start, end in spans if start >= 0)
+    if match.group("era"):
+        start = match.start("era")
+        era_chars = [
+            line.char_scores[start + i]
+            for i, ch in enumerate(match.group("era"))
+            if ch in _DISTINGUISHING
+        ]
+        era_confidence = max(era_chars, default=0.0)
+        if era_confidence < ERA_MIN_CONFIDENCE:
+            confidence = min(confidence, era_confidence)
+    return confidence
+
+
+def _dates(lines: Sequence[OcrLine], pattern: re.Pattern[str]) -> list[FieldReading[date]]:
     found: list[FieldReading[date]] = []
     for line in lines:
         for match in pattern.finditer(line.text):
@@ -146,18 +176,25 @@ def _dates(lines: list[OcrLine], pattern: re.Pattern[str]) -> list[FieldReading[
                 # a different reading survives, so it is kept as a conflicting candidate.
                 found.append(FieldReading(date.min, 0.0))
                 continue
-            found.append(FieldReading(value, line.span_confidence(match.start(), match.end())))
+            found.append(FieldReading(value, _value_confidence(line, match)))
     return found
 
 
-def _security_codes(lines: list[OcrLine]) -> list[FieldReading[str]]:
-    min_x, min_y = SECURITY_CODE_REGION
+def _security_codes(lines: Sequence[OcrLine]) -> list[FieldReading[str]]:
+    """Confident 4-digit lines under the photo.
+
+    The code is read twice (whole card, and its region alone, where the small digits read
+    better); a weak reading of one pass is ignored, but two confident different codes cancel.
+    """
+    x0, y0, x1, y1 = SECURITY_CODE_REGION
     found: list[FieldReading[str]] = []
     for line in lines:
-        if line.cx < min_x or line.cy < min_y:
+        if not (x0 <= line.cx <= x1 and y0 <= line.cy <= y1):
             continue
         if SECURITY_CODE_RE.fullmatch(line.text):
-            found.append(FieldReading(line.text, line.span_confidence(0, len(line.text))))
+            confidence = line.span_confidence(0, len(line.text))
+            if confidence >= MIN_CONFIDENCE:
+                found.append(FieldReading(line.text, confidence))
     return found
 
 
@@ -167,11 +204,16 @@ def _confident(item: FieldReading[T] | None, threshold: float) -> FieldReading[T
     return item
 
 
-def parse_lines(lines: list[OcrLine], *, today: date) -> ParsedFace:
-    """Find, validate and cross-check the three values among the lines of a straightened card."""
+def parse_lines(
+    lines: Sequence[OcrLine], *, code_lines: Sequence[OcrLine] = (), today: date
+) -> ParsedFace:
+    """Find, validate and cross-check the three values among the lines of a straightened card.
+
+    `code_lines` are extra lines read from SECURITY_CODE_REGION alone.
+    """
     birth = _unique(_dates(lines, BIRTH_RE))
     expiry = _unique(_dates(lines, EXPIRY_RE))
-    code = _confident(_unique(_security_codes(lines)), MIN_CONFIDENCE)
+    code = _unique(_security_codes([*lines, *code_lines]))
 
     if birth is not None and not EARLIEST_BIRTH <= birth.value <= today:
         birth = None

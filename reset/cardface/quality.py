@@ -11,14 +11,16 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 # Thresholds measured on bench/cardface_bench.py's synthetic cards warped to 1000 x 631.
-# Below HOPELESS_SHARPNESS no reading was ever right, so the OCR is not even run; between the
-# two, a failed reading is blamed on blur.
-HOPELESS_SHARPNESS = 15.0
-SOFT_SHARPNESS = 60.0
-# Share of burnt-out pixels: above HOPELESS_GLARE the OCR is skipped; above SOFT_GLARE a failed
-# reading is blamed on glare.
-HOPELESS_GLARE = 0.30
-SOFT_GLARE = 0.03
+# The recogniser reads through more blur and glare than these measures suggest, so they only
+# skip the OCR when nothing can be left (HOPELESS_*) and otherwise explain a failed reading.
+HOPELESS_SHARPNESS = 1.5
+SOFT_SHARPNESS = 12.0
+HOPELESS_GLARE = 0.85
+SOFT_GLARE = 0.12
+# A pixel is glare when burnt out AND clearly brighter than the card's own background: a white
+# sheet of paper that is merely bright is not glare.
+BURNT = 250
+ABOVE_BACKGROUND = 8
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ def measure(card: np.ndarray) -> Quality:
     h, w = gray.shape
     inner = gray[h // 20 : h - h // 20, w // 20 : w - w // 20]
     sharpness = float(cv2.Laplacian(inner, cv2.CV_64F).var())
-    hsv = cv2.cvtColor(card[h // 20 : h - h // 20, w // 20 : w - w // 20], cv2.COLOR_BGR2HSV)
-    burnt = (hsv[:, :, 2] >= 250) & (hsv[:, :, 1] <= 25)
+    # The quartile, not the median: a highlight may cover half the card and would lift a median.
+    background = float(np.percentile(inner, 25))
+    burnt = (inner >= BURNT) & (inner >= background + ABOVE_BACKGROUND)
     glare = float(np.count_nonzero(burnt)) / burnt.size
     return Quality(sharpness=sharpness, glare=glare)

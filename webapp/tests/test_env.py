@@ -8,8 +8,11 @@ from django.core.exceptions import ImproperlyConfigured
 from webapp.env import env_bool, env_float, env_int, env_list, env_str
 
 
-@pytest.mark.parametrize("raw,expected", [("1", True), ("TRUE", True), ("yes", True), ("on", True),
-                                          ("0", False), ("false", False), ("No", False), ("", False)])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [("1", True), ("TRUE", True), ("yes", True), ("on", True),
+     ("0", False), ("false", False), ("No", False), ("", False)],
+)
 def test_env_bool_reads_the_usual_spellings(raw: str, expected: bool) -> None:
     assert env_bool("X", not expected, environ={"X": raw}) is expected
 

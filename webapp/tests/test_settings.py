@@ -19,7 +19,9 @@ PRODUCTION_ENV = {
 }
 
 
-def run_manage(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_manage(
+    args: list[str], env: dict[str, str], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("MYNA_", "DB_", "DEBUG"))}
     clean.update({"MYNA_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "webapp.settings"})
     clean.update(env)

@@ -1,0 +1,146 @@
+"""Card-front reading: time per image and share read correctly, per photo condition.
+
+    .venv/bin/python bench/cardface_bench.py [--per-condition N] [--only NAME ...]
+
+Every image is a synthetic card front (reset/cardface/synth.py) with a random birth date,
+expiry, security code and layout font. For each condition it prints:
+
+  right   all three values read and correct
+  wrong   any value returned that is not the card's (must stay 0: a wrong value is worse than none)
+  cant    a "can't read" answer (reason) with no wrong value; `reasons` counts the codes
+  s/img   seconds per image, and the ratio against the `clean` condition run first in this process
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from reset.cardface import read_card_face_image, synth  # noqa: E402
+from reset.cardface.ocr import get_engine  # noqa: E402
+from reset.cardface.result import CardFaceReading  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+TODAY = date(2026, 11, 27)
+BASE = synth.Scene()
+
+CONDITIONS: dict[str, synth.Scene | None] = {
+    "clean": BASE,
+    "width_1000": replace(BASE, card_width=1000),
+    "width_500": replace(BASE, card_width=500),
+    "width_420": replace(BASE, card_width=420),
+    "width_360": replace(BASE, card_width=360),
+    "width_300 (too small)": replace(BASE, card_width=300),
+    "rotate_10": replace(BASE, rotation=10),
+    "rotate_-30": replace(BASE, rotation=-30),
+    "rotate_90": replace(BASE, rotation=90, card_width=700),
+    "upside_down": replace(BASE, upside_down=True),
+    "tilt_0.15": replace(BASE, tilt=0.15),
+    "tilt_0.25_left": replace(BASE, tilt=0.25, tilt_axis="left"),
+    "tilt_0.35_bottom": replace(BASE, tilt=0.35, tilt_axis="bottom"),
+    "blur_1.5": replace(BASE, blur=1.5),
+    "blur_3": replace(BASE, blur=3.0),
+    "blur_4.5": replace(BASE, blur=4.5),
+    "blur_7": replace(BASE, blur=7.0),
+    "jpeg_40": replace(BASE, jpeg_quality=40),
+    "jpeg_15": replace(BASE, jpeg_quality=15),
+    "jpeg_5": replace(BASE, jpeg_quality=5),
+    "glare_0.3": replace(BASE, glare=0.3),
+    "glare_0.7": replace(BASE, glare=0.7),
+    "glare_1.5": replace(BASE, glare=1.5),
+    "mixed_mild": replace(BASE, card_width=600, rotation=-8, tilt=0.12, blur=1.0, jpeg_quality=60),
+    "mixed_hard": replace(BASE, card_width=420, rotation=20, tilt=0.25, blur=2.5, jpeg_quality=25),
+    "receipt (not a card)": None,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one reading compares with the card it was taken of."""
+
+    right: bool
+    wrong: bool
+    reason: str | None
+
+
+def judge(reading: CardFaceReading, front: synth.CardFront | None) -> Outcome:
+    if front is None:
+        wrong = any(
+            x is not None for x in (reading.birth_date, reading.expiry_date, reading.security_code)
+        )
+        return Outcome(False, wrong, reading.reason.value if reading.reason else None)
+    pairs = (
+        (reading.birth_date, front.birth_date),
+        (reading.expiry_date, front.expiry_date),
+        (reading.security_code, front.security_code),
+    )
+    wrong = any(got is not None and got.value != want for got, want in pairs)
+    right = reading.ok and not wrong
+    return Outcome(right, wrong, reading.reason.value if reading.reason else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-condition", type=int, default=6)
+    parser.add_argument("--only", nargs="*", default=None, help="condition names to run")
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="write synthetic images that were not read right here")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    get_engine()
+    print(f"engine load: {time.perf_counter() - started:.2f} s")
+    print(f"{'condition':24} {'n':>3} {'right':>6} {'wrong':>6} {'cant':>6} "
+          f"{'s/img':>6} {'x clean':>7}  reasons")
+    baseline: float | None = None
+    total_wrong = 0
+    rng = random.Random(20261127)
+    for name, scene in CONDITIONS.items():
+        if args.only and name not in args.only and name != "clean":
+            continue
+        outcomes: list[Outcome] = []
+        elapsed = 0.0
+        for i in range(args.per_condition):
+            if scene is None:
+                front = None
+                data = synth.render_other_document(seed=i)
+            else:
+                front = synth.random_front(rng, today=TODAY)
+                data = synth.render_jpeg(front, replace(scene, seed=rng.randrange(1 << 30)))
+            t0 = time.perf_counter()
+            reading = read_card_face_image(data, today=TODAY)
+            elapsed += time.perf_counter() - t0
+            outcome = judge(reading, front)
+            outcomes.append(outcome)
+            if args.dump and front is not None and not outcome.right:
+                args.dump.mkdir(parents=True, exist_ok=True)
+                missing = [k for k, v in reading.to_json_dict().items() if v is None]
+                (args.dump / f"{name.split()[0]}-{i}-{'-'.join(missing)}.jpg").write_bytes(data)
+        n = len(outcomes)
+        per_image = elapsed / n
+        if baseline is None:
+            baseline = per_image
+        right = sum(o.right for o in outcomes)
+        wrong = sum(o.wrong for o in outcomes)
+        cant = sum(o.reason is not None and not o.wrong for o in outcomes)
+        total_wrong += wrong
+        reasons = Counter(o.reason for o in outcomes if o.reason)
+        print(f"{name:24} {n:>3} {right / n:>6.0%} {wrong / n:>6.0%} {cant / n:>6.0%} "
+              f"{per_image:>6.2f} {per_image / baseline:>7.2f}  "
+              + ", ".join(f"{k}:{v}" for k, v in sorted(reasons.items())), flush=True)
+    print(f"wrong values in total: {total_wrong}")
+    return 1 if total_wrong else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

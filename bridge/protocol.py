@@ -1,0 +1,363 @@
+"""The JSON protocol between the page and the bridge: parsing, validation, reply names.
+
+One envelope each way (style.md, after AusweisApp's SDK): the page sends ``{"cmd": ...}``, the
+bridge answers ``{"msg": ...}``. Parsing is strict and happens before any card work, so a bad
+argument never costs a PIN try. Secrets (PINs, 照合番号B) are held in fields excluded from
+``repr`` and never appear in an error text. docs/bridge-protocol.md is the reference.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from bridge.reasons import Reason
+from mynacard.challenge import PURPOSE_RESERVE_AUTH_RESET, PURPOSE_RESERVE_SIGN_RESET
+from mynacard.errors import InvalidPinFormatError
+from mynacard.pins import PinKind, make_pin_b, normalize_pin
+
+logger = logging.getLogger(__name__)
+
+#: The API level this bridge speaks; HELLO must ask for it (docs/bridge-protocol.md, "HELLO").
+API_LEVEL = 1
+SUPPORTED_API_LEVELS = frozenset({API_LEVEL})
+#: Nonces come from the server (architecture.md, trust model: ≥ 256 bits).
+MIN_NONCE_BYTES = 32
+MAX_NONCE_BYTES = 64
+MAX_ID_LENGTH = 64
+MAX_READER_NAME = 256
+
+KeyName = Literal["auth", "sign"]
+#: Which JPKI key proves the holder for each purpose: resetting one password needs the OTHER
+#: one (peers.md, cross-credential rule; spec §10).
+PURPOSE_KEYS: Mapping[str, KeyName] = {
+    PURPOSE_RESERVE_SIGN_RESET: "auth",
+    PURPOSE_RESERVE_AUTH_RESET: "sign",
+}
+KEY_PIN_KINDS: Mapping[str, PinKind] = {"auth": PinKind.JPKI_AUTH, "sign": PinKind.JPKI_SIGN}
+
+#: Command → the ``msg`` of its reply.
+REPLIES: Mapping[str, str] = {
+    "HELLO": "HELLO",
+    "GET_READERS": "READERS",
+    "SELECT_READER": "READERS",
+    "GET_CARD_STATUS": "CARD_STATUS",
+    "READ_CARD_FACE": "CARD_FACE",
+    "AUTHENTICATE": "AUTHENTICATION",
+    "RESERVE": "EVIDENCE",
+    "CANCEL": "CANCEL",
+    "SIM_CARD": "SIM_CARD",
+}
+_COMMAND_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+
+class InvalidMessage(Exception):
+    """Not a JSON object with a string ``cmd`` (answered with ``INVALID``)."""
+
+
+class UnknownCommand(Exception):
+    """A well-formed ``cmd`` this bridge does not know (answered with ``UNKNOWN_COMMAND``)."""
+
+
+class ArgumentError(Exception):
+    """A bad argument: the normal reply gets ``error`` (and ``reason``), no card work happens."""
+
+    def __init__(self, error: str, *, reason: Reason = Reason.BAD_ARGUMENT, **extra: Any) -> None:
+        self.error = error
+        self.reason = reason
+        self.extra = extra
+        super().__init__(error)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """What the card signs over, together with the handshake origin (mynacard.challenge)."""
+
+    purpose: str
+    nonce: bytes
+
+
+@dataclass(frozen=True)
+class CardFaceItems:
+    """照合番号B built from the three items printed on the card (spec §6.2). Never logged."""
+
+    pin_b: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Hello:
+    """Handshake: the page names the API level it speaks."""
+
+    api: int
+
+
+@dataclass(frozen=True)
+class GetReaders:
+    """List the readers and which one is selected."""
+
+
+@dataclass(frozen=True)
+class SelectReader:
+    """Choose the reader that card commands use."""
+
+    reader: str
+
+
+@dataclass(frozen=True)
+class GetCardStatus:
+    """Every retry counter and certificate fact, without spending a try."""
+
+
+@dataclass(frozen=True)
+class ReadCardFace:
+    """Open the 券面AP with 照合番号B, read the signed card face, have the card key sign."""
+
+    items: CardFaceItems
+    challenge: Challenge
+    confirm_last_try: bool
+
+
+@dataclass(frozen=True)
+class Authenticate:
+    """VERIFY one JPKI key's PIN, read its certificate, sign the challenge with it."""
+
+    key: KeyName
+    pin: str = field(repr=False)
+    challenge: Challenge = field(default_factory=lambda: Challenge("", b""))
+    confirm_last_try: bool = False
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """READ_CARD_FACE and AUTHENTICATE in one round trip: the whole reservation evidence."""
+
+    key: KeyName
+    pin: str = field(repr=False)
+    items: CardFaceItems = field(default_factory=lambda: CardFaceItems(""))
+    challenge: Challenge = field(default_factory=lambda: Challenge("", b""))
+    confirm_last_try: bool = False
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Stop the running card operation (accepted at any time)."""
+
+
+@dataclass(frozen=True)
+class SimCard:
+    """Development aid, simulate mode only: insert or remove the simulated card."""
+
+    present: bool
+
+
+Command = (
+    Hello
+    | GetReaders
+    | SelectReader
+    | GetCardStatus
+    | ReadCardFace
+    | Authenticate
+    | Reserve
+    | Cancel
+    | SimCard
+)
+CARD_WORKFLOWS = frozenset({"GET_CARD_STATUS", "READ_CARD_FACE", "AUTHENTICATE", "RESERVE"})
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A parsed incoming message: the command name, its body, and the optional request id."""
+
+    cmd: str
+    body: Mapping[str, Any]
+    request_id: str | int | None
+
+
+def parse_envelope(raw: str | bytes) -> Envelope:
+    """JSON text → Envelope, or InvalidMessage (never echoing the text: it may hold a PIN)."""
+    if isinstance(raw, bytes):
+        raise InvalidMessage("binary frames are not accepted; send JSON text")
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidMessage("not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise InvalidMessage("a message must be a JSON object")
+    cmd = body.get("cmd")
+    if not isinstance(cmd, str) or not cmd:
+        raise InvalidMessage('a message needs a string "cmd"')
+    if not _COMMAND_NAME.match(cmd):
+        raise InvalidMessage('"cmd" must be UPPER_SNAKE_CASE')
+    request_id = body.get("id")
+    if request_id is not None:
+        valid_str = isinstance(request_id, str) and len(request_id) <= MAX_ID_LENGTH
+        valid_int = isinstance(request_id, int) and not isinstance(request_id, bool)
+        if not (valid_str or valid_int):
+            raise InvalidMessage('"id" must be a short string or an integer')
+    return Envelope(cmd=cmd, body=body, request_id=request_id)
+
+
+def _bool(body: Mapping[str, Any], name: str, *, default: bool | None = None) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise ArgumentError(f'"{name}" must be true or false')
+    return value
+
+
+def _string(body: Mapping[str, Any], name: str, *, max_length: int = 256) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise ArgumentError(f'"{name}" must be a non-empty string')
+    if len(value) > max_length:
+        raise ArgumentError(f'"{name}" is too long')
+    return value
+
+
+def _challenge(body: Mapping[str, Any]) -> Challenge:
+    purpose = body.get("purpose")
+    if purpose not in PURPOSE_KEYS:
+        raise ArgumentError('"purpose" must be one of ' + ", ".join(sorted(PURPOSE_KEYS)))
+    text = _string(body, "nonce", max_length=4 * MAX_NONCE_BYTES)
+    try:
+        nonce = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ArgumentError('"nonce" must be standard base64') from exc
+    if not MIN_NONCE_BYTES <= len(nonce) <= MAX_NONCE_BYTES:
+        raise ArgumentError(f'"nonce" must decode to {MIN_NONCE_BYTES}-{MAX_NONCE_BYTES} bytes')
+    return Challenge(purpose=str(purpose), nonce=nonce)
+
+
+#: A bad card-face item is a malformed 照合番号B: refused before the card sees anything.
+_PIN_B_MALFORMED: dict[str, Any] = {
+    "reason": Reason.MALFORMED_PIN,
+    "pin": PinKind.VISUAL_PIN_B.value,
+}
+
+
+def _iso_date(body: Mapping[str, Any], name: str) -> date:
+    value = body.get(name)
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ArgumentError(f'"{name}" must be YYYY-MM-DD', **_PIN_B_MALFORMED)
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ArgumentError(f'"{name}" is not a calendar date', **_PIN_B_MALFORMED) from exc
+
+
+def _card_face_items(body: Mapping[str, Any]) -> CardFaceItems:
+    birth = _iso_date(body, "birth_date")
+    expiry = _iso_date(body, "expiry_date")
+    code = body.get("security_code")
+    if not isinstance(code, str) or not re.fullmatch(r"[0-9]{4}", code):
+        raise ArgumentError('"security_code" must be 4 digits', **_PIN_B_MALFORMED)
+    try:
+        pin_b = normalize_pin(PinKind.VISUAL_PIN_B, make_pin_b(birth, expiry, code))
+    except InvalidPinFormatError as exc:
+        # The exception text is not forwarded: it could quote the value.
+        raise ArgumentError(
+            "the card-face items do not form a valid 照合番号B (birth date out of the 和暦 range?)",
+            **_PIN_B_MALFORMED,
+        ) from exc
+    return CardFaceItems(pin_b=pin_b)
+
+
+def _key_and_pin(body: Mapping[str, Any], challenge: Challenge) -> tuple[KeyName, str]:
+    expected = PURPOSE_KEYS[challenge.purpose]
+    key = body.get("key", expected)
+    if key not in KEY_PIN_KINDS:
+        raise ArgumentError('"key" must be "auth" or "sign"')
+    if key != expected:
+        raise ArgumentError(
+            f'purpose {challenge.purpose} is proved with the "{expected}" key (the password '
+            "you still know), not the one being reset"
+        )
+    kind = KEY_PIN_KINDS[key]
+    value = body.get("pin")
+    if not isinstance(value, str):
+        raise ArgumentError('"pin" must be a string', reason=Reason.MALFORMED_PIN, pin=kind.value)
+    try:
+        pin = normalize_pin(kind, value)
+    except InvalidPinFormatError as exc:
+        rule = "4 digits" if kind == PinKind.JPKI_AUTH else (
+            "6-16 of A-Z and 0-9 with at least one letter and one digit"
+        )
+        raise ArgumentError(
+            f'"pin" must be {rule}', reason=Reason.MALFORMED_PIN, pin=kind.value
+        ) from exc
+    return expected, pin
+
+
+def parse_command(envelope: Envelope, *, simulate: bool) -> Command:
+    """The typed command for ``envelope``; UnknownCommand or ArgumentError otherwise.
+
+    ``SIM_CARD`` exists only in simulate mode: in real mode it is an unknown command, so a page
+    cannot even learn that the development aid exists.
+    """
+    body = envelope.body
+    match envelope.cmd:
+        case "HELLO":
+            api = body.get("api")
+            if isinstance(api, bool) or not isinstance(api, int):
+                raise ArgumentError('"api" must be an integer')
+            if api not in SUPPORTED_API_LEVELS:
+                raise ArgumentError(
+                    f"api level {api} is not supported; this bridge speaks "
+                    + ", ".join(str(a) for a in sorted(SUPPORTED_API_LEVELS)),
+                    supported=sorted(SUPPORTED_API_LEVELS),
+                )
+            return Hello(api=api)
+        case "GET_READERS":
+            return GetReaders()
+        case "SELECT_READER":
+            return SelectReader(reader=_string(body, "reader", max_length=MAX_READER_NAME))
+        case "GET_CARD_STATUS":
+            return GetCardStatus()
+        case "READ_CARD_FACE":
+            challenge = _challenge(body)
+            return ReadCardFace(
+                items=_card_face_items(body),
+                challenge=challenge,
+                confirm_last_try=_bool(body, "confirm_last_try", default=False),
+            )
+        case "AUTHENTICATE":
+            challenge = _challenge(body)
+            key, pin = _key_and_pin(body, challenge)
+            return Authenticate(
+                key=key,
+                pin=pin,
+                challenge=challenge,
+                confirm_last_try=_bool(body, "confirm_last_try", default=False),
+            )
+        case "RESERVE":
+            challenge = _challenge(body)
+            key, pin = _key_and_pin(body, challenge)
+            return Reserve(
+                key=key,
+                pin=pin,
+                items=_card_face_items(body),
+                challenge=challenge,
+                confirm_last_try=_bool(body, "confirm_last_try", default=False),
+            )
+        case "CANCEL":
+            return Cancel()
+        case "SIM_CARD" if simulate:
+            return SimCard(present=_bool(body, "present"))
+        case _:
+            raise UnknownCommand(envelope.cmd)
+
+
+def b64(data: bytes) -> str:
+    """Binary fields travel as standard, padded base64 (docs/internal-api.md)."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def encode(message: Mapping[str, Any]) -> str:
+    """A reply as compact JSON text (UTF-8 kept as is for the Japanese fix texts)."""
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))

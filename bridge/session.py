@@ -1,0 +1,289 @@
+"""One connected page: the command state machine, replies, and the card workflows it starts.
+
+States (docs/bridge-protocol.md, "State machine"): ``NEW`` until HELLO, then ``READY``; while a
+card workflow runs the session is ``BUSY`` and only GET_READERS, CANCEL and SIM_CARD are
+accepted. Card work runs on the server's single card thread (pyscard blocks); messages to the
+page go through one queue so STATUS always precedes the final reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+from bridge import __version__
+from bridge.protocol import (
+    API_LEVEL,
+    CARD_WORKFLOWS,
+    REPLIES,
+    ArgumentError,
+    Authenticate,
+    Cancel,
+    Command,
+    Envelope,
+    GetCardStatus,
+    GetReaders,
+    Hello,
+    InvalidMessage,
+    ReadCardFace,
+    Reserve,
+    SelectReader,
+    SimCard,
+    UnknownCommand,
+    parse_command,
+    parse_envelope,
+)
+from bridge.readers import CancelToken, ReaderBackend, ReaderSnapshot, choose_reader
+from bridge.reasons import FIXES, BridgeFailure, Reason
+from bridge.workflows import WorkflowContext, authenticate, card_status, read_card_face, reserve
+
+if TYPE_CHECKING:
+    from bridge.simulated import SimulatedBackend
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], None]
+
+
+class ClientSession:
+    """The state of one page connection (one at a time, enforced by the server)."""
+
+    def __init__(
+        self,
+        *,
+        origin: str,
+        backend: ReaderBackend,
+        executor: Executor,
+        snapshot: Callable[[], ReaderSnapshot],
+        refresh: Callable[[], ReaderSnapshot],
+        send: Send,
+    ) -> None:
+        self.origin = origin
+        self._backend = backend
+        self._executor = executor
+        self._snapshot = snapshot
+        self._refresh = refresh
+        self._send = send
+        self.hello_done = False
+        self.selected: str | None = None
+        self.workflow: str | None = None
+        self._cancel: CancelToken | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # --- state ------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        if not self.hello_done:
+            return "NEW"
+        return "BUSY" if self.workflow else "READY"
+
+    def _readers_json(self) -> dict[str, Any]:
+        snapshot = self._snapshot()
+        names = [r.name for r in snapshot.readers]
+        if self.selected is not None and self.selected not in names:
+            self.selected = None
+        effective = self.selected
+        auto = False
+        if effective is None and len(names) == 1:
+            effective, auto = names[0], True  # the only reader: documented auto-selection
+        body: dict[str, Any] = {
+            "readers": [r.to_json() for r in snapshot.readers],
+            "selected": effective,
+            "auto_selected": auto,
+            "service": snapshot.service_reason is None,
+        }
+        if snapshot.service_reason is not None:
+            body["reason"] = snapshot.service_reason.value
+            body["fix"] = FIXES[snapshot.service_reason]
+        return body
+
+    # --- events from the reader monitor -----------------------------------------------------
+
+    def on_reader_events(self, events: list[dict[str, Any]]) -> None:
+        """Forward READER / SERVICE events after the handshake; forget a detached selection."""
+        for event in events:
+            if event.get("event") == "detached" and event.get("reader") == self.selected:
+                self.selected = None
+            if self.hello_done:
+                self._send(event)
+
+    # --- incoming ---------------------------------------------------------------------------
+
+    async def handle_text(self, raw: str | bytes) -> None:
+        try:
+            envelope = parse_envelope(raw)
+        except InvalidMessage as exc:
+            logger.info("invalid message refused: %s", exc)
+            self._send({"msg": "INVALID", "error": str(exc)})
+            return
+        try:
+            command = parse_command(envelope, simulate=self._backend.kind == "simulated")
+        except UnknownCommand:
+            logger.info("unknown command %s", envelope.cmd)
+            self._send(_with_id({"msg": "UNKNOWN_COMMAND", "error": envelope.cmd}, envelope))
+            return
+        except ArgumentError as exc:
+            if not self._allowed(envelope.cmd):
+                self._bad_state(envelope)
+                return
+            logger.info("%s: bad argument (%s)", envelope.cmd, exc.reason.value)
+            reply: dict[str, Any] = {
+                "msg": REPLIES[envelope.cmd],
+                "ok": False,
+                "error": exc.error,
+                "reason": exc.reason.value,
+                "fix": FIXES[exc.reason],
+                **exc.extra,
+            }
+            self._send(_with_id(reply, envelope))
+            return
+        if not self._allowed(envelope.cmd):
+            self._bad_state(envelope)
+            return
+        logger.info("command %s (state %s)", envelope.cmd, self.state)
+        await self._dispatch(command, envelope)
+
+    def _allowed(self, cmd: str) -> bool:
+        if cmd == "CANCEL":
+            return True
+        if not self.hello_done:
+            return cmd == "HELLO"
+        if cmd == "HELLO":
+            return False
+        if self.workflow is not None:
+            return cmd in ("GET_READERS", "SIM_CARD")
+        return True
+
+    def _bad_state(self, envelope: Envelope) -> None:
+        if not self.hello_done:
+            why = "send HELLO first"
+        elif envelope.cmd == "HELLO":
+            why = "HELLO was already done on this connection"
+        else:
+            why = f"{self.workflow} is running; wait for its result or send CANCEL"
+        logger.info("bad state for %s (state %s)", envelope.cmd, self.state)
+        self._send(
+            _with_id({"msg": "BAD_STATE", "cmd": envelope.cmd, "error": why, "state": self.state},
+                     envelope)
+        )
+
+    async def _dispatch(self, command: Command, envelope: Envelope) -> None:
+        reply_name = REPLIES[envelope.cmd]
+        match command:
+            case Hello():
+                self.hello_done = True
+                self._send(_with_id({
+                    "msg": "HELLO",
+                    "version": __version__,
+                    "api": API_LEVEL,
+                    "backend": self._backend.kind,
+                    "origin": self.origin,
+                    **self._readers_json(),
+                }, envelope))
+            case GetReaders():
+                self._send(_with_id({"msg": reply_name, **self._readers_json()}, envelope))
+            case SelectReader(reader=name):
+                names = [r.name for r in self._snapshot().readers]
+                if name not in names:
+                    self._send(_with_id({
+                        "msg": reply_name, "ok": False, "error": "no attached reader has that name",
+                        "reason": Reason.BAD_ARGUMENT.value, "fix": FIXES[Reason.BAD_ARGUMENT],
+                        **self._readers_json()}, envelope))
+                else:
+                    self.selected = name
+                    self._send(_with_id({"msg": reply_name, "ok": True, **self._readers_json()},
+                                        envelope))
+            case Cancel():
+                running = self.workflow
+                if self._cancel is not None:
+                    self._cancel.cancel()
+                self._send(_with_id({"msg": "CANCEL", "workflow": running}, envelope))
+            case SimCard(present=present):
+                backend: SimulatedBackend = self._backend  # type: ignore[assignment]
+                backend.set_present(present)
+                self._refresh()  # READER event now, not at the next poll
+                self._send(_with_id({"msg": reply_name, "present": present}, envelope))
+            case GetCardStatus() | ReadCardFace() | Authenticate() | Reserve():
+                self._start_workflow(command, envelope)
+
+    # --- card workflows ---------------------------------------------------------------------
+
+    def _start_workflow(self, command: Command, envelope: Envelope) -> None:
+        assert envelope.cmd in CARD_WORKFLOWS  # noqa: S101 - guarded by the match above
+        reply_name = REPLIES[envelope.cmd]
+        try:
+            reader = choose_reader(self._snapshot().readers, self.selected)
+        except BridgeFailure as failure:
+            self._send(_with_id({"msg": reply_name, "ok": False, **failure.fields()}, envelope))
+            return
+        cancel = CancelToken()
+        self._cancel = cancel
+        self.workflow = envelope.cmd
+        loop = asyncio.get_running_loop()
+
+        def emit(message: dict[str, Any]) -> None:  # called from the card thread
+            if not cancel.cancelled:
+                loop.call_soon_threadsafe(self._send, message)
+
+        context = WorkflowContext(
+            backend=self._backend,
+            reader=reader,
+            origin=self.origin,
+            cancel=cancel,
+            emit=emit,
+            workflow=envelope.cmd,
+        )
+        self._task = loop.create_task(self._run(command, context, envelope, reply_name))
+
+    async def _run(
+        self, command: Command, context: WorkflowContext, envelope: Envelope, reply_name: str
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self._executor, _run_workflow, command, context)
+        except BridgeFailure as failure:
+            logger.info("%s failed: %s", envelope.cmd, failure.reason.value)
+            result = {"ok": False, **failure.fields()}
+        except Exception:
+            logger.exception("%s crashed", envelope.cmd)
+            result = {"ok": False, **BridgeFailure(Reason.INTERNAL_ERROR).fields()}
+        else:
+            logger.info("%s done", envelope.cmd)
+        finally:
+            self.workflow = None
+            self._cancel = None
+        self._send(_with_id({"msg": reply_name, **result}, envelope))
+
+    def close(self) -> None:
+        """The page went away: stop the card work at the next APDU; nothing is retried."""
+        if self._cancel is not None:
+            logger.info("client gone; cancelling %s", self.workflow)
+            self._cancel.cancel()
+
+    async def wait_idle(self) -> None:
+        """Wait for the running workflow to end (tests and shutdown)."""
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _run_workflow(command: Command, context: WorkflowContext) -> dict[str, Any]:
+    match command:
+        case GetCardStatus():
+            return card_status(context)
+        case ReadCardFace():
+            return read_card_face(context, command)
+        case Authenticate():
+            return authenticate(context, command)
+        case Reserve():
+            return reserve(context, command)
+    raise BridgeFailure(Reason.INTERNAL_ERROR, "not a card workflow")
+
+
+def _with_id(message: dict[str, Any], envelope: Envelope) -> dict[str, Any]:
+    if envelope.request_id is not None:
+        message["id"] = envelope.request_id
+    return message

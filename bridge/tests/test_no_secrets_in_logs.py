@@ -1,0 +1,86 @@
+"""No PIN, password or 照合番号B ever reaches a log, at the most verbose level there is."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+from websockets.asyncio.client import connect
+
+from bridge.simulated import SimulatedBackend
+from bridge.tests.conftest import (
+    CLIENT_LOGGER,
+    DEMO_FACE,
+    DEMO_PASSWORD,
+    DEMO_PIN,
+    DEV_ORIGIN,
+    PURPOSE_AUTH_RESET,
+    PURPOSE_SIGN_RESET,
+    Client,
+    new_nonce,
+    start_bridge,
+)
+
+SECRETS = (DEMO_PIN, DEMO_PASSWORD, "60072320344821", "myna2580")
+
+
+def _port_without_secrets() -> int:
+    """A free port whose digits cannot contain a secret by accident (the port is logged)."""
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if not any(s in str(port) for s in SECRETS):
+            return port
+    raise RuntimeError("no suitable port")
+
+
+async def test_secrets_never_reach_the_logs_at_the_lowest_level(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(1)  # below DEBUG and mynacard's TRAFFIC level: everything
+    for name in ("websockets", "websockets.server", "mynacard", "bridge", "asyncio"):
+        caplog.set_level(1, logger=name)
+    server = await start_bridge(SimulatedBackend(), port=_port_without_secrets())
+    try:
+        url = f"ws://127.0.0.1:{server.port}/"
+        async with connect(url, origin=DEV_ORIGIN, logger=CLIENT_LOGGER) as ws:  # type: ignore[arg-type]
+            page = Client(ws)
+            await page.hello()
+            await page.call("GET_CARD_STATUS", "CARD_STATUS")
+            ok = await page.call(
+                "RESERVE", "EVIDENCE", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(),
+                pin=DEMO_PIN, **DEMO_FACE,
+            )
+            assert ok["ok"] is True
+            ok = await page.call(
+                "RESERVE", "EVIDENCE", purpose=PURPOSE_AUTH_RESET, nonce=new_nonce(),
+                pin=DEMO_PASSWORD.lower(), **DEMO_FACE,
+            )
+            assert ok["ok"] is True
+            wrong = await page.call(
+                "AUTHENTICATE", "AUTHENTICATION", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(),
+                pin="1234",
+            )
+            assert wrong["reason"] == "WRONG_PIN"
+            malformed = await page.call(
+                "AUTHENTICATE", "AUTHENTICATION", purpose=PURPOSE_AUTH_RESET, nonce=new_nonce(),
+                pin=DEMO_PASSWORD + "!",
+            )
+            assert malformed["reason"] == "MALFORMED_PIN"
+            await ws.send('{"cmd": "RESERVE", "pin": "' + DEMO_PIN + '", "oops"')  # bad JSON
+            assert (await page.next())["msg"] == "INVALID"
+    finally:
+        await server.close()
+
+    records = caplog.records
+    assert any(r.name.startswith("mynacard") and r.levelno < logging.DEBUG for r in records), (
+        "TRAFFIC-level APDU logs should have been captured; the test would prove nothing"
+    )
+    assert any(r.name.startswith("bridge") for r in records)
+    text = "\n".join(
+        f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in records
+    )
+    for secret in SECRETS:
+        assert secret not in text, f"a secret reached the logs ({len(secret)} characters)"

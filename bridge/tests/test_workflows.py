@@ -1,0 +1,334 @@
+"""Card workflows over the WebSocket against the in-process simulated card."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+
+import pytest
+from websockets.asyncio.client import connect
+
+from bridge.readers import ReaderInfo
+from bridge.simulated import SIMULATED_READER, SimulatedBackend
+from bridge.tests.conftest import (
+    CLIENT_LOGGER,
+    DEMO_FACE,
+    DEMO_PASSWORD,
+    DEMO_PIN,
+    DEV_ORIGIN,
+    PURPOSE_AUTH_RESET,
+    PURPOSE_SIGN_RESET,
+    SELECT_CARD_FACE,
+    ApduGate,
+    Bridge,
+    Client,
+    new_nonce,
+    start_bridge,
+)
+from bridge.tests.evidence_check import evidence_from_two_replies, verify_evidence
+from mynacard.evidence import EvidenceError
+from mynacard.pins import PinKind
+from mynacard.sim import SimulatedConnection
+
+JP2_SIGNATURE = bytes.fromhex("0000000c6a5020200d0a870a")
+
+
+async def test_card_status_reads_every_counter_without_spending_a_try(
+    bridge: Bridge, client: Client
+) -> None:
+    reply = await client.call("GET_CARD_STATUS", "CARD_STATUS")
+    assert reply["ok"] is True
+    card = reply["card"]
+    pins = card["pins"]
+    assert pins["jpki_auth"] == {"tries_left": 3, "max_tries": 3, "blocked": False}
+    assert pins["jpki_sign"] == {"tries_left": 5, "max_tries": 5, "blocked": False}
+    assert pins["visual_pin_b"]["tries_left"] == 10
+    assert pins["text_pin"]["tries_left"] == 3
+    assert pins["juki_pin"]["tries_left"] == 3
+    assert card["certificates"] == {"auth": True, "sign": True}
+    validity = card["auth_certificate"]
+    assert validity["not_before"] < validity["not_after"]
+    assert validity["expired"] is False
+    assert card["routes"][PURPOSE_SIGN_RESET] == {"possible": True, "obstacles": []}
+    # Only empty VERIFYs (no data field) were sent: no try spent anywhere.
+    verifies = [a for a in bridge.gate.apdus if a[1] == 0x20]
+    assert len(verifies) == 5
+    assert all(len(a) == 4 for a in verifies)
+    assert bridge.backend.card.tries_left(PinKind.JPKI_AUTH) == 3
+
+
+async def test_reserve_returns_evidence_the_server_accepts(client: Client) -> None:
+    nonce = new_nonce()
+    reply = await client.call(
+        "RESERVE", "EVIDENCE", purpose=PURPOSE_SIGN_RESET, nonce=nonce, key="auth",
+        pin=DEMO_PIN, **DEMO_FACE,
+    )
+    assert reply["ok"] is True
+    assert reply["origin"] == DEV_ORIGIN
+    assert reply["nonce"] == nonce
+    photo = base64.b64decode(reply["photo"])
+    assert photo.startswith(JP2_SIGNATURE)
+    assert reply["photo_sha256"] == hashlib.sha256(photo).hexdigest()
+    verified = verify_evidence(reply, origin=DEV_ORIGIN, purpose=PURPOSE_SIGN_RESET, nonce=nonce)
+    assert verified.jpki_key == "auth"
+    assert verified.photo_jp2 == photo
+    steps = [m["step"] for m in client.received if m["msg"] == "STATUS"]
+    assert steps[0] == "connecting"
+    assert "reading_card_face" in steps
+    assert steps[-1] == "signing"
+
+
+async def test_reserve_with_the_signature_password_for_an_auth_pin_reset(client: Client) -> None:
+    nonce = new_nonce()
+    reply = await client.call(
+        "RESERVE", "EVIDENCE", purpose=PURPOSE_AUTH_RESET, nonce=nonce,
+        pin=DEMO_PASSWORD.lower(), **DEMO_FACE,  # the password is upper-cased, as the card wants
+    )
+    assert reply["ok"] is True
+    assert reply["jpki_key"] == "sign"
+    verify_evidence(reply, origin=DEV_ORIGIN, purpose=PURPOSE_AUTH_RESET, nonce=nonce)
+
+
+async def test_read_card_face_then_authenticate_give_the_same_evidence(client: Client) -> None:
+    nonce = new_nonce()
+    face = await client.call(
+        "READ_CARD_FACE", "CARD_FACE", purpose=PURPOSE_SIGN_RESET, nonce=nonce, **DEMO_FACE
+    )
+    assert face["ok"] is True
+    assert base64.b64decode(face["photo"]).startswith(JP2_SIGNATURE)
+    auth = await client.call(
+        "AUTHENTICATE", "AUTHENTICATION", purpose=PURPOSE_SIGN_RESET, nonce=nonce, key="auth",
+        pin=DEMO_PIN,
+    )
+    assert auth["ok"] is True
+    verify_evidence(
+        evidence_from_two_replies(face, auth), origin=DEV_ORIGIN, purpose=PURPOSE_SIGN_RESET,
+        nonce=nonce,
+    )
+
+
+async def test_an_origin_claimed_by_the_page_is_ignored(client: Client) -> None:
+    nonce = new_nonce()
+    reply = await client.call(
+        "RESERVE", "EVIDENCE", purpose=PURPOSE_SIGN_RESET, nonce=nonce, pin=DEMO_PIN,
+        origin="https://evil.example", **DEMO_FACE,
+    )
+    assert reply["origin"] == DEV_ORIGIN
+    verify_evidence(reply, origin=DEV_ORIGIN, purpose=PURPOSE_SIGN_RESET, nonce=nonce)
+    with pytest.raises(EvidenceError):
+        verify_evidence(
+            {**reply, "origin": "https://evil.example"}, origin="https://evil.example",
+            purpose=PURPOSE_SIGN_RESET, nonce=nonce,
+        )
+
+
+async def _authenticate(client: Client, pin: str, *, confirm: bool = False) -> dict[str, object]:
+    return await client.call(
+        "AUTHENTICATE", "AUTHENTICATION", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(),
+        key="auth", pin=pin, confirm_last_try=confirm,
+    )
+
+
+def _verify_with_data(gate: ApduGate) -> int:
+    return sum(1 for a in gate.apdus if a[1] == 0x20 and len(a) > 5)
+
+
+async def test_wrong_pin_reports_tries_left_and_spends_exactly_one_try(
+    bridge: Bridge, client: Client
+) -> None:
+    reply = await _authenticate(client, "1111")
+    assert reply["ok"] is False
+    assert reply["reason"] == "WRONG_PIN"
+    assert reply["pin"] == "jpki_auth"
+    assert reply["tries_left"] == 2
+    assert bridge.backend.card.tries_left(PinKind.JPKI_AUTH) == 2
+    assert _verify_with_data(bridge.gate) == 1  # never retried on its own
+
+
+async def test_last_try_guard_then_confirmed_wrong_try_locks_then_blocked(
+    bridge: Bridge, client: Client
+) -> None:
+    await _authenticate(client, "1111")
+    await _authenticate(client, "2222")
+    sent_before = _verify_with_data(bridge.gate)
+
+    guarded = await _authenticate(client, DEMO_PIN)
+    assert guarded["reason"] == "LAST_TRY_CONFIRMATION_REQUIRED"
+    assert guarded["tries_left"] == 1
+    assert _verify_with_data(bridge.gate) == sent_before  # nothing sent to the card
+    assert bridge.backend.card.tries_left(PinKind.JPKI_AUTH) == 1
+
+    locked = await _authenticate(client, "3333", confirm=True)
+    assert locked["reason"] == "PIN_BLOCKED"
+    assert locked["just_blocked"] is True
+    assert locked["tries_left"] == 0
+
+    blocked = await _authenticate(client, DEMO_PIN, confirm=True)
+    assert blocked["reason"] == "PIN_BLOCKED"
+    assert _verify_with_data(bridge.gate) == sent_before + 1
+
+    status = await client.call("GET_CARD_STATUS", "CARD_STATUS")
+    assert status["card"]["pins"]["jpki_auth"]["blocked"] is True
+    route = status["card"]["routes"][PURPOSE_SIGN_RESET]
+    assert route == {"possible": False, "obstacles": ["jpki_auth_blocked"]}
+
+
+async def test_confirmed_last_try_with_the_right_pin_succeeds(
+    bridge: Bridge, client: Client
+) -> None:
+    await _authenticate(client, "1111")
+    await _authenticate(client, "2222")
+    reply = await _authenticate(client, DEMO_PIN, confirm=True)
+    assert reply["ok"] is True
+    assert bridge.backend.card.tries_left(PinKind.JPKI_AUTH) == 3
+
+
+async def test_reserve_checks_both_counters_before_any_verify(
+    bridge: Bridge, client: Client
+) -> None:
+    await _authenticate(client, "1111")
+    await _authenticate(client, "2222")
+    sent_before = _verify_with_data(bridge.gate)
+    reply = await client.call(
+        "RESERVE", "EVIDENCE", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(), pin=DEMO_PIN,
+        **DEMO_FACE,
+    )
+    assert reply["reason"] == "LAST_TRY_CONFIRMATION_REQUIRED"
+    assert reply["pin"] == "jpki_auth"
+    # Not even 照合番号B was presented: the JPKI guard stopped the whole command first.
+    assert _verify_with_data(bridge.gate) == sent_before
+
+
+async def test_wrong_card_face_items_are_wrong_pin_b_and_jpki_untouched(
+    bridge: Bridge, client: Client
+) -> None:
+    reply = await client.call(
+        "RESERVE", "EVIDENCE", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(), pin=DEMO_PIN,
+        **{**DEMO_FACE, "security_code": "0000"},
+    )
+    assert reply["reason"] == "WRONG_PIN"
+    assert reply["pin"] == "visual_pin_b"
+    assert reply["tries_left"] == 9
+    assert bridge.backend.card.tries_left(PinKind.JPKI_AUTH) == 3
+
+
+async def test_cancel_mid_read_stops_before_the_next_apdu_and_resets_the_card(
+    bridge: Bridge, client: Client
+) -> None:
+    bridge.gate.hold_at_read = 3
+    await client.send(
+        "READ_CARD_FACE", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(), **DEMO_FACE
+    )
+    assert await asyncio.to_thread(bridge.gate.reached.wait, 30)
+    ack = await client.call("CANCEL")
+    assert ack == {"msg": "CANCEL", "workflow": "READ_CARD_FACE"}
+    held = len(bridge.gate.apdus)
+    bridge.gate.release.set()
+    final = await client.until("CARD_FACE")
+    assert final["ok"] is False
+    assert final["reason"] == "CANCELLED"
+    await bridge.drain()
+    assert len(bridge.gate.apdus) == held  # no APDU after the one in flight
+    _assert_card_face_closed(bridge.backend)
+    # The next command works normally.
+    again = await client.call(
+        "READ_CARD_FACE", "CARD_FACE", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(), **DEMO_FACE
+    )
+    assert again["ok"] is True
+
+
+def _assert_card_face_closed(backend: SimulatedBackend) -> None:
+    """No verified 照合番号B survived: re-selecting the same AP cannot read the card face."""
+    connection = SimulatedConnection(backend.card, reset=False)
+    _, sw = connection.send_and_receive(bytes.fromhex("00A4040C0AD3921000310001010402"))
+    assert sw == 0x9000
+    _, sw = connection.send_and_receive(SELECT_CARD_FACE)
+    assert sw == 0x9000
+    _, sw = connection.send_and_receive(bytes.fromhex("00B0000010"))
+    assert sw == 0x6982
+
+
+async def test_a_disconnect_mid_read_ends_the_work_cleanly_and_a_new_page_can_reserve(
+    bridge: Bridge,
+) -> None:
+    bridge.gate.hold_at_read = 2
+    async with bridge.connect() as ws:
+        page = Client(ws)
+        await page.hello()
+        await page.send(
+            "RESERVE", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(), pin=DEMO_PIN, **DEMO_FACE
+        )
+        assert await asyncio.to_thread(bridge.gate.reached.wait, 30)
+    for _ in range(200):
+        if bridge.server.session is None:
+            break
+        await asyncio.sleep(0.02)
+    held = len(bridge.gate.apdus)
+    bridge.gate.release.set()
+    await bridge.drain()
+    assert len(bridge.gate.apdus) == held
+    assert _verify_with_data(bridge.gate) == 1  # 照合番号B only; the JPKI PIN never went out
+    assert bridge.backend.card.tries_left(PinKind.JPKI_AUTH) == 3
+    _assert_card_face_closed(bridge.backend)
+    bridge.gate.hold_at_read = None
+    async with bridge.connect() as ws:
+        page = Client(ws)
+        await page.hello()
+        nonce = new_nonce()
+        reply = await page.call(
+            "RESERVE", "EVIDENCE", purpose=PURPOSE_SIGN_RESET, nonce=nonce, pin=DEMO_PIN,
+            **DEMO_FACE,
+        )
+    verify_evidence(reply, origin=DEV_ORIGIN, purpose=PURPOSE_SIGN_RESET, nonce=nonce)
+
+
+async def test_card_removed_mid_read_is_card_removed_and_nothing_is_retried(
+    bridge: Bridge, client: Client
+) -> None:
+    bridge.gate.hold_at_read = 2
+    bridge.gate.on_hold = lambda: bridge.backend.set_present(False)
+    bridge.gate.release.set()
+    reply = await client.call(
+        "RESERVE", "EVIDENCE", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(), pin=DEMO_PIN,
+        **DEMO_FACE,
+    )
+    assert reply["ok"] is False
+    assert reply["reason"] == "CARD_REMOVED"
+    assert "入力回数は増えていません" in reply["fix"]
+    assert _verify_with_data(bridge.gate) == 1
+    assert bridge.backend.card.tries_left(PinKind.JPKI_AUTH) == 3
+
+
+class _TwoReaders(SimulatedBackend):
+    """The simulated reader plus an empty second one: the page must choose."""
+
+    kind = "simulated"
+
+    def list_readers(self) -> tuple[ReaderInfo, ...]:
+        return (*super().list_readers(), ReaderInfo("Other Reader 01 00", card_present=False))
+
+
+async def test_with_several_readers_nothing_is_picked_silently() -> None:
+    server = await start_bridge(_TwoReaders())
+    try:
+        url = f"ws://127.0.0.1:{server.port}/"
+        async with connect(url, origin=DEV_ORIGIN, logger=CLIENT_LOGGER) as ws:  # type: ignore[arg-type]
+            page = Client(ws)
+            hello = await page.hello()
+            assert hello["selected"] is None
+            assert hello["auto_selected"] is False
+            assert len(hello["readers"]) == 2
+            refused = await page.call("GET_CARD_STATUS", "CARD_STATUS")
+            assert refused["reason"] == "READER_NOT_SELECTED"
+            assert SIMULATED_READER in refused["readers"]
+            unknown = await page.call("SELECT_READER", "READERS", reader="Nope")
+            assert unknown["ok"] is False
+            assert unknown["error"]
+            chosen = await page.call("SELECT_READER", "READERS", reader=SIMULATED_READER)
+            assert chosen["selected"] == SIMULATED_READER
+            assert (await page.call("GET_CARD_STATUS", "CARD_STATUS"))["ok"] is True
+            other = await page.call("SELECT_READER", "READERS", reader="Other Reader 01 00")
+            assert other["ok"] is True
+    finally:
+        await server.close()

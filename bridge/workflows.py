@@ -1,0 +1,456 @@
+"""Card operations on ``mynacard`` sessions, run in the card worker thread.
+
+Every workflow opens one link, does all its work on it, and closes it in ``finally`` (a link
+that VERIFYed is closed with a card reset, so no verified PIN survives: no half state). Each
+VERIFY happens at most once per command and is preceded by a retry-counter read that spends no
+try (spec §4.4), which is what the last-try guard needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from cryptography import x509
+
+from bridge.protocol import (
+    Authenticate,
+    CardFaceItems,
+    Challenge,
+    KeyName,
+    ReadCardFace,
+    Reserve,
+    b64,
+)
+from bridge.readers import CancelToken, GuardedConnection, ReaderBackend
+from bridge.reasons import BridgeFailure, Reason
+from mynacard.challenge import (
+    PURPOSE_RESERVE_AUTH_RESET,
+    PURPOSE_RESERVE_SIGN_RESET,
+    challenge_digest,
+    sha256_digest_info,
+)
+from mynacard.errors import (
+    ApduError,
+    ApplicationNotFoundError,
+    BadResponseError,
+    CardError,
+    FileNotFoundOnCardError,
+    InvalidPinFormatError,
+    PinBlockedError,
+    SecurityStatusError,
+    WrongPinError,
+)
+from mynacard.jpki import CertificateKind, JpkiSession, KeyKind
+from mynacard.juki import JukiSession
+from mynacard.pins import PinKind, PinStatus
+from mynacard.records import parse_card_face
+from mynacard.textap import TextApSession
+from mynacard.visual import VisualApSession
+
+logger = logging.getLogger(__name__)
+
+#: Sends one STATUS message (thread-safe; provided by the session).
+Emit = Callable[[dict[str, Any]], None]
+#: STATUS during the long card-face read: one message per this many APDUs.
+APDU_PROGRESS_EVERY = 4
+
+_KEYS: dict[str, tuple[KeyKind, CertificateKind, Literal[PinKind.JPKI_AUTH, PinKind.JPKI_SIGN]]] = {
+    "auth": (KeyKind.AUTH, CertificateKind.AUTH, PinKind.JPKI_AUTH),
+    "sign": (KeyKind.SIGN, CertificateKind.SIGN, PinKind.JPKI_SIGN),
+}
+
+
+@dataclass(frozen=True)
+class WorkflowContext:
+    """What a workflow needs besides its command: where the card is and how to report."""
+
+    backend: ReaderBackend
+    reader: str
+    origin: str  # the handshake's Origin header, never one the page claims
+    cancel: CancelToken
+    emit: Emit
+    workflow: str
+
+
+class _Progress:
+    """Turns steps and APDU counts into STATUS messages (style.md: STATUS {workflow, progress})."""
+
+    def __init__(self, context: WorkflowContext, steps: tuple[str, ...]) -> None:
+        self._context = context
+        self._steps = steps
+        self._current = ""
+        self._apdus_at_step = 0
+        self._apdus = 0
+
+    def step(self, name: str) -> None:
+        self._context.cancel.raise_if_cancelled()
+        self._current = name
+        self._apdus_at_step = self._apdus
+        index = self._steps.index(name)
+        self._context.emit(
+            {
+                "msg": "STATUS",
+                "workflow": self._context.workflow,
+                "step": name,
+                "progress": round(100 * index / len(self._steps)),
+            }
+        )
+
+    def on_apdu(self, count: int) -> None:
+        self._apdus = count
+        in_step = count - self._apdus_at_step
+        if self._current == "reading_card_face" and in_step and in_step % APDU_PROGRESS_EVERY == 0:
+            index = self._steps.index(self._current)
+            self._context.emit(
+                {
+                    "msg": "STATUS",
+                    "workflow": self._context.workflow,
+                    "step": self._current,
+                    "progress": round(100 * index / len(self._steps)),
+                    "apdus": in_step,
+                }
+            )
+
+
+@contextlib.contextmanager
+def _card_errors() -> Iterator[None]:
+    """Translate what the sessions raise into stable reasons (only here, once)."""
+    try:
+        yield
+    except ApplicationNotFoundError as exc:
+        raise BridgeFailure(Reason.NOT_MY_NUMBER_CARD, "application not found") from exc
+    except InvalidPinFormatError as exc:  # validated earlier; kept as a last line of defence
+        raise BridgeFailure(Reason.MALFORMED_PIN, "malformed PIN") from exc
+    except PinBlockedError as exc:
+        raise BridgeFailure(Reason.PIN_BLOCKED, "PIN blocked") from exc
+    except SecurityStatusError as exc:
+        raise BridgeFailure(Reason.INTERNAL_ERROR, "card refused: security status") from exc
+    except (BadResponseError, FileNotFoundOnCardError) as exc:
+        raise BridgeFailure(Reason.CARD_COMMUNICATION_ERROR, type(exc).__name__) from exc
+    except ApduError as exc:
+        raise BridgeFailure(
+            Reason.CARD_COMMUNICATION_ERROR, f"SW={exc.sw:04X}", sw=f"{exc.sw:04X}"
+        ) from exc
+    except CardError as exc:
+        raise BridgeFailure(Reason.CARD_COMMUNICATION_ERROR, type(exc).__name__) from exc
+
+
+@contextlib.contextmanager
+def _open(
+    context: WorkflowContext, progress: _Progress, *, exclusive_required: bool
+) -> Iterator[GuardedConnection]:
+    progress.step("connecting")
+    link = context.backend.open(
+        context.reader, exclusive_required=exclusive_required, cancel=context.cancel
+    )
+    connection = GuardedConnection(link, context.cancel, on_apdu=progress.on_apdu)
+    try:
+        with _card_errors():
+            yield connection
+    finally:
+        connection.close()
+
+
+def pin_status_json(status: PinStatus | None) -> dict[str, Any] | None:
+    if status is None:
+        return None
+    return {
+        "tries_left": status.tries_left,
+        "max_tries": status.max_tries,
+        "blocked": status.blocked,
+    }
+
+
+def _guarded_verify(
+    status: PinStatus, *, confirm_last_try: bool, verify: Callable[[], None]
+) -> None:
+    """The last-try guard, then exactly one VERIFY (issue 4; peers.md "warn at the last try").
+
+    A blocked key is never sent a VERIFY; a VERIFY that could lock the key (one try left) needs
+    ``confirm_last_try``; a wrong value is reported, never retried.
+    """
+    pin = status.kind.value
+    if status.blocked or status.tries_left == 0:
+        raise BridgeFailure(Reason.PIN_BLOCKED, "PIN blocked", pin=pin, tries_left=0)
+    if status.tries_left == 1 and not confirm_last_try:
+        raise BridgeFailure(
+            Reason.LAST_TRY_CONFIRMATION_REQUIRED,
+            "one try left; confirm_last_try is required",
+            pin=pin,
+            tries_left=1,
+        )
+    try:
+        verify()
+    except WrongPinError as exc:
+        if exc.tries_left == 0:
+            # That was the last try: the key is now locked (spec §4.4, 63C0).
+            raise BridgeFailure(
+                Reason.PIN_BLOCKED, "PIN just blocked", pin=pin, tries_left=0, just_blocked=True
+            ) from exc
+        raise BridgeFailure(
+            Reason.WRONG_PIN, "wrong PIN", pin=pin, tries_left=exc.tries_left
+        ) from exc
+    except PinBlockedError as exc:
+        raise BridgeFailure(Reason.PIN_BLOCKED, "PIN blocked", pin=pin, tries_left=0) from exc
+
+
+def _digest_info(context: WorkflowContext, challenge: Challenge) -> bytes:
+    try:
+        digest = challenge_digest(challenge.purpose, context.origin, challenge.nonce)
+    except ValueError as exc:  # the origin was normalised at startup; a nonce was checked
+        raise BridgeFailure(Reason.BAD_ARGUMENT, "challenge not accepted") from exc
+    return sha256_digest_info(digest)
+
+
+def _binding(context: WorkflowContext, challenge: Challenge) -> dict[str, Any]:
+    """Every result names what it was made for (Web eID: results bound to nonce and origin)."""
+    return {"origin": context.origin, "purpose": challenge.purpose, "nonce": b64(challenge.nonce)}
+
+
+# --- card status ---------------------------------------------------------------------------
+
+
+def _optional_status(read: Callable[[], PinStatus]) -> PinStatus | None:
+    """A counter of an AP that some cards may lack: None instead of failing the whole status."""
+    try:
+        return read()
+    except ApplicationNotFoundError:
+        return None
+
+
+def _routes(
+    pins: dict[str, PinStatus | None],
+    certificates: dict[str, bool],
+    auth_expired: bool | None,
+) -> dict[str, Any]:
+    """Which reservation this card allows, and what stands in the way (peers.md, ideas)."""
+
+    def usable(kind: str) -> bool:
+        status = pins.get(kind)
+        return status is not None and not status.blocked
+
+    routes: dict[str, Any] = {}
+    for purpose, key_pin, cert in (
+        (PURPOSE_RESERVE_SIGN_RESET, "jpki_auth", "auth"),
+        (PURPOSE_RESERVE_AUTH_RESET, "jpki_sign", "sign"),
+    ):
+        obstacles = []
+        if not certificates.get(cert, False):
+            obstacles.append(f"{cert}_certificate_missing")
+        if cert == "auth" and auth_expired:
+            obstacles.append("auth_certificate_expired")
+        if not usable(key_pin):
+            obstacles.append(f"{key_pin}_blocked")
+        if not usable("visual_pin_b"):
+            obstacles.append("visual_pin_b_blocked")
+        routes[purpose] = {"possible": not obstacles, "obstacles": obstacles}
+    return routes
+
+
+def card_status(context: WorkflowContext) -> dict[str, Any]:
+    """All retry counters, certificate availability and the auth certificate's validity.
+
+    Read-only and spends no try (empty VERIFY, spec §4.4), so it may use a shared connection.
+    """
+    progress = _Progress(context, ("connecting", "reading_jpki", "reading_other_aps"))
+    with _open(context, progress, exclusive_required=False) as connection:
+        progress.step("reading_jpki")
+        jpki = JpkiSession(connection)
+        pins: dict[str, PinStatus | None] = {
+            "jpki_auth": jpki.pin_status(PinKind.JPKI_AUTH),
+            "jpki_sign": jpki.pin_status(PinKind.JPKI_SIGN),
+        }
+        availability = jpki.certificate_availability()
+        certificates = {"auth": availability.auth, "sign": availability.sign}
+        auth_certificate: dict[str, Any] | None = None
+        expired: bool | None = None
+        if availability.auth:
+            der = jpki.read_certificate(CertificateKind.AUTH)
+            try:
+                cert = x509.load_der_x509_certificate(der)
+            except ValueError as exc:
+                raise BridgeFailure(
+                    Reason.CARD_COMMUNICATION_ERROR, "auth certificate unreadable"
+                ) from exc
+            expired = datetime.now(UTC) > cert.not_valid_after_utc
+            auth_certificate = {
+                "not_before": cert.not_valid_before_utc.isoformat(),
+                "not_after": cert.not_valid_after_utc.isoformat(),
+                "expired": expired,
+            }
+        progress.step("reading_other_aps")
+        pins["visual_pin_b"] = VisualApSession(connection).pin_b_status()
+        pins["text_pin"] = _optional_status(lambda: TextApSession(connection).pin_status())
+        pins["juki_pin"] = _optional_status(lambda: JukiSession(connection).pin_status())
+    return {
+        "ok": True,
+        "reader": context.reader,
+        "card": {
+            "pins": {kind: pin_status_json(status) for kind, status in pins.items()},
+            "certificates": certificates,
+            "auth_certificate": auth_certificate,
+            "routes": _routes(pins, certificates, expired),
+        },
+    }
+
+
+# --- card face and authentication --------------------------------------------------------
+
+
+def _card_face_part(
+    connection: GuardedConnection,
+    context: WorkflowContext,
+    progress: _Progress,
+    items: CardFaceItems,
+    digest_info: bytes,
+    *,
+    status: PinStatus,
+    confirm_last_try: bool,
+) -> dict[str, Any]:
+    progress.step("verifying_card_face_items")
+    visual = VisualApSession(connection)
+    _guarded_verify(
+        status, confirm_last_try=confirm_last_try, verify=lambda: visual.verify_pin_b(items.pin_b)
+    )
+    progress.step("reading_card_face")
+    raw = visual.read_card_face_raw()
+    photo = parse_card_face(raw).photo_jp2
+    progress.step("reading_cv_certificate")
+    cv_certificate = visual.read_cv_certificate()
+    progress.step("signing_with_card_key")
+    card_key_signature = visual.sign(digest_info)
+    return {
+        "card_face": b64(raw),
+        "cv_certificate": b64(cv_certificate),
+        "card_key_signature": b64(card_key_signature),
+        "photo": b64(photo),
+        "photo_sha256": hashlib.sha256(photo).hexdigest(),
+    }
+
+
+def _jpki_part(
+    connection: GuardedConnection,
+    progress: _Progress,
+    key: KeyName,
+    pin: str,
+    digest_info: bytes,
+    *,
+    status: PinStatus,
+    confirm_last_try: bool,
+) -> tuple[bytes, bytes]:
+    key_kind, cert_kind, pin_kind = _KEYS[key]
+    progress.step("verifying_pin")
+    jpki = JpkiSession(connection)
+    _guarded_verify(
+        status, confirm_last_try=confirm_last_try, verify=lambda: jpki.verify(pin_kind, pin)
+    )
+    progress.step("reading_certificate")
+    certificate = jpki.read_certificate(cert_kind)
+    progress.step("signing")
+    signature = jpki.sign(key_kind, digest_info)
+    return certificate, signature
+
+
+def _jpki_precheck(connection: GuardedConnection, key: KeyName) -> PinStatus:
+    """Certificate present and counter read (no try spent) before anything is verified."""
+    _, _, pin_kind = _KEYS[key]
+    jpki = JpkiSession(connection)
+    availability = jpki.certificate_availability()
+    if not (availability.auth if key == "auth" else availability.sign):
+        raise BridgeFailure(Reason.CERTIFICATE_UNAVAILABLE, f"no {key} certificate", key=key)
+    return jpki.pin_status(pin_kind)
+
+
+def read_card_face(context: WorkflowContext, command: ReadCardFace) -> dict[str, Any]:
+    """照合番号B → the signed card face, the CV certificate, the card key's signature, the photo."""
+    digest_info = _digest_info(context, command.challenge)
+    progress = _Progress(
+        context,
+        ("connecting", "checking_counters", "verifying_card_face_items", "reading_card_face",
+         "reading_cv_certificate", "signing_with_card_key"),
+    )
+    with _open(context, progress, exclusive_required=True) as connection:
+        progress.step("checking_counters")
+        status = VisualApSession(connection).pin_b_status()
+        part = _card_face_part(
+            connection, context, progress, command.items, digest_info,
+            status=status, confirm_last_try=command.confirm_last_try,
+        )
+    return {"ok": True, **_binding(context, command.challenge), **part}
+
+
+def authenticate(context: WorkflowContext, command: Authenticate) -> dict[str, Any]:
+    """One JPKI key: VERIFY its PIN, read its certificate, sign the challenge digest."""
+    digest_info = _digest_info(context, command.challenge)
+    progress = _Progress(
+        context, ("connecting", "checking_counters", "verifying_pin", "reading_certificate",
+                  "signing"),
+    )
+    with _open(context, progress, exclusive_required=True) as connection:
+        progress.step("checking_counters")
+        status = _jpki_precheck(connection, command.key)
+        certificate, signature = _jpki_part(
+            connection, progress, command.key, command.pin, digest_info,
+            status=status, confirm_last_try=command.confirm_last_try,
+        )
+    return {
+        "ok": True,
+        **_binding(context, command.challenge),
+        "key": command.key,
+        "certificate": b64(certificate),
+        "signature": b64(signature),
+    }
+
+
+def reserve(context: WorkflowContext, command: Reserve) -> dict[str, Any]:
+    """READ_CARD_FACE + AUTHENTICATE on one connection: everything POST /reset/evidence/ needs.
+
+    Both counters are read (and both last-try guards applied) before either VERIFY, so a
+    blocked JPKI key is reported before a 照合番号B try is spent, and the other way round. The
+    card face goes first: a mistyped card-face item (10 tries) is cheaper than a JPKI try.
+    """
+    digest_info = _digest_info(context, command.challenge)
+    progress = _Progress(
+        context,
+        ("connecting", "checking_counters", "verifying_card_face_items", "reading_card_face",
+         "reading_cv_certificate", "signing_with_card_key", "verifying_pin",
+         "reading_certificate", "signing"),
+    )
+    with _open(context, progress, exclusive_required=True) as connection:
+        progress.step("checking_counters")
+        jpki_status = _jpki_precheck(connection, command.key)
+        pin_b_status = VisualApSession(connection).pin_b_status()
+        for status in (jpki_status, pin_b_status):
+            if status.blocked or status.tries_left == 0:
+                raise BridgeFailure(
+                    Reason.PIN_BLOCKED, "PIN blocked", pin=status.kind.value, tries_left=0
+                )
+            if status.tries_left == 1 and not command.confirm_last_try:
+                raise BridgeFailure(
+                    Reason.LAST_TRY_CONFIRMATION_REQUIRED,
+                    "one try left; confirm_last_try is required",
+                    pin=status.kind.value,
+                    tries_left=1,
+                )
+        face = _card_face_part(
+            connection, context, progress, command.items, digest_info,
+            status=pin_b_status, confirm_last_try=command.confirm_last_try,
+        )
+        certificate, signature = _jpki_part(
+            connection, progress, command.key, command.pin, digest_info,
+            status=jpki_status, confirm_last_try=command.confirm_last_try,
+        )
+    return {
+        "ok": True,
+        **_binding(context, command.challenge),
+        "jpki_key": command.key,
+        "jpki_certificate": b64(certificate),
+        "jpki_signature": b64(signature),
+        **face,
+    }

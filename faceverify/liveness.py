@@ -1,0 +1,361 @@
+"""The liveness challenge: server-chosen prompts, held over consecutive frames, one face throughout.
+
+This module is pure: it consumes one `FrameMeasure` per frame (numbers and, on some frames, an
+embedding) and produces events, so tests can script whole sessions without video.
+
+What it defends against (shared/docs/peers.md, remote identity proofing):
+- a printed or on-screen photo: it cannot turn its head or smile on request, and prompts come in
+  an order chosen by the server for each attempt (`choose_prompts`, SystemRandom);
+- a frozen or replayed stream: consecutive frames whose face region is (nearly) pixel-identical
+  for `frozen_frames` frames in a row end the attempt (a real sensor always adds noise);
+- a swap between people (the holder's photo for the frontal frames, someone else for the rest):
+  every embedding taken during the attempt must stay within `continuity_max` of the first one;
+- one lucky frame: the identity score is the median of the best k frontal distances.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import secrets
+import statistics
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from faceverify.quality import Advice
+
+logger = logging.getLogger(__name__)
+
+Embedding = npt.NDArray[np.float64]
+
+DEFAULT_THRESHOLD = 0.60  # calibrated in docs/faceverify.md (3–5 KB JP2 references)
+
+
+class Prompt(StrEnum):
+    """What the resident is asked to do (official app: 画面の上部に表示される指示)."""
+
+    TURN_LEFT = "turn_left"  # 左を向く — the resident's own left (see geometry.py)
+    FACE_FRONT = "face_front"  # 正面を向く
+    SMILE = "smile"  # 笑う
+
+
+class Reason(StrEnum):
+    """Why an attempt failed; stable codes the page maps to Japanese help."""
+
+    TIMEOUT = "timeout"
+    STATIC = "static"
+    FACE_CHANGED = "face_changed"
+    NO_MATCH = "no_match"
+    TOO_FEW_FRAMES = "too_few_frames"
+
+
+@dataclass(frozen=True)
+class LivenessConfig:
+    """Thresholds and timing; every number here is a setting, not a constant of nature."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    hold_frames: int = 3
+    prompt_timeout: float = 12.0
+    calibration_frames: int = 2
+    calibration_timeout: float = 15.0
+    frontal_max_yaw: float = 18.0
+    frontal_max_pitch: float = 15.0  # relative to the calibration baseline
+    left_min_yaw: float = 25.0
+    turn_max_pitch: float = 25.0
+    smile_min: float = 0.85
+    smile_max_yaw: float = 20.0
+    continuity_max: float = 0.55
+    frozen_motion: float = 0.35  # mean absolute gray-level change of the face crop
+    frozen_frames: int = 5
+    identity_k: int = 3
+    min_identity_frames: int = 3
+    embed_stride: int = 3
+
+
+@dataclass(frozen=True, eq=False)
+class FrameMeasure:
+    """Everything the challenge needs from one frame (no pixels)."""
+
+    t: float  # seconds, server clock
+    faces: int
+    advice: Advice | None = None  # first quality problem, None when the frame is usable
+    yaw: float = 0.0
+    pitch: float = 0.0
+    smile: float = 0.0
+    motion: float | None = None  # None on the first frame of a stream
+    embedding: Embedding | None = None
+    distance: float | None = None  # to the reference, when `embedding` is set
+
+
+@dataclass(frozen=True)
+class PromptEvent:
+    """Show the next prompt."""
+
+    prompt: Prompt
+    index: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """How many consecutive frames met the current prompt (or calibration)."""
+
+    held: int
+    needed: int
+
+
+@dataclass(frozen=True)
+class AdviceEvent:
+    """A specific hint: the frame could not count (quality) or the pose is off."""
+
+    code: Advice
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one attempt."""
+
+    passed: bool
+    reason: Reason | None
+    score: float | None  # median of the best-k frontal distances; lower is more similar
+    threshold: float
+    prompts: tuple[Prompt, ...]
+    prompts_passed: tuple[Prompt, ...]
+    identity_frames: int
+
+
+Event = PromptEvent | ProgressEvent | AdviceEvent | Decision
+
+
+def choose_prompts(rng: random.Random | None = None) -> tuple[Prompt, ...]:
+    """All three prompts in an order the client cannot predict (SystemRandom unless injected)."""
+    order = list(Prompt)
+    (rng or secrets.SystemRandom()).shuffle(order)
+    return tuple(order)
+
+
+@dataclass
+class Challenge:
+    """One attempt's state machine: calibrate → each prompt in turn → decision."""
+
+    prompts: tuple[Prompt, ...]
+    config: LivenessConfig = field(default_factory=LivenessConfig)
+    decision: Decision | None = None
+    _started: float | None = None
+    _phase_started: float = 0.0
+    _index: int = -1  # -1 while calibrating
+    _held: int = 0
+    _calibration: list[float] = field(default_factory=list)
+    _baseline_pitch: float | None = None
+    _passed: list[Prompt] = field(default_factory=list)
+    _anchor: Embedding | None = None
+    _distances: list[float] = field(default_factory=list)
+    _frozen_run: int = 0
+    _frames_since_embedding: int = 1_000_000
+    _need_fresh_embedding: bool = True
+    _last_advice: Advice | None = None
+
+    def __post_init__(self) -> None:
+        if sorted(self.prompts) != sorted(Prompt) or len(self.prompts) != len(Prompt):
+            raise ValueError("prompts must be each Prompt exactly once")
+
+    @property
+    def current(self) -> Prompt | None:
+        if 0 <= self._index < len(self.prompts):
+            return self.prompts[self._index]
+        return None
+
+    def wants_embedding(self, *, yaw: float) -> bool:
+        """Whether the embedding is worth computing on a usable frame with this yaw.
+
+        Always after the face reappeared (continuity), on every frame that could complete a
+        held prompt (so each prompt is bound to the same face), on frontal frames while
+        identity frames are short, and otherwise every `embed_stride` frames.
+        """
+        if self.decision is not None or abs(yaw) > self.config.left_min_yaw + 25:
+            return False
+        if self._need_fresh_embedding:
+            return True
+        if self._index >= 0 and self._held == self.config.hold_frames - 1:
+            return True
+        if self._is_frontal_yaw(yaw) and len(self._distances) < self.config.min_identity_frames:
+            return True
+        return self._frames_since_embedding >= self.config.embed_stride
+
+    def step(self, m: FrameMeasure) -> list[Event]:
+        """Advance by one frame.
+
+        The events end with exactly one ProgressEvent (the state after this frame), or with the
+        Decision when the attempt ends; the page uses that last event as "frame handled".
+        """
+        if self.decision is not None:
+            return []
+        if self._started is None:
+            self._started = m.t
+            self._phase_started = m.t
+        events: list[Event] = []
+
+        if m.motion is not None and m.motion < self.config.frozen_motion:
+            self._frozen_run += 1
+        else:
+            self._frozen_run = 0
+        if self._frozen_run >= self.config.frozen_frames:
+            return [self._finish(Reason.STATIC)]
+
+        usable = m.faces == 1 and m.advice is None
+        if m.faces != 1:
+            self._need_fresh_embedding = True  # whoever comes back must be checked again
+        if m.embedding is not None and m.faces == 1:
+            self._frames_since_embedding = 0
+            self._need_fresh_embedding = False
+            if self._anchor is None:
+                self._anchor = m.embedding
+            elif float(np.linalg.norm(m.embedding - self._anchor)) > self.config.continuity_max:
+                return [self._finish(Reason.FACE_CHANGED)]
+            if usable and m.distance is not None and self._is_frontal(m):
+                self._distances.append(m.distance)
+        else:
+            self._frames_since_embedding += 1
+
+        advice = (
+            m.advice
+            if m.faces == 1
+            else (Advice.NO_FACE if m.faces == 0 else Advice.MULTIPLE_FACES)
+        )
+        if advice is not None and advice != self._last_advice:
+            events.append(AdviceEvent(advice))
+        self._last_advice = advice
+
+        if self._index < 0:
+            events.extend(self._calibrate(m, usable))
+        elif self._index < len(self.prompts):
+            events.extend(self._hold(m, usable))
+        else:
+            events.extend(self._collect_identity(m))
+        if self.decision is None and self._timed_out(m.t):
+            events = [e for e in events if not isinstance(e, ProgressEvent)]
+            events.append(self._finish(Reason.TIMEOUT))
+        return events
+
+    def discard(self) -> None:
+        """Forget embeddings and distances (biometric data is kept no longer than the attempt)."""
+        self._anchor = None
+        self._distances.clear()
+        self._calibration.clear()
+
+    # -- phases -----------------------------------------------------------------------------
+
+    def _calibrate(self, m: FrameMeasure, usable: bool) -> list[Event]:
+        if usable and self._is_frontal_yaw(m.yaw) and not math.isnan(m.pitch):
+            self._calibration.append(m.pitch)
+        else:
+            self._calibration.clear()
+        needed = self.config.calibration_frames
+        if usable and not self._calibration:
+            return [*self._advise(Advice.FACE_FRONT), ProgressEvent(held=0, needed=needed)]
+        if len(self._calibration) < needed:
+            return [ProgressEvent(held=len(self._calibration), needed=needed)]
+        self._baseline_pitch = statistics.median(self._calibration)
+        return self._next_prompt(m.t)
+
+    def _hold(self, m: FrameMeasure, usable: bool) -> list[Event]:
+        prompt = self.prompts[self._index]
+        if usable and self._meets(prompt, m):
+            self._held += 1
+        else:
+            self._held = 0
+        needed = self.config.hold_frames
+        # The frame that completes a hold must carry an embedding (continuity per prompt).
+        if self._held >= needed and m.embedding is None:
+            self._held = needed - 1
+        if self._held >= needed:
+            self._passed.append(prompt)
+            return self._next_prompt(m.t)
+        return [ProgressEvent(held=self._held, needed=needed)]
+
+    def _collect_identity(self, m: FrameMeasure) -> list[Event]:
+        needed = self.config.min_identity_frames
+        have = len(self._distances)
+        if have >= needed:
+            return [self._decide()]
+        return [ProgressEvent(held=have, needed=needed)]
+
+    def _next_prompt(self, now: float) -> list[Event]:
+        self._index += 1
+        self._held = 0
+        self._phase_started = now
+        if self._index < len(self.prompts):
+            prompt = self.prompts[self._index]
+            return [
+                PromptEvent(prompt=prompt, index=self._index, total=len(self.prompts)),
+                ProgressEvent(held=0, needed=self.config.hold_frames),
+            ]
+        have, needed = len(self._distances), self.config.min_identity_frames
+        if have >= needed:
+            return [self._decide()]
+        return [*self._advise(Advice.FACE_FRONT), ProgressEvent(held=have, needed=needed)]
+
+    def _decide(self) -> Decision:
+        best = sorted(self._distances)[: self.config.identity_k]
+        score = float(statistics.median(best))
+        if score <= self.config.threshold:
+            return self._finish(None, score=score)
+        return self._finish(Reason.NO_MATCH, score=score)
+
+    def _finish(self, reason: Reason | None, *, score: float | None = None) -> Decision:
+        if score is None and self._distances:
+            best = sorted(self._distances)[: self.config.identity_k]
+            score = float(statistics.median(best))
+        if reason is Reason.TIMEOUT and self._index >= len(self.prompts):
+            reason = Reason.TOO_FEW_FRAMES
+        self.decision = Decision(
+            passed=reason is None,
+            reason=reason,
+            score=score,
+            threshold=self.config.threshold,
+            prompts=self.prompts,
+            prompts_passed=tuple(self._passed),
+            identity_frames=len(self._distances),
+        )
+        logger.info("face challenge decided passed=%s reason=%s", reason is None, reason)
+        self.discard()
+        return self.decision
+
+    # -- predicates -------------------------------------------------------------------------
+
+    def _timed_out(self, now: float) -> bool:
+        limit = self.config.calibration_timeout if self._index < 0 else self.config.prompt_timeout
+        return now - self._phase_started > limit
+
+    def _advise(self, code: Advice) -> list[Event]:
+        if code == self._last_advice:
+            return []
+        self._last_advice = code
+        return [AdviceEvent(code)]
+
+    def _relative_pitch(self, m: FrameMeasure) -> float:
+        base = self._baseline_pitch if self._baseline_pitch is not None else m.pitch
+        return m.pitch - base
+
+    def _is_frontal_yaw(self, yaw: float) -> bool:
+        return abs(yaw) <= self.config.frontal_max_yaw
+
+    def _is_frontal(self, m: FrameMeasure) -> bool:
+        return (
+            self._is_frontal_yaw(m.yaw)
+            and abs(self._relative_pitch(m)) <= self.config.frontal_max_pitch
+        )
+
+    def _meets(self, prompt: Prompt, m: FrameMeasure) -> bool:
+        if prompt is Prompt.FACE_FRONT:
+            return self._is_frontal(m)
+        if prompt is Prompt.TURN_LEFT:
+            return (
+                m.yaw >= self.config.left_min_yaw
+                and abs(self._relative_pitch(m)) <= self.config.turn_max_pitch
+            )
+        return m.smile >= self.config.smile_min and abs(m.yaw) <= self.config.smile_max_yaw

@@ -1,0 +1,180 @@
+"""One face-check attempt over a camera stream: frames in, prompts / progress / decision out.
+
+Glue between the analyzer (pixels → measurements) and the challenge (measurements → decision).
+Used by reset/face_consumer.py (one instance per WebSocket attempt, driven from a worker thread)
+and by bench/face_bench.py. Holds the reference embedding and the attempt's embeddings in memory
+only, and drops them with the decision.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from faceverify.analyzer import (
+    DetectConfig,
+    Embedding,
+    FaceTracker,
+    analyze_image,
+    distance,
+    embed,
+    observe,
+)
+from faceverify.imaging import Image, ImageError, decode, scale_to_width, to_gray
+from faceverify.liveness import (
+    Challenge,
+    Decision,
+    Event,
+    FrameMeasure,
+    LivenessConfig,
+    Prompt,
+    choose_prompts,
+)
+from faceverify.models import Models, get_models
+from faceverify.quality import QualityConfig
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_MAX_BYTES = 64 * 1024  # a chip photo is 3–5 KB; anything much larger is not one
+_MOTION_WIDTH = 320
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """All tunables of the pipeline in one place (the consumer builds it from settings)."""
+
+    detect: DetectConfig = field(default_factory=DetectConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    liveness: LivenessConfig = field(default_factory=LivenessConfig)
+
+
+class ReferenceError(ValueError):
+    """The reference photo is unusable: reason is "undecodable", "dimensions", "no_face" or
+    "multiple_faces"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def reference_embedding(
+    data: bytes, *, models: Models | None = None, jitters: int = 1
+) -> Embedding:
+    """The embedding of the one face in a JP2 / JPEG / PNG reference photo.
+
+    Chip photos are small (about 300 px tall or less), so the detector is upsampled once. A few
+    jitters average out JPEG 2000 ringing in the reference, which is computed once per attempt.
+    """
+    if len(data) > REFERENCE_MAX_BYTES:
+        raise ReferenceError("dimensions")
+    try:
+        image = decode(data, min_side=48)
+    except ImageError as exc:
+        raise ReferenceError(exc.reason) from exc
+    faces = analyze_image(image, models=models)
+    if not faces:
+        raise ReferenceError("no_face")
+    if len(faces) > 1:
+        raise ReferenceError("multiple_faces")
+    return embed(image, faces[0].box, jitters=jitters, models=models)
+
+
+@dataclass
+class FaceCheck:
+    """A single attempt: feed frames until `decision` is set."""
+
+    reference: Embedding | None
+    config: EngineConfig = field(default_factory=EngineConfig)
+    rng: random.Random | None = None
+    models: Models | None = None
+    challenge: Challenge = field(init=False)
+    tracker: FaceTracker = field(init=False)
+    frames: int = 0
+    embeddings: int = 0
+    _previous: npt.NDArray[np.uint8] | None = None
+
+    def __post_init__(self) -> None:
+        self.challenge = Challenge(prompts=choose_prompts(self.rng), config=self.config.liveness)
+        self.tracker = FaceTracker(config=self.config.detect, models=self.models)
+
+    @property
+    def prompts(self) -> tuple[Prompt, ...]:
+        return self.challenge.prompts
+
+    @property
+    def decision(self) -> Decision | None:
+        return self.challenge.decision
+
+    def feed_jpeg(self, data: bytes, t: float) -> list[Event]:
+        """Decode and process one frame; ImageError when the bytes are not a usable image."""
+        return self.feed(decode(data), t)
+
+    def feed(self, image: Image, t: float) -> list[Event]:
+        if self.decision is not None:
+            return []
+        events = self.challenge.step(self.measure(image, t))
+        if self.decision is not None:
+            self.discard()
+        return events
+
+    def measure(self, image: Image, t: float) -> FrameMeasure:
+        """Pixels → numbers for the challenge (plus an embedding when it is worth computing)."""
+        self.frames += 1
+        m = self.models or get_models()
+        boxes = self.tracker.locate(image)
+        if len(boxes) != 1:
+            self._previous = None
+            return FrameMeasure(t=t, faces=len(boxes))
+        box = boxes[0]
+        face = observe(image, box, quality=self.config.quality, models=m)
+        motion = self._motion(image, box)
+        embedding: Embedding | None = None
+        dist: float | None = None
+        if face.quality.ok and self.challenge.wants_embedding(yaw=face.pose.yaw):
+            embedding = embed(image, box, models=m)
+            self.embeddings += 1
+            if self.reference is not None:
+                dist = distance(embedding, self.reference)
+        return FrameMeasure(
+            t=t,
+            faces=1,
+            advice=face.quality.problems[0] if face.quality.problems else None,
+            yaw=face.pose.yaw,
+            pitch=face.pose.pitch,
+            smile=face.smile,
+            motion=motion,
+            embedding=embedding,
+            distance=dist,
+        )
+
+    def discard(self) -> None:
+        """Drop everything biometric: the reference, the attempt's embeddings, the last crop."""
+        self.reference = None
+        self._previous = None
+        self.challenge.discard()
+
+    def _motion(self, image: Image, box: tuple[int, int, int, int]) -> float | None:
+        """Mean absolute gray-level change inside the face region since the previous frame.
+
+        Both frames are compared over the same pixels (this frame's face box, on copies scaled to
+        `_MOTION_WIDTH`), so detector jitter does not count as motion. A live camera never
+        delivers two identical frames (sensor noise alone moves every pixel a little); a replayed
+        or frozen stream does.
+        """
+        small, factor = scale_to_width(image, _MOTION_WIDTH)
+        gray = to_gray(small)
+        previous, self._previous = self._previous, gray
+        if previous is None or previous.shape != gray.shape:
+            return None
+        height, width = gray.shape
+        left, top = max(0, round(box[0] * factor)), max(0, round(box[1] * factor))
+        right, bottom = min(width, round(box[2] * factor)), min(height, round(box[3] * factor))
+        if right - left < 4 or bottom - top < 4:
+            return None
+        now = gray[top:bottom, left:right].astype(np.int16)
+        before = previous[top:bottom, left:right].astype(np.int16)
+        return float(np.mean(np.abs(now - before)))

@@ -1,0 +1,254 @@
+"""The challenge state machine, driven by scripted per-frame measurements (no video, no models)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pytest
+
+from faceverify.liveness import (
+    AdviceEvent,
+    Challenge,
+    Decision,
+    Event,
+    FrameMeasure,
+    LivenessConfig,
+    ProgressEvent,
+    Prompt,
+    PromptEvent,
+    Reason,
+    choose_prompts,
+)
+from faceverify.quality import Advice
+
+CONFIG = LivenessConfig()
+FPS = 10.0
+
+
+def _identity(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).normal(size=128)
+    return np.asarray(vector / np.linalg.norm(vector) * 0.8, dtype=np.float64)
+
+
+HOLDER = _identity(1)
+OTHER = _identity(2)  # ‖HOLDER − OTHER‖ ≈ 1.1, far beyond continuity_max
+
+
+def _embedding_near(base: np.ndarray, seed: int, spread: float = 0.05) -> np.ndarray:
+    noise = np.random.default_rng(seed).normal(size=128)
+    return np.asarray(base + noise / np.linalg.norm(noise) * spread, dtype=np.float64)
+
+
+class Script:
+    """Feeds frames whose pose answers whatever the challenge currently asks."""
+
+    def __init__(self, challenge: Challenge, *, distance: float = 0.4, face: np.ndarray = HOLDER):
+        self.challenge = challenge
+        self.distance = distance
+        self.face = face
+        self.t = 0.0
+        self.frame = 0
+        self.events: list[Event] = []
+
+    def pose_for(self, prompt: Prompt | None) -> dict[str, float]:
+        if prompt is Prompt.TURN_LEFT:
+            return {"yaw": 32.0, "pitch": -4.0, "smile": 0.72}
+        if prompt is Prompt.SMILE:
+            return {"yaw": 3.0, "pitch": -5.0, "smile": 0.97}
+        return {"yaw": 2.0, "pitch": -5.0, "smile": 0.74}
+
+    def frame_measure(self, **override: object) -> FrameMeasure:
+        pose = self.pose_for(self.challenge.current)
+        embedding = None
+        if self.challenge.wants_embedding(yaw=pose["yaw"]):
+            embedding = _embedding_near(self.face, self.frame)
+        values: dict[str, object] = {
+            "t": self.t,
+            "faces": 1,
+            "motion": 1.5 if self.frame else None,
+            "embedding": embedding,
+            "distance": self.distance if embedding is not None else None,
+            **pose,
+        }
+        values.update(override)
+        return FrameMeasure(**values)  # type: ignore[arg-type]
+
+    def feed(self, measure: FrameMeasure | None = None) -> list[Event]:
+        events = self.challenge.step(measure or self.frame_measure())
+        self.events.extend(events)
+        self.t += 1.0 / FPS
+        self.frame += 1
+        return events
+
+    def run(self, limit: int = 200) -> Decision:
+        for _ in range(limit):
+            self.feed()
+            if self.challenge.decision is not None:
+                return self.challenge.decision
+        raise AssertionError("no decision")
+
+
+class FixedOrder(random.Random):
+    def __init__(self, order: tuple[Prompt, ...]) -> None:
+        super().__init__(0)
+        self.order = order
+
+    def shuffle(self, x: list[Prompt]) -> None:  # type: ignore[override]
+        x[:] = list(self.order)
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(Prompt)))
+def test_it_passes_in_every_order(order: tuple[Prompt, ...]) -> None:
+    challenge = Challenge(prompts=choose_prompts(FixedOrder(order)))
+    script = Script(challenge)
+    decision = script.run()
+    assert decision.passed, decision
+    assert decision.reason is None
+    assert decision.prompts_passed == order
+    shown = [e.prompt for e in script.events if isinstance(e, PromptEvent)]
+    assert shown == list(order)
+    assert decision.score == pytest.approx(0.4)
+    assert decision.threshold == CONFIG.threshold
+
+
+def test_prompts_are_a_permutation_and_the_order_varies() -> None:
+    rng = random.Random(7)
+    orders = {choose_prompts(rng) for _ in range(60)}
+    assert all(sorted(o) == sorted(Prompt) for o in orders)
+    assert len(orders) == 6  # every order turns up; the client cannot predict one
+    assert sorted(choose_prompts()) == sorted(Prompt)  # SystemRandom by default
+
+
+def test_a_static_photo_replay_fails() -> None:
+    challenge = Challenge(prompts=tuple(Prompt))
+    script = Script(challenge)
+    frozen = script.frame_measure(motion=0.0, embedding=None, distance=None)
+    for _ in range(CONFIG.frozen_frames + 1):
+        script.feed(frozen)
+    decision = challenge.decision
+    assert decision is not None and not decision.passed
+    assert decision.reason is Reason.STATIC
+
+
+def test_natural_motion_resets_the_frozen_count() -> None:
+    challenge = Challenge(prompts=tuple(Prompt))
+    script = Script(challenge)
+    for i in range(3 * CONFIG.frozen_frames):
+        moving = i % (CONFIG.frozen_frames - 1) == 0
+        script.feed(script.frame_measure(motion=1.2 if moving else 0.1))
+    assert challenge.decision is None or challenge.decision.reason is not Reason.STATIC
+
+
+def test_a_face_swap_mid_session_fails() -> None:
+    challenge = Challenge(prompts=(Prompt.FACE_FRONT, Prompt.TURN_LEFT, Prompt.SMILE))
+    script = Script(challenge)
+    while challenge.current is not Prompt.TURN_LEFT:
+        script.feed()
+    script.face = OTHER  # someone else does the turn
+    decision = script.run()
+    assert not decision.passed
+    assert decision.reason is Reason.FACE_CHANGED
+    assert Prompt.TURN_LEFT not in decision.prompts_passed
+
+
+def test_a_face_that_leaves_and_returns_is_checked_again() -> None:
+    challenge = Challenge(prompts=tuple(Prompt))
+    script = Script(challenge)
+    while challenge.wants_embedding(yaw=40.0):
+        script.feed()
+    script.feed(FrameMeasure(t=script.t, faces=0))
+    assert challenge.wants_embedding(yaw=40.0)
+
+
+def test_it_times_out_when_a_prompt_is_never_met() -> None:
+    challenge = Challenge(prompts=(Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE))
+    script = Script(challenge)
+    script.pose_for = lambda prompt: {"yaw": 2.0, "pitch": -5.0, "smile": 0.74}  # type: ignore[method-assign]
+    decision = script.run(limit=int(CONFIG.prompt_timeout * FPS) + 20)
+    assert not decision.passed
+    assert decision.reason is Reason.TIMEOUT
+    assert decision.prompts_passed == ()
+
+
+def test_it_times_out_without_a_face() -> None:
+    challenge = Challenge(prompts=tuple(Prompt))
+    t = 0.0
+    while challenge.decision is None and t < CONFIG.calibration_timeout + 5:
+        challenge.step(FrameMeasure(t=t, faces=0))
+        t += 0.1
+    assert challenge.decision is not None
+    assert challenge.decision.reason is Reason.TIMEOUT
+
+
+def test_turning_right_does_not_count_as_left() -> None:
+    challenge = Challenge(prompts=(Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE))
+    script = Script(challenge)
+    script.pose_for = lambda prompt: {"yaw": -32.0 if prompt else 2.0, "pitch": -5.0, "smile": 0.7}  # type: ignore[method-assign]
+    decision = script.run(limit=int(CONFIG.prompt_timeout * FPS) + 20)
+    assert decision.reason is Reason.TIMEOUT
+
+
+def test_a_hold_must_be_consecutive() -> None:
+    challenge = Challenge(prompts=(Prompt.SMILE, Prompt.FACE_FRONT, Prompt.TURN_LEFT))
+    script = Script(challenge)
+    while challenge.current is not Prompt.SMILE:
+        script.feed()
+    for _ in range(6):  # smile, neutral, smile, neutral...: never three in a row
+        script.feed()
+        script.feed(script.frame_measure(smile=0.7))
+    assert challenge.current is Prompt.SMILE
+    assert challenge.decision is None
+
+
+def test_a_different_person_does_not_match() -> None:
+    decision = Script(Challenge(prompts=tuple(Prompt)), distance=0.78).run()
+    assert not decision.passed
+    assert decision.reason is Reason.NO_MATCH
+    assert decision.score == pytest.approx(0.78)
+    assert decision.prompts_passed == tuple(Prompt)
+
+
+def test_one_lucky_frame_does_not_decide() -> None:
+    challenge = Challenge(prompts=tuple(Prompt))
+    script = Script(challenge, distance=0.75)
+    script.feed(script.frame_measure(embedding=_embedding_near(HOLDER, 99), distance=0.1))
+    decision = script.run()
+    assert decision.reason is Reason.NO_MATCH
+    assert decision.score is not None and decision.score > CONFIG.threshold
+
+
+def test_poor_frames_give_advice_and_do_not_count() -> None:
+    challenge = Challenge(prompts=tuple(Prompt))
+    script = Script(challenge)
+    events = script.feed(script.frame_measure(advice=Advice.TOO_DARK, embedding=None))
+    assert AdviceEvent(Advice.TOO_DARK) in events
+    events = script.feed(FrameMeasure(t=script.t, faces=2))
+    assert AdviceEvent(Advice.MULTIPLE_FACES) in events
+    assert challenge.current is None  # still calibrating
+
+
+def test_biometric_data_is_dropped_with_the_decision() -> None:
+    challenge = Challenge(prompts=tuple(Prompt))
+    Script(challenge).run()
+    assert challenge._anchor is None
+    assert challenge._distances == []
+
+
+def test_prompts_must_be_each_prompt_once() -> None:
+    with pytest.raises(ValueError):
+        Challenge(prompts=(Prompt.SMILE, Prompt.SMILE, Prompt.TURN_LEFT))
+
+
+@pytest.mark.parametrize("order", [tuple(Prompt), tuple(reversed(Prompt))])
+def test_every_frame_ends_with_progress_or_the_decision(order: tuple[Prompt, ...]) -> None:
+    challenge = Challenge(prompts=order)
+    script = Script(challenge)
+    script.feed(FrameMeasure(t=script.t, faces=0))
+    script.feed(script.frame_measure(yaw=40.0))  # not frontal while calibrating
+    while challenge.decision is None:
+        events = script.feed()
+        assert events, "a frame went unanswered"
+        assert isinstance(events[-1], ProgressEvent | Decision)
+        assert sum(isinstance(e, ProgressEvent | Decision) for e in events) == 1

@@ -1,0 +1,129 @@
+"""The JPKI AP (公的個人認証AP): token, retry counters, certificates, signatures (spec §4)."""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum, unique
+from typing import Literal
+
+from mynacard.constants import (
+    AID,
+    MAX_TRIES_JPKI_AUTH,
+    MAX_TRIES_JPKI_SIGN,
+    P2_CURRENT_EF_KEY,
+    JpkiEF,
+)
+from mynacard.errors import BadResponseError
+from mynacard.pins import PinKind, PinStatus, normalize_pin
+from mynacard.records import (
+    CERT_AVAILABILITY_LENGTH,
+    TOKEN_LABEL_LENGTH,
+    CertificateAvailability,
+    parse_certificate_availability,
+    parse_token_label,
+)
+from mynacard.session import ApplicationSession
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CertificateKind", "JpkiSession", "KeyKind"]
+
+#: A DER certificate of RSA-2048 size always starts ``30 82 LL LL`` (§4.5 step 3).
+_DER_HEADER_LENGTH = 4
+_DER_SEQUENCE_LONG2 = b"\x30\x82"
+
+
+@unique
+class CertificateKind(Enum):
+    """The four certificate EFs (§4.1)."""
+
+    AUTH = JpkiEF.AUTH_CERT  # 利用者証明用電子証明書, free to read
+    AUTH_CA = JpkiEF.AUTH_CA_CERT
+    SIGN = JpkiEF.SIGN_CERT  # 署名用電子証明書, needs the signature password verified
+    SIGN_CA = JpkiEF.SIGN_CA_CERT
+
+
+@unique
+class KeyKind(Enum):
+    """The two private keys and the PIN that unlocks each (§4.1, §4.6)."""
+
+    AUTH = (JpkiEF.AUTH_KEY, PinKind.JPKI_AUTH)
+    SIGN = (JpkiEF.SIGN_KEY, PinKind.JPKI_SIGN)
+
+    @property
+    def ef(self) -> JpkiEF:
+        """The key EF to SELECT before ``80 2A``."""
+        return self.value[0]
+
+    @property
+    def pin_kind(self) -> PinKind:
+        """The credential whose VERIFY allows this key to sign."""
+        return self.value[1]
+
+
+_PIN_FILES: dict[PinKind, tuple[JpkiEF, int]] = {
+    PinKind.JPKI_AUTH: (JpkiEF.AUTH_PIN, MAX_TRIES_JPKI_AUTH),
+    PinKind.JPKI_SIGN: (JpkiEF.SIGN_PIN, MAX_TRIES_JPKI_SIGN),
+}
+
+
+def _pin_file(kind: PinKind) -> tuple[JpkiEF, int]:
+    try:
+        return _PIN_FILES[kind]
+    except KeyError:
+        raise ValueError(f"{kind} is not a JPKI credential") from None
+
+
+class JpkiSession(ApplicationSession):
+    """A session with the JPKI AP; selecting it happens on construction (§4.5 step 1)."""
+
+    aid = AID.JPKI
+
+    def token_label(self) -> str:
+        """EF 0006's 32-byte label, e.g. ``"JPKIAPICCTOKEN2"`` on a My Number Card (§4.2, §12)."""
+        self._select_ef(JpkiEF.TOKEN_INFO)
+        return parse_token_label(self._read_binary(0, TOKEN_LABEL_LENGTH))
+
+    def certificate_availability(self) -> CertificateAvailability:
+        """EF 0008: which certificates are present (no sign cert for under-15s, §9)."""
+        self._select_ef(JpkiEF.CERT_AVAILABILITY)
+        return parse_certificate_availability(self._read_binary(0, CERT_AVAILABILITY_LENGTH))
+
+    def pin_status(self, kind: Literal[PinKind.JPKI_AUTH, PinKind.JPKI_SIGN]) -> PinStatus:
+        """Tries left for the auth PIN or the signature password, without spending one (§4.4)."""
+        fid, max_tries = _pin_file(kind)
+        return self._retry_status(fid, kind, max_tries)
+
+    def verify(self, kind: Literal[PinKind.JPKI_AUTH, PinKind.JPKI_SIGN], pin: str) -> None:
+        """Present a credential. Raises InvalidPinFormatError (nothing sent), WrongPinError
+        (``tries_left`` 0 = just locked) or PinBlockedError (§4.4)."""
+        fid, _ = _pin_file(kind)
+        value = normalize_pin(kind, pin)
+        self._verify(fid, kind, value)
+
+    def read_certificate(self, which: CertificateKind) -> bytes:
+        """The DER certificate, read as 4-byte header then chunks, truncated to its length (§4.5).
+
+        The signature certificate needs the signature password verified first, else
+        SecurityStatusError (§4.1, §13.6).
+        """
+        self._select_ef(which.value)
+        header = self._read_binary(0, _DER_HEADER_LENGTH)
+        if header[:2] != _DER_SEQUENCE_LONG2:
+            raise BadResponseError("certificate EF does not start with 30 82")
+        length = int.from_bytes(header[2:4], "big")
+        if length < 0x80:
+            raise BadResponseError("certificate length is not in canonical DER form")
+        certificate = self._read_binary(_DER_HEADER_LENGTH, length, prefix=header)
+        logger.debug("read certificate %s (%d bytes)", which.name, len(certificate))
+        return certificate
+
+    def sign(self, key: KeyKind, digest_info: bytes) -> bytes:
+        """Sign a DigestInfo with the auth or signature key: SELECT the key EF, then
+        ``80 2A 00 80 <Lc> <DigestInfo> 00`` (§4.6). Needs :meth:`verify` of
+        ``key.pin_kind`` first, else SecurityStatusError."""
+        self._check_sign_input(digest_info)
+        self._select_ef(key.ef)
+        signature = self._compute_signature(P2_CURRENT_EF_KEY, digest_info)
+        logger.debug("signed with the JPKI %s key", key.name)
+        return signature

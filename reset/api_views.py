@@ -1,0 +1,158 @@
+"""JSON endpoints of the card page: step progress, server nonces and the chip evidence.
+
+Replies follow docs/internal-api.md: `{"ok": true, ...}` or `{"ok": false, "reason": code,
+"message": Japanese text}`. Nothing secret arrives here: no PIN and no card-face item, only the
+evidence the card signed (architecture.md, trust model).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from reset import limits, nonces, wizard_state
+from reset.evidence_check import (
+    MESSAGES,
+    PURPOSE_FOR_TARGET,
+    EvidenceRejected,
+    decode,
+    verify,
+)
+from reset.wizard_state import Step
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 512 * 1024  # a card face with photo and text images is a few KB; refuse anything huge
+
+#: Client-side sub-steps of the card page and the server step each one leaves.
+PROGRESS: dict[str, tuple[Step, Step]] = {
+    "card_face": (Step.CARD_FACE, Step.READER),
+    "reader": (Step.READER, Step.PASSWORD),
+    "password": (Step.PASSWORD, Step.CHIP),
+}
+
+
+def _refuse(reason: str, status: int, **extra: Any) -> JsonResponse:
+    return JsonResponse(
+        {"ok": False, "reason": reason, "message": str(MESSAGES[reason]), **extra}, status=status
+    )
+
+
+def _json_body(request: HttpRequest) -> Any:
+    if len(request.body) > MAX_BODY:
+        raise EvidenceRejected("malformed")
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise EvidenceRejected("malformed") from None
+
+
+def public_origin(request: HttpRequest) -> str:
+    """The origin the card must have signed (settings, or this request's scheme://host)."""
+    configured = str(getattr(settings, "MYNA_PUBLIC_ORIGIN", "") or "")
+    return configured.rstrip("/") or f"{request.scheme}://{request.get_host()}"
+
+
+def _session_key(request: HttpRequest) -> str:
+    if not request.session.session_key:
+        request.session.save()
+    return limits.session_key_hash(str(request.session.session_key))
+
+
+#: The clock certificates are checked against; a function so tests can move it.
+def verification_time() -> datetime:
+    return timezone.now()
+
+
+@never_cache
+@require_POST
+def progress(request: HttpRequest) -> JsonResponse:
+    state = wizard_state.load(request.session)
+    if state is None:
+        return _refuse("expired_session", 409)
+    try:
+        body = _json_body(request)
+    except EvidenceRejected:
+        return _refuse("malformed", 400)
+    done = body.get("done") if isinstance(body, dict) else None
+    if done not in PROGRESS:
+        return _refuse("malformed", 400)
+    expected, to = PROGRESS[done]
+    try:
+        wizard_state.advance(request.session, state, expected=expected, to=to)
+    except wizard_state.StepError:
+        return _refuse("wrong_step", 409, step=state.step)
+    return JsonResponse({"ok": True, "step": str(to)})
+
+
+@never_cache
+@require_POST
+def nonce(request: HttpRequest) -> JsonResponse:
+    state = wizard_state.load(request.session)
+    if state is None:
+        return _refuse("expired_session", 409)
+    if state.step_enum != Step.CHIP:
+        return _refuse("wrong_step", 409, step=state.step)
+    purpose = PURPOSE_FOR_TARGET[state.target]
+    value = nonces.issue(request.session, purpose)
+    return JsonResponse(
+        {
+            "ok": True,
+            "nonce": base64.b64encode(value).decode(),
+            "purpose": purpose,
+            "origin": public_origin(request),
+            "expires_in": nonces.ttl_seconds(),
+        }
+    )
+
+
+@never_cache
+@require_POST
+def evidence(request: HttpRequest) -> JsonResponse:
+    state = wizard_state.load(request.session)
+    if state is None:
+        return _refuse("expired_session", 409)
+    if state.step_enum != Step.CHIP:
+        return _refuse("wrong_step", 409, step=state.step)
+    if not limits.consume(limits.evidence_session_limit(), _session_key(request)):
+        return _refuse("rate_limited", 429)
+    return _check_evidence(request, state)
+
+
+def _check_evidence(request: HttpRequest, state: wizard_state.WizardState) -> JsonResponse:
+    try:
+        fields = decode(_json_body(request))
+    except EvidenceRejected as exc:
+        return _refuse(exc.code, 400)
+    purpose = PURPOSE_FOR_TARGET[state.target]
+    taken = nonces.take(request.session, fields.nonce, purpose)
+    if taken is not nonces.NonceCheck.OK:
+        logger.info("evidence refused nonce=%s", taken)
+        return _refuse(str(taken), 400)
+    try:
+        accepted = verify(
+            fields, target=state.target, origin=public_origin(request), now=verification_time()
+        )
+    except EvidenceRejected as exc:
+        return _refuse(exc.code, 400)
+    if not limits.consume(limits.evidence_card_limit(), accepted.card_identity):
+        return _refuse("card_rate_limited", 429)
+    wizard_state.record_evidence(
+        request.session,
+        state,
+        card_identity=accepted.card_identity,
+        photo_sha256=accepted.photo_sha256,
+        certificate_not_after=accepted.certificate_not_after,
+    )
+    logger.info("evidence accepted target=%s", state.target)
+    return JsonResponse({"ok": True, "next": reverse("reset:face")})

@@ -1,0 +1,147 @@
+"""The whole reading: decode, find the card, check the picture, OCR, parse, decide.
+
+The image lives only in local variables of this module: it is never written anywhere, and the
+log says what was done and why it failed, never what the card says.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import cv2
+import numpy as np
+
+from reset.cardface import locate, quality
+from reset.cardface.ocr import read_lines
+from reset.cardface.parse import SECURITY_CODE_REGION, ParsedFace, parse_lines
+from reset.cardface.result import CardFaceReading, Reason
+
+logger = logging.getLogger(__name__)
+
+MAX_IMAGE_BYTES = 4 * 1024 * 1024
+# Refuse to decode absurd pixel counts (a small JPEG can claim a huge canvas).
+MAX_PIXELS = 40_000_000
+MIN_IMAGE_SIDE = 240
+# The card's long side in the photo. Below this the security code is under ~9 px tall, which
+# the recogniser does not read reliably (bench/cardface_bench.py, "small" rows).
+MIN_CARD_WIDTH_PX = 360
+# A reading must carry at least this many of the card's printed words to count as a card.
+MIN_CARD_WORDS = 2
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the header alone, before any pixel is decoded."""
+    from io import BytesIO
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(BytesIO(data)) as probe:
+            return probe.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def decode_image(data: bytes) -> np.ndarray | None:
+    """A BGR image from JPEG/PNG/WebP bytes, or None if it is not a sane image."""
+    if not data or len(data) > MAX_IMAGE_BYTES:
+        return None
+    size = _image_size(data)
+    if size is None or size[0] * size[1] > MAX_PIXELS:
+        return None
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.ndim != 3:
+        return None
+    return image
+
+
+def _better(a: ParsedFace, b: ParsedFace) -> ParsedFace:
+    def key(p: ParsedFace) -> tuple[int, int]:
+        return (p.found, p.card_words)
+
+    return b if key(b) > key(a) else a
+
+
+def _read_pass(card: np.ndarray, today: date) -> ParsedFace:
+    return parse_lines(
+        read_lines(card),
+        code_lines=read_lines(card, region=SECURITY_CODE_REGION),
+        today=today,
+    )
+
+
+def _ocr_card(card: np.ndarray, today: date) -> ParsedFace:
+    parsed = _read_pass(card, today)
+    if parsed.found == 3:
+        return parsed
+    # Upside down (or the other of the two 90-degree turns, which the straightening cannot tell
+    # apart): read the card turned round and keep whichever pass found more.
+    return _better(parsed, _read_pass(cv2.rotate(card, cv2.ROTATE_180), today))
+
+
+def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFaceReading:
+    """Read a BGR photo of a card front."""
+    today = today or date.today()
+    h, w = image.shape[:2]
+    if min(h, w) < MIN_IMAGE_SIDE:
+        return CardFaceReading.failed(Reason.TOO_SMALL)
+    image = locate.downscale(image)
+    quad = locate.find_card(image)
+    if quad is not None:
+        if quad.width_px < MIN_CARD_WIDTH_PX:
+            return CardFaceReading.failed(Reason.TOO_SMALL)
+        card = locate.warp_card(image, quad)
+    else:
+        fallback = locate.whole_image_as_card(image)
+        if fallback is None:
+            return CardFaceReading.failed(Reason.NOT_A_CARD)
+        if fallback.shape[1] < MIN_CARD_WIDTH_PX or max(h, w) < MIN_CARD_WIDTH_PX:
+            return CardFaceReading.failed(Reason.TOO_SMALL)
+        card = fallback
+
+    measured = quality.measure(card)
+    if measured.glare >= quality.HOPELESS_GLARE:
+        return CardFaceReading.failed(Reason.GLARE)
+    if measured.sharpness < quality.HOPELESS_SHARPNESS:
+        return CardFaceReading.failed(Reason.BLURRED)
+
+    parsed = _ocr_card(card, today)
+    if parsed.found == 3:
+        return CardFaceReading(parsed.birth_date, parsed.expiry_date, parsed.security_code)
+    reason = _diagnose(parsed, measured, card_shaped=quad is not None)
+    if parsed.card_words < MIN_CARD_WORDS:
+        # Without the card's own words nearby, a lone date or number may belong to anything.
+        return CardFaceReading.failed(reason)
+    return CardFaceReading(parsed.birth_date, parsed.expiry_date, parsed.security_code, reason)
+
+
+def _diagnose(parsed: ParsedFace, measured: quality.Quality, *, card_shaped: bool) -> Reason:
+    """Why a reading failed, in the order that helps the resident most."""
+    blurred = measured.sharpness < quality.SOFT_SHARPNESS
+    glare = measured.glare >= quality.SOFT_GLARE
+    if parsed.card_words == 0 and parsed.found == 0 and not (card_shaped and (blurred or glare)):
+        return Reason.NOT_A_CARD
+    if glare:
+        return Reason.GLARE
+    if blurred:
+        return Reason.BLURRED
+    return Reason.UNREADABLE
+
+
+def read_card_face_image(jpeg_bytes: bytes, *, today: date | None = None) -> CardFaceReading:
+    """Read the birth date, expiry date and security code from a photo of a card front.
+
+    The bytes are decoded, read and dropped; nothing is stored or logged but the outcome.
+    """
+    image = decode_image(jpeg_bytes)
+    if image is None:
+        logger.info("card face: upload is not a decodable image")
+        return CardFaceReading.failed(Reason.NOT_A_CARD)
+    reading = read_card_image(image, today=today)
+    del image
+    logger.info(
+        "card face read: %s",
+        "ok" if reading.ok else f"{reading.reason} ({sum(x is not None for x in (reading.birth_date, reading.expiry_date, reading.security_code))}/3)",  # noqa: E501
+    )
+    return reading

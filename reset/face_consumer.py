@@ -1,0 +1,366 @@
+"""`/ws/face/`: the live face check against the chip photo (docs/internal-api.md, "face check").
+
+Thin by design (docs/style.md, Django and Channels): authenticate in `connect`, hand every frame to
+`faceverify` on a worker thread, send typed messages back. The server, not the page, chooses the
+prompts and decides (shared/docs/peers.md: a client-side check can be defeated by injected frames).
+
+Protocol, in order:
+1. connect — refused unless the session's wizard is at step `face` with verified chip evidence.
+2. page → `{"type": "reference", "photo": b64}`: the chip photo the page got from the bridge.
+   Accepted only if its SHA-256 equals the `photo_sha256` recorded at evidence time, so the server
+   needs no copy of the photo. One attempt is counted (per session and per card) here.
+3. server → `ready`, `advice` (face the camera), then `prompt` / `progress` / `advice` per frame;
+   page → binary JPEG frames (≤ 200 KB, ≤ 10 per second, one in flight).
+4. server → `result`; on a pass the wizard state records it. The socket then closes; a retry is a
+   new connection (and a new attempt with new prompts).
+Frames, embeddings and the photo live only in this object's memory and are dropped with the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
+
+from faceverify.imaging import ImageError, decode
+from faceverify.liveness import (
+    DEFAULT_THRESHOLD,
+    AdviceEvent,
+    Decision,
+    Event,
+    LivenessConfig,
+    ProgressEvent,
+    Prompt,
+    PromptEvent,
+)
+from faceverify.quality import Advice
+from faceverify.session import (
+    REFERENCE_MAX_BYTES,
+    EngineConfig,
+    FaceCheck,
+    ReferenceError,
+    reference_embedding,
+)
+from reset import limits, wizard_state
+from reset.wizard_state import Step, WizardState
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 200 * 1024
+MAX_FRAME_SIDE = 1280
+MIN_FRAME_SIDE = 120
+FRAME_INTERVAL_MS = 100  # 10 frames per second at most
+SESSION_WINDOW = 60 * 60
+CARD_WINDOW = 24 * 60 * 60
+
+# Face work is CPU-bound (dlib, OpenCV): it runs on a small pool of its own so that it never blocks
+# the event loop and never takes the threads database_sync_to_async relies on.
+_POOL = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1)), thread_name_prefix="face")
+
+PROMPT_TEXT: dict[Prompt, str] = {
+    Prompt.TURN_LEFT: N_("左を向いてください"),
+    Prompt.FACE_FRONT: N_("正面を向いてください"),
+    Prompt.SMILE: N_("笑顔になってください"),
+}
+ADVICE_TEXT: dict[Advice, str] = {
+    Advice.NO_FACE: N_("顔が見つかりません。カメラに向かって正面を見てください。"),
+    Advice.MULTIPLE_FACES: N_("画面に映るのはご本人お一人にしてください。"),
+    Advice.TOO_DARK: N_("暗すぎます。明るい場所で行ってください。"),
+    Advice.BACKLIT: N_("逆光になっています。光を背にしない場所で行ってください。"),
+    Advice.TOO_BRIGHT: N_("明るすぎます。照明が反射しない場所で行ってください。"),
+    Advice.TOO_SMALL: N_("もう少しカメラに近づいてください。"),
+    Advice.TOO_LARGE: N_("カメラから少し離れてください。"),
+    Advice.BLURRY: N_("画像がぼやけています。カメラを固定して、動かないでください。"),
+    Advice.MOUTH_COVERED: N_("マスクなど顔を覆うものを外してください。"),
+    Advice.BROWS_COVERED: N_("髪で顔の輪郭や眉が隠れないようにしてください。"),
+    Advice.FACE_FRONT: N_("カメラに向かってまっすぐ正面を見てください。"),
+}
+ERROR_TEXT: dict[str, str] = {
+    "bad_message": N_("送信された内容を読み取れませんでした。"),
+    "bad_state": N_("この操作は今は行えません。"),
+    "wrong_reference": N_(
+        "ICチップの顔写真が確認できませんでした。カードの読み取りからやり直してください。"
+    ),
+    "reference_unusable": N_(
+        "ICチップの顔写真から顔を検出できませんでした。窓口でお手続きください。"
+    ),
+    "frame_too_large": N_("画像が大きすぎます。"),
+    "too_fast": N_("画像の送信間隔が短すぎます。"),
+    "undecodable": N_("画像を読み取れませんでした。"),
+    "dimensions": N_("画像のサイズが対応していません。"),
+}
+RESULT_TEXT: dict[str, str] = {
+    "passed": N_("顔認証が完了しました。"),
+    "timeout": N_("時間内に指示どおりの動作を確認できませんでした。"),
+    "static": N_(
+        "動きが確認できませんでした。写真や録画ではなく、ご本人がカメラの前にいてください。"
+    ),
+    "face_changed": N_(
+        "途中で別の顔に変わりました。最初から最後までご本人だけが映るようにしてください。"
+    ),
+    "no_match": N_("ICチップの顔写真と一致しませんでした。"),
+    "too_few_frames": N_("正面の顔を十分に確認できませんでした。"),
+    "too_many_attempts": N_(
+        "試行回数の上限に達しました。お住まいの市区町村窓口でお手続きください。"
+    ),
+}
+
+
+def engine_config_from_settings() -> EngineConfig:
+    """MYNA_FACE_THRESHOLD = 0 means the engine's calibrated default (docs/faceverify.md)."""
+    configured = float(getattr(settings, "MYNA_FACE_THRESHOLD", 0.0) or 0.0)
+    threshold = configured if configured > 0 else DEFAULT_THRESHOLD
+    return EngineConfig(liveness=LivenessConfig(threshold=threshold))
+
+
+class FaceConsumer(AsyncWebsocketConsumer):
+    """One face-check attempt per connection."""
+
+    # Injection points for tests and deployments; None means "from settings" / SystemRandom.
+    engine_config: ClassVar[EngineConfig | None] = None
+    # A frame may start a little early (timer jitter in the browser); earlier than this is refused.
+    min_frame_gap: ClassVar[float] = FRAME_INTERVAL_MS / 1000 * 0.8
+    rng_factory: ClassVar[Callable[[], random.Random] | None] = None
+
+    check: FaceCheck | None = None
+    state: WizardState | None = None
+    last_frame_at: float | None = None
+    attempts_left: int = 0
+    finished: bool = False
+
+    async def connect(self) -> None:
+        self.state = await database_sync_to_async(self._load_state)()
+        if self.state is None:
+            logger.info("face socket refused: no verified chip evidence in session")
+            await self.close(code=4403)
+            return
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        self._drop()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.finished:
+            return
+        if bytes_data is not None:
+            await self._frame(bytes_data)
+            return
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            message = None
+        if not isinstance(message, dict) or message.get("type") != "reference":
+            await self._error("bad_message")
+            return
+        await self._reference(message.get("photo"))
+
+    # -- reference ------------------------------------------------------------------------------
+
+    async def _reference(self, photo_b64: Any) -> None:
+        if self.check is not None or self.state is None:
+            await self._error("bad_state")
+            return
+        photo = _b64(photo_b64, limit=REFERENCE_MAX_BYTES)
+        expected = self.state.photo_sha256
+        if photo is None or not hmac.compare_digest(hashlib.sha256(photo).hexdigest(), expected):
+            logger.info("face reference refused: not the photo verified at evidence time")
+            await self._error("wrong_reference")
+            await self._end()
+            return
+        allowed, left = await database_sync_to_async(self._count_attempt)()
+        if not allowed:
+            await self._send(
+                type="result",
+                passed=False,
+                reason="too_many_attempts",
+                text=_(RESULT_TEXT["too_many_attempts"]),
+                attempts_left=0,
+            )
+            await self._end()
+            return
+        self.attempts_left = left
+        config = self.engine_config or engine_config_from_settings()
+        factory = type(self).rng_factory
+        rng = factory() if factory is not None else None
+        try:
+            self.check = await self._offload(self._start_check, photo, config, rng)
+        except ReferenceError:
+            logger.warning("chip photo has no usable face")
+            await self._error("reference_unusable")
+            await self._end()
+            return
+        finally:
+            del photo
+        await self._send(
+            type="ready",
+            prompts=[str(p) for p in self.check.prompts],
+            frame_interval_ms=FRAME_INTERVAL_MS,
+            max_frame_bytes=MAX_FRAME_BYTES,
+            attempts_left=left,
+        )
+        await self._advice(Advice.FACE_FRONT)
+
+    @staticmethod
+    def _start_check(photo: bytes, config: EngineConfig, rng: random.Random | None) -> FaceCheck:
+        return FaceCheck(reference_embedding(photo), config=config, rng=rng)
+
+    # -- frames ---------------------------------------------------------------------------------
+
+    async def _frame(self, data: bytes) -> None:
+        check = self.check
+        if check is None:
+            await self._error("bad_state")
+            return
+        if len(data) > MAX_FRAME_BYTES:
+            await self._error("frame_too_large")
+            return
+        now = time.monotonic()
+        if self.last_frame_at is not None and now - self.last_frame_at < self.min_frame_gap:
+            await self._error("too_fast")
+            return
+        self.last_frame_at = now
+        try:
+            events = await self._offload(self._process, check, data, now)
+        except ImageError as exc:
+            await self._error(exc.reason)
+            return
+        for event in events:
+            await self._event(event)
+
+    @staticmethod
+    def _process(check: FaceCheck, data: bytes, now: float) -> list[Event]:
+        image = decode(data, max_side=MAX_FRAME_SIDE, min_side=MIN_FRAME_SIDE)
+        return check.feed(image, now)
+
+    async def _event(self, event: Event) -> None:
+        if isinstance(event, PromptEvent):
+            await self._send(
+                type="prompt",
+                prompt=str(event.prompt),
+                text=_(PROMPT_TEXT[event.prompt]),
+                index=event.index,
+                total=event.total,
+            )
+        elif isinstance(event, ProgressEvent):
+            await self._send(type="progress", held=event.held, needed=event.needed)
+        elif isinstance(event, AdviceEvent):
+            await self._advice(event.code)
+        elif isinstance(event, Decision):
+            await self._decided(event)
+
+    async def _decided(self, decision: Decision) -> None:
+        self._drop()
+        left = self.attempts_left
+        if decision.passed and decision.score is not None:
+            recorded = await database_sync_to_async(self._record_pass)(decision.score)
+            if recorded:
+                logger.info("face check passed")
+                await self._send(
+                    type="result",
+                    passed=True,
+                    reason=None,
+                    text=_(RESULT_TEXT["passed"]),
+                    attempts_left=left,
+                )
+                await self._end()
+                return
+            decision_reason = "bad_state"
+        else:
+            decision_reason = str(decision.reason)
+        logger.info("face check failed reason=%s", decision_reason)
+        await self._send(
+            type="result",
+            passed=False,
+            reason=decision_reason,
+            text=_(RESULT_TEXT.get(decision_reason, ERROR_TEXT["bad_state"])),
+            attempts_left=left,
+            prompts_passed=[str(p) for p in decision.prompts_passed],
+        )
+        await self._end()
+
+    # -- session and limits (sync, called through database_sync_to_async) -----------------------
+
+    def _load_state(self) -> WizardState | None:
+        session = self.scope.get("session")
+        if session is None or not session.session_key:
+            return None
+        state = wizard_state.load(session)
+        if state is None or state.step_enum != Step.FACE:
+            return None
+        if not state.photo_sha256 or not state.card_identity:
+            return None
+        return state
+
+    def _count_attempt(self) -> tuple[bool, int]:
+        attempts = int(settings.MYNA_FACE_ATTEMPTS)
+        per_session = limits.Limit("face_session", attempts, SESSION_WINDOW)
+        per_card = limits.Limit("face_card", attempts, CARD_WINDOW)
+        session_key = limits.session_key_hash(self.scope["session"].session_key)
+        card_key = self.state.card_identity if self.state else ""
+        # Both counters are charged, so neither a new session nor another card gets extra tries.
+        session_ok = limits.consume(per_session, session_key)
+        card_ok = limits.consume(per_card, card_key)
+        left = min(limits.remaining(per_session, session_key), limits.remaining(per_card, card_key))
+        return session_ok and card_ok, max(0, left)
+
+    def _record_pass(self, distance: float) -> bool:
+        session = self.scope["session"]
+        state = wizard_state.load(session)
+        if (
+            state is None
+            or state.step_enum != Step.FACE
+            or state.photo_sha256 != (self.state.photo_sha256 if self.state else None)
+        ):
+            return False
+        wizard_state.record_face_pass(session, state, distance=round(distance, 4))
+        session.save()
+        return True
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    async def _offload(self, function: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(_POOL, function, *args)
+
+    async def _advice(self, code: Advice) -> None:
+        await self._send(type="advice", code=str(code), text=_(ADVICE_TEXT[code]))
+
+    async def _error(self, reason: str) -> None:
+        await self._send(type="error", reason=reason, text=_(ERROR_TEXT[reason]))
+
+    async def _send(self, **message: Any) -> None:
+        await self.send(text_data=json.dumps(message, ensure_ascii=False))
+
+    async def _end(self) -> None:
+        self.finished = True
+        self._drop()
+        await self.close(code=1000)
+
+    def _drop(self) -> None:
+        if self.check is not None:
+            self.check.discard()
+        self.check = None
+
+
+def _b64(value: Any, *, limit: int) -> bytes | None:
+    if not isinstance(value, str) or len(value) > limit * 4 // 3 + 8:
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None

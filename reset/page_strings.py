@@ -1,0 +1,148 @@
+"""Translated strings the card page's ES modules need, handed over as one JSON blob per page.
+
+Simpler than Django's JS catalog: the page gets exactly these, already in the active language.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils.translation import gettext as _
+
+from reset.wizard_state import Target
+
+logger = logging.getLogger(__name__)
+
+
+def card_page_strings(target: Target) -> dict[str, str]:
+    known = (
+        _("利用者証明用パスワード") if target == Target.SIGN else _("署名用パスワード")
+    )
+    return {
+        # dates
+        "seireki": _("西暦 %Y年%M月%D日"),
+        "wareki": _("和暦 %E%Y年%M月%D日"),
+        "gannen": _("元"),
+        # card-face validation
+        "err.birth_date.required": _("生年月日を入力してください。"),
+        "err.expiry_date.required": _("有効期限を入力してください。"),
+        "err.security_code.required": _("セキュリティコードを入力してください。"),
+        "err.format": _(
+            "日付の形式が正しくありません。例: 1985/07/23、昭和60年7月23日、S60.7.23"
+        ),
+        "err.not_a_date": _("存在しない日付です。カードの表面をもう一度確認してください。"),
+        "err.era_range": _("元号と年の組み合わせが正しくありません(例: 平成は31年まで)。"),
+        "err.birth_future": _("生年月日が未来の日付になっています。"),
+        "err.card_expired": _(
+            "カードの有効期限が過ぎています。このサービスは利用できません。お住まいの市区町村窓口"
+            "で手続きを行ってください。"
+        ),
+        "err.expiry_too_far": _("有効期限が先すぎます。②の有効期限を確認してください。"),
+        "err.expiry_before_birth": _(
+            "有効期限が生年月日より前になっています。①と②を確認してください。"
+        ),
+        "err.code_format": _("セキュリティコードは半角数字4桁で入力してください。"),
+        "err.fix_fields": _("入力内容を確認してください。"),
+        "camera.loading": _("カメラの読み取り機能を準備しています…"),
+        "camera.unavailable": _("カメラで読み取れませんでした。手で入力してください。"),
+        # bridge and readers
+        "bridge.connecting": _("補助ソフトに接続しています…"),
+        "bridge.connected": _("補助ソフトに接続しました。"),
+        "bridge.missing": _(
+            "補助ソフト myna-bridge に接続できません。起動しているか確認してください。"
+        ),
+        "bridge.version": _(
+            "補助ソフトのバージョンが古いため使えません。最新版に更新してください。"
+        ),
+        "bridge.lost": _("補助ソフトとの接続が切れました。補助ソフトを起動し直してください。"),
+        "reader.none": _("カードリーダーが見つかりません。USBケーブルを差し直してください。"),
+        "reader.card_present": _("マイナンバーカードが置かれています。「次へ」を押してください。"),
+        "reader.card_absent": _(
+            "カードが置かれていません。マイナンバーカードをカードリーダーに置いてください。"
+        ),
+        "reader.service_down": _(
+            "カードリーダーのサービスが動いていません(Windowsは「Smart Card」サービス、Linuxは pc"
+            "scd)。"
+        ),
+        # status table
+        "status.reading": _("カードの状態を確認しています(パスワードの回数は減りません)…"),
+        "status.failed": _("カードの状態を読み取れませんでした。"),
+        "pin.jpki_auth": _("利用者証明用パスワード"),
+        "pin.jpki_sign": _("署名用パスワード"),
+        "pin.text_pin": _("券面事項入力補助用パスワード"),
+        "pin.juki_pin": _("住民基本台帳用パスワード"),
+        "pin.visual_pin_b": _("照合番号B(カード表面の情報)"),
+        "tries.left": _("残り%N回"),
+        "tries.of": _("残り%N回(最大%M回)"),
+        "state.ok": _("利用できます"),
+        "state.blocked": _("ロック中"),
+        "state.last": _("あと1回でロック"),
+        "cert.auth": _("利用者証明用電子証明書"),
+        "cert.sign": _("署名用電子証明書"),
+        "cert.valid_until": _("%C: 有効(%D まで)"),
+        "cert.present": _("%C: あり"),
+        "cert.expired": _("%C: 有効期限切れ(%D)"),
+        "cert.missing": _("%C: ありません"),
+        # routes (peers.md: tell the resident which route applies before any password is typed)
+        "route.ok": _("このカードは予約できます。%Kを入力してください。"),
+        "route.known_locked": _(
+            "%Kがロックされているため、ここでは予約できません。お住まいの市区町村窓口でロックの解"
+            "除とパスワードの初期化を行ってください。"
+        ),
+        "route.target_cert_expired": _(
+            "電子証明書の有効期限が切れているか、ありません。パスワードの初期化ではなく、お住まい"
+            "の市区町村窓口で電子証明書の更新(再発行)が必要です。"
+        ),
+        "route.target_not_locked": _(
+            "初期化するパスワードはロックされていません(残り%N回)。思い出せない場合はこのまま予約"
+            "できます。"
+        ),
+        "route.store_auth": _(
+            "利用者証明用パスワードの初期化に対応しているキオスク端末(店舗)は限られます。事前に対"
+            "応店舗を確認してください。"
+        ),
+        "route.pin_b_locked": _(
+            "カード表面の情報による照合がロックされています。お住まいの市区町村窓口で手続きを行っ"
+            "てください。"
+        ),
+        "route.other_pins": _(
+            "%Pがロックされています。これはこのサービスでは初期化できません。お住まいの市区町村窓"
+            "口で手続きを行ってください。"
+        ),
+        # password
+        "password.heading": _("%K入力"),
+        "password.label": _("マイナンバーカードの%Kを入力してください"),
+        "password.hint.auth": _(
+            "数字4桁。※利用者証明用パスワードとは、マイナンバーカード受け取りの際に設定した、数字"
+            "4桁のパスワードです。3回連続で間違えるとロックされるのでご注意ください。ロックされた"
+            "場合は、お住まいの市区町村窓口での解除が必要となります。"
+        ),
+        "password.hint.sign": _(
+            "英大文字と数字の6~16文字(英字と数字を両方含む)。※署名用パスワードとは、マイナンバー"
+            "カード受け取りの際に設定したパスワードです。5回連続で間違えるとロックされます。ロッ"
+            "クされた場合は、お住まいの市区町村窓口での解除が必要となります。"
+        ),
+        "password.tries": _("残り%N回入力できます。"),
+        "err.pin.required": _("パスワードを入力してください。"),
+        "err.pin.auth_format": _("利用者証明用パスワードは数字4桁です。"),
+        "err.pin.sign_format": _(
+            "署名用パスワードは英大文字と数字の6~16文字で、英字と数字を両方含みます。"
+        ),
+        "err.pin.wrong": _("パスワードが違います。残り%N回です。"),
+        "err.pin.blocked": _(
+            "パスワードがロックされました。お住まいの市区町村窓口で解除の手続きを行ってください。"
+        ),
+        "lasttry.text": _(
+            "%Kの残りは1回です。間違えるとロックされ、市区町村窓口での解除が必要になります。入力"
+            "したパスワードで読み取りますか?"
+        ),
+        # chip read
+        "chip.nonce": _("サーバーから受付番号を受け取っています…"),
+        "chip.reading": _("ICチップを読み取っています。カードを動かさないでください…"),
+        "chip.sending": _("読み取り結果をサーバーで確認しています…"),
+        "chip.ok": _("ICチップの読み取りが完了しました。顔認証に進みます。"),
+        "chip.failed": _("読み取りに失敗しました。"),
+        "chip.network": _("サーバーに接続できませんでした。インターネット接続を確認してください。"),
+        "server.wrong_step": _("手続きの順番が正しくありません。最初からやり直してください。"),
+        "known": known,
+    }

@@ -1,0 +1,214 @@
+"""/ws/face/ through the real ASGI stack (origin check, sessions, routing) and the real engine.
+
+Frames are crops of the real fixture photos (faceverify/tests/synth.py): obama.jpg is frontal
+and smiling, mirrored obama2.jpg is a head really turned to its own left. The reference is a
+4 KB JP2 of obama3.jpg, a different photograph from every frame. No engine part is stubbed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import time
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+
+from faceverify.tests import synth
+from reset import wizard_state
+from reset.face_consumer import FaceConsumer
+from reset.wizard_state import Step, Target, WizardState
+from webapp.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = b"http://testserver"
+CARD = "c0ffee" * 10 + "abcd"
+
+
+@pytest.fixture(scope="module")
+def chip() -> bytes:
+    return synth.chip_photo("obama3")
+
+
+def make_session(photo: bytes, *, step: Step = Step.FACE) -> SessionStore:
+    session = SessionStore()
+    state = WizardState(
+        target=str(Target.SIGN),
+        step=str(step),
+        started_at=time.time(),
+        card_identity=CARD,
+        photo_sha256=hashlib.sha256(photo).hexdigest(),
+        evidence_at=time.time(),
+    )
+    session[wizard_state.SESSION_KEY] = asdict(state)
+    session.create()
+    return session
+
+
+def communicator(session: SessionStore | None, *, origin: bytes = ORIGIN) -> WebsocketCommunicator:
+    headers = [(b"origin", origin), (b"host", b"testserver")]
+    if session is not None:
+        cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+        headers.append((b"cookie", cookie.encode()))
+    return WebsocketCommunicator(application, "/ws/face/", headers=headers)
+
+
+async def receive(comm: WebsocketCommunicator, timeout: float = 20) -> dict[str, Any]:
+    message = await comm.receive_from(timeout=timeout)
+    return dict(json.loads(message))
+
+
+async def start(comm: WebsocketCommunicator, photo: bytes) -> dict[str, Any]:
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_to(
+        text_data=json.dumps({"type": "reference", "photo": base64.b64encode(photo).decode()})
+    )
+    ready = await receive(comm)
+    assert ready["type"] == "ready", ready
+    advice = await receive(comm)
+    assert advice["type"] == "advice"
+    return ready
+
+
+async def test_it_refuses_a_socket_without_a_session(chip: bytes) -> None:
+    comm = communicator(None)
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+async def test_it_refuses_a_session_before_the_chip_evidence(chip: bytes) -> None:
+    session = await asyncio.to_thread(make_session, chip, step=Step.CHIP)
+    comm = communicator(session)
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+async def test_it_refuses_a_foreign_origin(chip: bytes) -> None:
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session, origin=b"https://evil.example")
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+async def test_it_refuses_a_reference_other_than_the_verified_photo(chip: bytes) -> None:
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    assert (await comm.connect())[0]
+    other = synth.chip_photo("biden")
+    await comm.send_to(
+        text_data=json.dumps({"type": "reference", "photo": base64.b64encode(other).decode()})
+    )
+    error = await receive(comm)
+    assert error["type"] == "error" and error["reason"] == "wrong_reference"
+    assert error["text"]
+    assert (await comm.receive_output(timeout=5))["type"] == "websocket.close"
+
+
+async def test_it_answers_bad_messages_and_frames_before_the_reference(chip: bytes) -> None:
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data="{not json")
+    assert (await receive(comm))["reason"] == "bad_message"
+    await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame("obama")))
+    assert (await receive(comm))["reason"] == "bad_state"
+    await comm.disconnect()
+
+
+async def test_oversized_and_garbage_frames_get_errors_not_a_crash(
+    chip: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    await start(comm, chip)
+    await comm.send_to(bytes_data=b"\xff\xd8" + bytes(201 * 1024))
+    assert (await receive(comm))["reason"] == "frame_too_large"
+    await asyncio.sleep(0.1)
+    await comm.send_to(bytes_data=b"\xff\xd8\xff\xe0 not really a jpeg")
+    assert (await receive(comm))["reason"] == "undecodable"
+    await asyncio.sleep(0.1)
+    await comm.send_to(bytes_data=synth.jpeg(synth.blank((2000, 200))))
+    assert (await receive(comm))["reason"] == "dimensions"
+    await asyncio.sleep(0.1)
+    await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame("obama")))
+    assert (await receive(comm))["type"] == "progress"  # still alive and working
+    # The next frame comes sooner than the (here widened) minimum gap between frames.
+    monkeypatch.setattr(FaceConsumer, "min_frame_gap", 60.0)
+    await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame("obama", seed=1)))
+    assert (await receive(comm))["reason"] == "too_fast"
+    await comm.disconnect()
+
+
+FRAMES = {
+    None: ("obama", False),
+    "face_front": ("obama", False),
+    "smile": ("obama", False),
+    "turn_left": ("obama2", True),
+}
+
+
+async def test_a_full_pass_is_recorded_in_the_session(chip: bytes) -> None:
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    ready = await start(comm, chip)
+    assert sorted(ready["prompts"]) == ["face_front", "smile", "turn_left"]
+    current = FRAMES[None]
+    result: dict[str, Any] | None = None
+    prompts_seen: list[str] = []
+    for seed in range(40):
+        await asyncio.sleep(ready["frame_interval_ms"] / 1000)
+        frame = synth.webcam_frame(current[0], mirror=current[1], seed=seed)
+        await comm.send_to(bytes_data=synth.jpeg(frame))
+        while True:  # every frame is answered; its last message is "progress" or the result
+            message = await receive(comm)
+            if message["type"] == "prompt":
+                prompts_seen.append(message["prompt"])
+                current = FRAMES[message["prompt"]]
+                assert message["text"]
+            if message["type"] == "result":
+                result = message
+            if message["type"] in ("progress", "result"):
+                break
+        if result is not None:
+            break
+    assert result is not None and result["passed"] is True, result
+    assert prompts_seen == ready["prompts"]
+    stored = await asyncio.to_thread(lambda: SessionStore(session_key=session.session_key).load())
+    state = WizardState(**stored[wizard_state.SESSION_KEY])
+    assert state.step == Step.DONE
+    assert state.face_passed_at > 0
+    assert 0 < state.face_distance < 0.6
+    # Only the photo's hash was ever stored, never the photo (nor frames or embeddings).
+    assert set(stored) == {wizard_state.SESSION_KEY}
+    assert base64.b64encode(chip).decode()[:64] not in json.dumps(stored)
+
+
+async def test_attempts_are_limited_per_card(chip: bytes, settings: Any) -> None:
+    settings.MYNA_FACE_ATTEMPTS = 1
+    first = await asyncio.to_thread(make_session, chip)
+    comm = communicator(first)
+    ready = await start(comm, chip)
+    assert ready["attempts_left"] == 0
+    await comm.disconnect()
+    second = await asyncio.to_thread(make_session, chip)  # a new session, the same card
+    comm = communicator(second)
+    assert (await comm.connect())[0]
+    await comm.send_to(
+        text_data=json.dumps({"type": "reference", "photo": base64.b64encode(chip).decode()})
+    )
+    result = await receive(comm)
+    assert result == {
+        **result,
+        "type": "result",
+        "passed": False,
+        "reason": "too_many_attempts",
+        "attempts_left": 0,
+    }

@@ -1,0 +1,506 @@
+// The card page: card-face items → reader → card status + password → chip read, client-side.
+// Card-face items and the password live only in `memory` below, go only to the local bridge,
+// and are dropped after the chip read (docs/wizard.md; architecture.md, trust model).
+import { BridgeClient, BridgeError } from "./bridge-client.js";
+import { bothForms, checkPassword, parseDate, validateCardFace } from "./card-face.js";
+
+const config = JSON.parse(document.getElementById("wizard-config").textContent);
+const S = JSON.parse(document.getElementById("wizard-strings").textContent);
+const csrf = document.getElementById("csrf-token").value;
+const $ = (id) => document.getElementById(id);
+const fmt = (text, values) => Object.entries(values).reduce((out, [k, v]) => out.split(`%${k}`).join(String(v)), text);
+
+const KNOWN_KEY = config.target === "sign" ? "auth" : "sign"; // the key the resident still knows
+const KNOWN_PIN = KNOWN_KEY === "auth" ? "jpki_auth" : "jpki_sign";
+const TARGET_PIN = config.target === "sign" ? "jpki_sign" : "jpki_auth";
+const PURPOSE = config.target === "sign" ? "myna-reset/reserve/sign" : "myna-reset/reserve/auth";
+
+const memory = { items: null, pin: null, confirmLastTry: false, knownTries: null };
+let serverStep = config.step;
+let bridge = null;
+let selectedReader = "";
+let cardPresent = false;
+let lastStatus = null; // counters read at the status step, kept current after each try
+
+// ---------------------------------------------------------------- helpers
+async function postJson(url, body) {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body),
+    });
+    let data = {};
+    try { data = await response.json(); } catch { data = { ok: false, message: S["chip.failed"] }; }
+    return { status: response.status, data };
+  } catch {
+    return { status: 0, data: { ok: false, reason: "network", message: S["chip.network"] } };
+  }
+}
+
+async function progress(done) {
+  // Tell the server a sub-step was completed (no values are sent). Skipped when the server is
+  // already past it (the resident came back to fix something after a wrong PIN).
+  if (serverStep !== done) return true;
+  const { data } = await postJson(config.progressUrl, { done });
+  if (data.ok) { serverStep = data.step; return true; }
+  alertServer(data);
+  return false;
+}
+
+function alertServer(data) {
+  const box = $("card-face-error");
+  box.textContent = data.message || S["server.wrong_step"];
+  if (data.reason === "expired_session" || data.reason === "wrong_step") {
+    setTimeout(() => { window.location.href = "/"; }, 4000);
+  }
+}
+
+const STEPS = ["card_face", "reader", "password", "chip"];
+function show(step) {
+  for (const name of STEPS) $(`step-${name}`).hidden = name !== step;
+  const index = STEPS.indexOf(step);
+  document.querySelectorAll("[data-step-marker]").forEach((li) => {
+    const i = STEPS.indexOf(li.dataset.stepMarker);
+    li.classList.toggle("done", i < index);
+    if (i === index) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+  });
+  const heading = $(`h-${step}`);
+  heading.focus();
+  document.dispatchEvent(new CustomEvent("wizard:step", { detail: { step } }));
+}
+
+function setFieldError(field, code) {
+  const input = $(field);
+  const box = $(`${field}-error`);
+  if (code) {
+    input.setAttribute("aria-invalid", "true");
+    box.textContent = S[`err.${field}.${code}`] || S[`err.${code}`] || S["err.fix_fields"];
+  } else {
+    input.removeAttribute("aria-invalid");
+    box.textContent = "";
+  }
+}
+
+function forget() {
+  memory.items = null;
+  memory.pin = null;
+  memory.confirmLastTry = false;
+  for (const id of ["birth_date", "expiry_date", "security_code", "pin"]) $(id).value = "";
+}
+
+// ---------------------------------------------------------------- 1. card-face items
+function showBoth(field) {
+  const value = $(field).value;
+  const out = $(`${field}-both`);
+  const parsed = parseDate(value);
+  out.textContent = value && !parsed.error ? bothForms(parsed, S) : "";
+}
+
+for (const field of ["birth_date", "expiry_date"]) {
+  $(field).addEventListener("input", () => showBoth(field));
+  $(field).addEventListener("change", () => showBoth(field));
+}
+
+$("card-face-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const raw = {
+    birth_date: $("birth_date").value,
+    expiry_date: $("expiry_date").value,
+    security_code: $("security_code").value,
+  };
+  const { values, errors } = validateCardFace(raw);
+  for (const field of Object.keys(raw)) setFieldError(field, errors[field]);
+  if (!values) {
+    $("card-face-error").textContent = S["err.fix_fields"];
+    const first = Object.keys(raw).find((field) => errors[field]);
+    $(first).focus();
+    return;
+  }
+  $("card-face-error").textContent = "";
+  if (!(await progress("card_face"))) return;
+  memory.items = values;
+  for (const id of ["birth_date", "expiry_date", "security_code"]) $(id).value = "";
+  for (const id of ["birth_date-both", "expiry_date-both"]) $(id).textContent = "";
+  show("reader");
+  connectBridge();
+});
+
+$("cardface-camera").addEventListener("click", async () => {
+  const area = $("cardface-camera-area");
+  area.textContent = S["camera.loading"];
+  try {
+    const module = await import(config.cardfaceModule);
+    area.textContent = "";
+    const start = module.start || module.default || module.readCardFront;
+    await start({
+      form: $("card-face-form"),
+      container: area,
+      endpoint: config.cardfaceUrl,
+      csrfToken: csrf,
+      onFilled: () => { showBoth("birth_date"); showBoth("expiry_date"); },
+    });
+    showBoth("birth_date");
+    showBoth("expiry_date");
+  } catch (exc) {
+    console.error(exc);
+    area.textContent = S["camera.unavailable"];
+  }
+});
+
+// ---------------------------------------------------------------- 2. bridge and reader
+function bridgeStatus(text, kind = "") {
+  const box = $("bridge-status");
+  box.textContent = text;
+  box.className = `status-box ${kind}`;
+}
+
+async function connectBridge() {
+  $("bridge-missing").hidden = true;
+  bridgeStatus(S["bridge.connecting"]);
+  if (bridge) bridge.close();
+  bridge = new BridgeClient(config.bridgeUrl);
+  bridge.onEvent(onBridgeEvent);
+  try {
+    await bridge.connect();
+  } catch (failure) {
+    bridgeStatus(failure.kind === "version" ? S["bridge.version"] : S["bridge.missing"], "bad");
+    $("bridge-missing").hidden = false;
+    $("reader-area").hidden = true;
+    $("bridge-retry").focus();
+    return;
+  }
+  bridgeStatus(S["bridge.connected"], "good");
+  $("reader-area").hidden = false;
+  await refreshReaders();
+}
+
+function readerList(reply) {
+  return (reply.readers || []).map((r) => (typeof r === "string" ? { name: r, card_present: false } : r));
+}
+
+function renderReaders(reply) {
+  const readers = readerList(reply);
+  const select = $("reader-select");
+  select.textContent = "";
+  for (const reader of readers) {
+    const option = document.createElement("option");
+    option.value = reader.name;
+    option.textContent = reader.name;
+    select.appendChild(option);
+  }
+  selectedReader = reply.selected || (readers[0] && readers[0].name) || "";
+  select.value = selectedReader;
+  const current = readers.find((r) => r.name === selectedReader);
+  cardPresent = Boolean(current && current.card_present);
+  if (reply.service === false) {
+    $("reader-error").textContent = reply.fix || S["reader.service_down"];
+  } else if (!readers.length) {
+    $("reader-error").textContent = S["reader.none"];
+  } else {
+    $("reader-error").textContent = "";
+  }
+  $("card-presence").textContent = readers.length ? (cardPresent ? S["reader.card_present"] : S["reader.card_absent"]) : "";
+  $("reader-next").disabled = !cardPresent;
+}
+
+async function refreshReaders() {
+  try {
+    renderReaders(await bridge.request("GET_READERS"));
+  } catch (error) {
+    $("reader-error").textContent = (error && error.fix) || S["reader.none"];
+  }
+}
+
+function onBridgeEvent(message) {
+  if (message.msg === "READER" || message.msg === "SERVICE") {
+    refreshReaders();
+  } else if (message.msg === "STATUS" && typeof message.progress === "number") {
+    $("chip-progress").value = 30 + Math.round(message.progress * 0.5);
+  } else if (message.msg === "CLOSED") {
+    bridgeStatus(S["bridge.lost"], "bad");
+    $("bridge-missing").hidden = false;
+  }
+}
+
+$("bridge-retry").addEventListener("click", connectBridge);
+$("reader-select").addEventListener("change", async () => {
+  try {
+    renderReaders(await bridge.request("SELECT_READER", { reader: $("reader-select").value }));
+  } catch (error) {
+    $("reader-error").textContent = error.fix || S["reader.none"];
+  }
+});
+$("reader-next").addEventListener("click", async () => {
+  if (!(await progress("reader"))) return;
+  show("password");
+  loadCardStatus();
+});
+
+// ---------------------------------------------------------------- 3. card status and password
+// CARD_STATUS (docs/bridge-protocol.md): {card: {pins: {kind: {tries_left, max_tries, blocked} | null},
+// certificates: {auth: bool, sign: bool}, auth_certificate: {not_after, expired} | null, routes}}
+function pinEntries(reply) {
+  const pins = (reply.card || reply).pins || {};
+  return Object.fromEntries(Object.entries(pins).filter(([, value]) => value));
+}
+
+function certEntries(reply) {
+  const card = reply.card || reply;
+  const present = card.certificates || {};
+  const auth = card.auth_certificate || {};
+  return {
+    // The signature certificate can only be read after its password: presence is all we know.
+    sign: { present: Boolean(present.sign) },
+    auth: { present: Boolean(present.auth), not_after: auth.not_after, expired: auth.expired },
+  };
+}
+
+function certUsable(cert) {
+  if (!cert || !cert.present) return false;
+  if (cert.expired === true) return false;
+  if (cert.not_after && new Date(cert.not_after) < new Date()) return false;
+  return true;
+}
+
+function routeFor(pins, certs) {
+  const known = pins[KNOWN_PIN] || {};
+  const routes = [];
+  if (known.blocked || known.tries_left === 0) return { ok: false, messages: [fmt(S["route.known_locked"], { K: S["known"] })] };
+  if (!certUsable(certs[KNOWN_KEY]) || !certUsable(certs[config.target])) {
+    return { ok: false, messages: [S["route.target_cert_expired"]] };
+  }
+  const pinB = pins.visual_pin_b;
+  if (pinB && (pinB.blocked || pinB.tries_left === 0)) return { ok: false, messages: [S["route.pin_b_locked"]] };
+  routes.push(fmt(S["route.ok"], { K: S["known"] }));
+  const target = pins[TARGET_PIN];
+  if (target && !target.blocked && target.tries_left > 0) routes.push(fmt(S["route.target_not_locked"], { N: target.tries_left }));
+  if (config.target === "auth") routes.push(S["route.store_auth"]);
+  for (const other of ["text_pin", "juki_pin"]) {
+    const p = pins[other];
+    if (p && (p.blocked || p.tries_left === 0)) routes.push(fmt(S["route.other_pins"], { P: S[`pin.${other}`] }));
+  }
+  return { ok: true, messages: routes };
+}
+
+function renderStatus(pins, certs) {
+  const body = $("status-rows");
+  body.textContent = "";
+  for (const kind of ["jpki_auth", "jpki_sign", "text_pin", "juki_pin", "visual_pin_b"]) {
+    const p = pins[kind];
+    if (!p) continue;
+    const row = document.createElement("tr");
+    const name = document.createElement("th");
+    name.scope = "row";
+    name.textContent = S[`pin.${kind}`];
+    const tries = document.createElement("td");
+    tries.textContent = p.max_tries ? fmt(S["tries.of"], { N: p.tries_left, M: p.max_tries }) : fmt(S["tries.left"], { N: p.tries_left });
+    const state = document.createElement("td");
+    state.textContent = p.blocked || p.tries_left === 0 ? S["state.blocked"] : p.tries_left === 1 ? S["state.last"] : S["state.ok"];
+    row.append(name, tries, state);
+    body.appendChild(row);
+  }
+  $("status-table").hidden = false;
+  const list = $("cert-status");
+  list.textContent = "";
+  for (const key of ["auth", "sign"]) {
+    const cert = certs[key];
+    const li = document.createElement("li");
+    const label = S[`cert.${key}`];
+    const date = cert && cert.not_after ? new Date(cert.not_after).toLocaleDateString(document.documentElement.lang) : "";
+    li.textContent = !cert || !cert.present
+      ? fmt(S["cert.missing"], { C: label })
+      : certUsable(cert) ? fmt(date ? S["cert.valid_until"] : S["cert.present"], { C: label, D: date }) : fmt(S["cert.expired"], { C: label, D: date });
+    list.appendChild(li);
+  }
+}
+
+function showPasswordForm(triesLeft) {
+  memory.knownTries = triesLeft;
+  $("password-form").hidden = false;
+  $("password-heading").textContent = fmt(S["password.heading"], { K: S["known"] });
+  $("pin-label").textContent = fmt(S["password.label"], { K: S["known"] });
+  $("pin-hint").textContent = S[`password.hint.${KNOWN_KEY}`];
+  $("pin-tries").textContent = triesLeft == null ? "" : fmt(S["password.tries"], { N: triesLeft });
+  const pin = $("pin");
+  pin.setAttribute("inputmode", KNOWN_KEY === "auth" ? "numeric" : "text");
+  pin.setAttribute("maxlength", KNOWN_KEY === "auth" ? "4" : "16");
+}
+
+async function loadCardStatus() {
+  const box = $("status-progress");
+  box.className = "status-box";
+  box.textContent = S["status.reading"];
+  $("route-box").hidden = true;
+  $("password-form").hidden = true;
+  let reply;
+  try {
+    reply = await bridge.request("GET_CARD_STATUS");
+  } catch (error) {
+    box.className = "status-box bad";
+    box.textContent = `${S["status.failed"]} ${error.fix || ""}`;
+    return;
+  }
+  box.textContent = "";
+  const pins = pinEntries(reply);
+  const certs = certEntries(reply);
+  lastStatus = { pins, certs };
+  renderStatus(pins, certs);
+  const route = routeFor(pins, certs);
+  const routeBox = $("route-box");
+  routeBox.textContent = "";
+  for (const text of route.messages) {
+    const p = document.createElement("p");
+    p.textContent = text;
+    p.className = route.ok ? "route-ok" : "route-stop";
+    routeBox.appendChild(p);
+  }
+  routeBox.hidden = false;
+  if (route.ok) {
+    showPasswordForm((pins[KNOWN_PIN] || {}).tries_left);
+    $("pin").focus();
+  }
+}
+
+function confirmLastTry() {
+  const dialog = $("last-try-dialog");
+  $("last-try-text").textContent = fmt(S["lasttry.text"], { K: S["known"] });
+  return new Promise((resolve) => {
+    const done = (answer) => {
+      dialog.close();
+      $("last-try-confirm").removeEventListener("click", yes);
+      $("last-try-cancel").removeEventListener("click", no);
+      dialog.removeEventListener("cancel", no);
+      resolve(answer);
+    };
+    const yes = () => done(true);
+    const no = () => done(false);
+    $("last-try-confirm").addEventListener("click", yes);
+    $("last-try-cancel").addEventListener("click", no);
+    dialog.addEventListener("cancel", no);
+    dialog.showModal();
+    $("last-try-cancel").focus();
+  });
+}
+
+$("password-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const checked = checkPassword(KNOWN_KEY, $("pin").value);
+  const input = $("pin");
+  if (checked.error) {
+    input.setAttribute("aria-invalid", "true");
+    $("pin-error").textContent = S[`err.pin.${checked.error}`];
+    input.focus();
+    return;
+  }
+  input.removeAttribute("aria-invalid");
+  $("pin-error").textContent = "";
+  memory.confirmLastTry = false;
+  if (memory.knownTries === 1) {
+    if (!(await confirmLastTry())) { input.focus(); return; }
+    memory.confirmLastTry = true;
+  }
+  if (!(await progress("password"))) return;
+  memory.pin = checked.value;
+  input.value = "";
+  show("chip");
+  readChip();
+});
+
+// ---------------------------------------------------------------- 4. chip read
+function chipStatus(text, value) {
+  $("chip-status").textContent = text;
+  if (value !== undefined) $("chip-progress").value = value;
+}
+
+function failChip(message) {
+  $("chip-error").textContent = message;
+  $("chip-retry-row").hidden = false;
+  $("chip-retry").focus();
+}
+
+const EVIDENCE_FIELDS = ["jpki_certificate", "jpki_signature", "card_face", "cv_certificate", "card_key_signature"];
+
+async function readChip() {
+  $("chip-error").textContent = "";
+  $("chip-retry-row").hidden = true;
+  chipStatus(S["chip.nonce"], 10);
+  const issued = await postJson(config.nonceUrl, {});
+  if (!issued.data.ok) { failChip(issued.data.message || S["chip.failed"]); return; }
+  chipStatus(S["chip.reading"], 30);
+  let evidence;
+  try {
+    evidence = await bridge.request("RESERVE", {
+      key: KNOWN_KEY,
+      pin: memory.pin,
+      birth_date: memory.items.birth_date,
+      expiry_date: memory.items.expiry_date,
+      security_code: memory.items.security_code,
+      purpose: issued.data.purpose || PURPOSE,
+      nonce: issued.data.nonce,
+      confirm_last_try: memory.confirmLastTry,
+    });
+  } catch (error) {
+    handleBridgeFailure(error);
+    return;
+  }
+  chipStatus(S["chip.sending"], 85);
+  const body = { nonce: issued.data.nonce, jpki_key: evidence.jpki_key || KNOWN_KEY };
+  for (const field of EVIDENCE_FIELDS) body[field] = evidence[field];
+  if (evidence.origin) body.origin = evidence.origin;
+  if (evidence.purpose) body.purpose = evidence.purpose;
+  const verdict = await postJson(config.evidenceUrl, body);
+  if (!verdict.data.ok) { failChip(verdict.data.message || S["chip.failed"]); return; }
+  const photo = evidence.photo || evidence.photo_jp2 || "";
+  try { sessionStorage.setItem("myna.chipPhoto", photo); } catch { /* private mode: face page will say so */ }
+  forget();
+  chipStatus(S["chip.ok"], 100);
+  window.location.assign(verdict.data.next || config.nextUrl);
+}
+
+function handleBridgeFailure(error) {
+  const reply = (error && error.reply) || {};
+  const reason = reply.reason || "";
+  const pinKind = reply.pin || "";
+  if (reason === "WRONG_PIN" && pinKind === "visual_pin_b") {
+    memory.items = null;
+    show("card_face");
+    $("card-face-error").textContent = reply.fix || S["err.fix_fields"];
+    return;
+  }
+  if (lastStatus && pinKind && lastStatus.pins[pinKind] && typeof reply.tries_left === "number") {
+    lastStatus.pins[pinKind].tries_left = reply.tries_left;
+    lastStatus.pins[pinKind].blocked = reply.tries_left === 0;
+    renderStatus(lastStatus.pins, lastStatus.certs);
+  }
+  if (reason === "WRONG_PIN" || reason === "MALFORMED_PIN" || reason === "LAST_TRY_CONFIRMATION_REQUIRED") {
+    memory.pin = null;
+    const tries = typeof reply.tries_left === "number" ? reply.tries_left : memory.knownTries;
+    show("password");
+    showPasswordForm(tries);
+    if (reason === "WRONG_PIN") $("pin-error").textContent = fmt(S["err.pin.wrong"], { N: tries });
+    else $("pin-error").textContent = reply.fix || S["err.pin.required"];
+    $("pin").setAttribute("aria-invalid", "true");
+    $("pin").focus();
+    return;
+  }
+  if (reason === "PIN_BLOCKED") {
+    memory.pin = null;
+    failChip(S["err.pin.blocked"]);
+    $("chip-retry-row").hidden = true;
+    return;
+  }
+  failChip(reply.fix || S["chip.failed"]);
+}
+
+$("chip-retry").addEventListener("click", () => {
+  if (memory.pin && memory.items) { readChip(); return; }
+  show("password");
+});
+
+window.addEventListener("pagehide", forget);
+
+// ---------------------------------------------------------------- start
+$("wizard").hidden = false;
+show("card_face");

@@ -1,0 +1,254 @@
+"""The `make run` stack for browser tests and the bench: daphne + myna-bridge --simulate + Chromium.
+
+Shared by tests/e2e/test_wizard_e2e.py and bench/wizard_e2e.py. Chromium is Debian's
+(/usr/bin/chromium), never downloaded; its fake camera plays a Y4M built from the real fixture
+photos the way faceverify's own tests build webcam frames (faceverify/tests/synth.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+OUTPUT = ROOT / "test-output" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+
+DEMO = {
+    "birth_date": "昭和60年7月23日",
+    "expiry_date": "2034/07/23",
+    "security_code": "4821",
+    "auth_pin": "2580",
+    "sign_password": "MYNA2580",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- fake camera
+def write_y4m(path: Path, *, fps: int = 10, seconds_per_pose: float = 2.5) -> Path:
+    """A looping webcam clip: the holder facing front and smiling, then turned to their left.
+
+    Frames come from faceverify's synthesiser (real photos, moved and noised like a webcam), so
+    they pass the same checks its tests rely on: obama.jpg is frontal and smiling, the mirror of
+    obama2.jpg is a real head turned to the subject's own left, obama3.jpg is frontal.
+    Written as 4:2:0 planar with a C420jpeg header (the YUV4MPEG2 format Chromium reads).
+    """
+    import cv2
+
+    from faceverify.tests.synth import webcam_frame
+
+    width, height = 480, 360
+    per_pose = int(fps * seconds_per_pose)
+    poses = (("obama", False), ("obama3", False), ("obama2", True), ("obama", False))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        seed = 0
+        for name, mirror in poses:
+            for _ in range(per_pose):
+                seed += 1
+                bgr = webcam_frame(name, mirror=mirror, seed=seed, size=(width, height))
+                # COLOR_BGR2YUV_I420 gives the Y plane, then U, then V: exactly a Y4M frame.
+                planar = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
+                out.write(b"FRAME\n")
+                out.write(planar.tobytes())
+    return path
+
+
+# --------------------------------------------------------------------------- processes
+@dataclass
+class Stack:
+    """A running server + bridge, and where they listen."""
+
+    base_url: str
+    bridge_url: str
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+
+def _wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own server
+                if response.status < 500:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server did not answer at {url}")
+
+
+def _wait_line(process: subprocess.Popen[bytes], marker: bytes, timeout: float = 60.0) -> None:
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if marker in line:
+            return
+        if not line and process.poll() is not None:
+            raise RuntimeError(f"process exited early with {process.returncode}")
+    raise RuntimeError(f"no {marker!r} within {timeout}s")
+
+
+@contextlib.contextmanager
+def running_stack(workdir: Path) -> Iterator[Stack]:
+    """daphne on a free port and `myna-bridge --simulate` allowing exactly that origin."""
+    port, bridge_port = free_port(), free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    bridge_url = f"ws://127.0.0.1:{bridge_port}/"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "webapp.settings",
+        "DB_NAME": str(workdir / "e2e.sqlite3"),
+        "MYNA_BRIDGE_URL": bridge_url,
+        "MYNA_TRUST_ANCHORS": "sim",
+        "DEBUG": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+    python = str(VENV_BIN / "python")
+    subprocess.run(
+        [python, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
+    stack = Stack(base_url=base_url, bridge_url=bridge_url)
+    logs = workdir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    try:
+        server = subprocess.Popen(
+            [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webapp.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=(logs / "daphne.out").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        stack.processes.append(server)
+        bridge = subprocess.Popen(
+            [
+                str(VENV_BIN / "myna-bridge"),
+                "--simulate",
+                "--allow-origin",
+                base_url,
+                "--port",
+                str(bridge_port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        stack.processes.append(bridge)
+        _wait_line(bridge, b"LISTENING")
+        _wait_http(base_url + "/")
+        yield stack
+    finally:
+        for process in reversed(stack.processes):
+            process.terminate()
+        for process in stack.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+# --------------------------------------------------------------------------- browser
+def chromium_args(y4m: Path) -> list[str]:
+    return [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={y4m}",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+
+
+@contextlib.contextmanager
+def browser(y4m: Path, *, headless: bool = True) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=headless, args=chromium_args(y4m)
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+# --------------------------------------------------------------------------- the resident's steps
+Shot = Callable[[str], None]
+
+
+def shooter(page: Any, prefix: str) -> Shot:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    counter = {"n": 0}
+
+    def shot(name: str) -> None:
+        counter["n"] += 1
+        path = OUTPUT / f"{prefix}-{counter['n']:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+
+    return shot
+
+
+def choose(page: Any, base_url: str, target: str = "sign") -> None:
+    page.goto(base_url + "/")
+    page.get_by_role("link", name="パスワード初期化予約", exact=True).click()
+    page.wait_for_url("**/reset/choose/")
+    label = "署名用パスワード" if target == "sign" else "利用者証明用パスワード"
+    page.get_by_role("button", name=label, exact=True).click()
+    page.wait_for_url("**/reset/card/")
+
+
+def fill_card_face(page: Any) -> None:
+    page.fill("#birth_date", DEMO["birth_date"])
+    page.fill("#expiry_date", DEMO["expiry_date"])
+    page.fill("#security_code", DEMO["security_code"])
+    page.locator("#birth_date-both").filter(has_text="1985").wait_for()
+    page.click("#card-face-next")
+    page.locator("#step-reader").wait_for(state="visible")
+
+
+def wait_for_card(page: Any) -> None:
+    page.locator("#reader-next:not([disabled])").wait_for(timeout=20000)
+
+
+def to_password(page: Any) -> None:
+    page.click("#reader-next")
+    page.locator("#password-form").wait_for(state="visible", timeout=20000)
+
+
+def submit_password(page: Any, value: str) -> None:
+    page.fill("#pin", value)
+    page.click("#password-next")
+
+
+def wait_for_face_page(page: Any, timeout: float = 30000) -> None:
+    page.wait_for_url("**/reset/face/", timeout=timeout)
+
+
+def run_face_check(page: Any, timeout: float = 120000) -> None:
+    """Start engineer D's face check and wait until the page moves on to the done screen."""
+    start = page.locator("[data-face-start], #face-start, button:has-text('開始')").first
+    start.click()
+    page.wait_for_url("**/reset/reservation/", timeout=timeout)

@@ -1,0 +1,174 @@
+"""The whole reservation in real Chromium, as a resident does it, against `make run`'s stack.
+
+daphne (free port) + `myna-bridge --simulate --allow-origin <that origin>` + Debian's Chromium
+with a fake camera fed from the fixture photos. Screenshots of every step go to test-output/e2e/.
+Every step is also checked with axe-core: no serious or critical violation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e import harness
+
+pytestmark = [pytest.mark.browser]
+
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _skip_reason() -> str | None:
+    if not Path(harness.CHROMIUM).exists():
+        return "Debian chromium is not installed"
+    if not AXE.exists():
+        return "axe-core missing: run scripts/setup-node.sh"
+    return None
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Stack]:
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    with harness.running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory, stack: harness.Stack) -> Iterator[Any]:
+    y4m = harness.write_y4m(tmp_path_factory.mktemp("camera") / "holder.y4m")
+    with harness.browser(y4m) as instance:
+        yield instance
+
+
+def assert_accessible(page: Any, where: str) -> None:
+    """axe-core on what the resident sees now; serious or critical violations fail the test."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"
+    )
+    bad = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{where}: {bad}"
+
+
+def test_a_resident_books_a_reset_and_sees_the_deadline(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    context = chromium.new_context(locale="ja-JP", viewport={"width": 1100, "height": 900})
+    context.grant_permissions(["camera"], origin=stack.base_url)
+    page = context.new_page()
+    shot = harness.shooter(page, "booking")
+
+    page.goto(stack.base_url + "/")
+    assert_accessible(page, "home")
+    shot("home")
+    harness.choose(page, stack.base_url, "sign")
+    shot("card-face")
+    assert_accessible(page, "card-face")
+
+    # Card-face validation happens in the page, in Japanese.
+    page.fill("#birth_date", "昭和70年1月1日")
+    page.fill("#security_code", "12")
+    page.click("#card-face-next")
+    assert "元号と年の組み合わせ" in page.inner_text("#birth_date-error")
+    assert "有効期限を入力" in page.inner_text("#expiry_date-error")
+    assert "4桁" in page.inner_text("#security_code-error")
+    shot("card-face-errors")
+
+    harness.fill_card_face(page)
+    harness.wait_for_card(page)
+    assert "マイナンバーカードが置かれています" in page.inner_text("#card-presence")
+    assert_accessible(page, "reader")
+    shot("reader")
+
+    harness.to_password(page)
+    rows = page.inner_text("#status-rows")
+    assert "利用者証明用パスワード" in rows and "残り3回" in rows
+    assert "このカードは予約できます" in page.inner_text("#route-box")
+    assert_accessible(page, "status-password")
+    shot("status-password")
+
+    harness.submit_password(page, harness.DEMO["auth_pin"])
+    harness.wait_for_face_page(page)
+    assert page.evaluate("() => (sessionStorage.getItem('myna.chipPhoto') || '').length") > 100
+    assert_accessible(page, "face")
+    shot("face")
+
+    harness.run_face_check(page)
+    assert "パスワード初期化予約完了" in page.inner_text("h1")
+    deadline = page.inner_text("#done-deadline")
+    assert_accessible(page, "done")
+    shot("done")
+
+    page.goto(stack.base_url + "/")
+    assert deadline in page.inner_text("#reservation-deadline")
+    assert "署名用パスワード初期化予約有効期限" in page.inner_text("#reservation-deadline")
+    shot("home-with-deadline")
+    context.close()
+
+
+def test_a_wrong_password_shows_tries_left_and_the_last_try_asks_first(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    context = chromium.new_context(locale="ja-JP", viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    shot = harness.shooter(page, "wrong-pin")
+    harness.choose(page, stack.base_url, "sign")
+    harness.fill_card_face(page)
+    harness.wait_for_card(page)
+    harness.to_password(page)
+
+    # Client-side format check: nothing reaches the card.
+    harness.submit_password(page, "12a")
+    assert "数字4桁" in page.inner_text("#pin-error")
+    shot("format")
+
+    harness.submit_password(page, "1111")
+    page.locator("#pin-error").filter(has_text="残り2回").wait_for(timeout=30000)
+    assert "残り2回" in page.inner_text("#pin-tries")
+    assert_accessible(page, "wrong-pin")
+    shot("tries-left-2")
+
+    harness.submit_password(page, "1112")
+    page.locator("#pin-error").filter(has_text="残り1回").wait_for(timeout=30000)
+    shot("tries-left-1")
+
+    # One try left: the page asks before spending it; cancelling sends nothing.
+    harness.submit_password(page, harness.DEMO["auth_pin"])
+    dialog = page.locator("#last-try-dialog")
+    dialog.wait_for(state="visible")
+    assert "残りは1回" in dialog.inner_text()
+    assert_accessible(page, "last-try-dialog")
+    shot("last-try-dialog")
+    page.click("#last-try-cancel")
+    assert not dialog.is_visible()
+
+    # Confirmed, the right password goes through (and restores the counter on the card).
+    harness.submit_password(page, harness.DEMO["auth_pin"])
+    dialog.wait_for(state="visible")
+    page.click("#last-try-confirm")
+    harness.wait_for_face_page(page)
+    shot("after-last-try")
+    context.close()
+
+
+def test_english_pages_have_no_untranslated_text(stack: harness.Stack, chromium: Any) -> None:
+    context = chromium.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_extra_http_headers({"Accept-Language": "en"})
+    page.goto(stack.base_url + "/")
+    page.select_option("#lang-select", "en")
+    page.get_by_role("button", name="切替").click()
+    page.wait_for_load_state()
+    for path in ("/", "/guide/", "/help/", "/reset/choose/"):
+        page.goto(stack.base_url + path)
+        text = page.inner_text("main")
+        japanese = [ch for ch in text if "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff"]
+        # Era names and the official service name may stay in Japanese; whole sentences may not.
+        assert len(japanese) < 40, f"{path}: {''.join(japanese)[:80]}"
+    context.close()
