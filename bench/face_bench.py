@@ -64,7 +64,8 @@ def timed_pair(
     frames: list[bytes], a: Callable[[bytes, float], None], b: Callable[[bytes, float], None]
 ) -> tuple[list[float], list[float]]:
     """Run both paths frame by frame, alternating, so they share the same machine load."""
-    out_a, out_b = [], []
+    out_a: list[float] = []
+    out_b: list[float] = []
     for index, data in enumerate(frames):
         for step, out in ((a, out_a), (b, out_b)):
             start = time.perf_counter()

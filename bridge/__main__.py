@@ -76,17 +76,18 @@ def make_backend(config: BridgeConfig) -> ReaderBackend:
     return PcscBackend()
 
 
-async def _serve(config: BridgeConfig) -> None:
+async def _serve(config: BridgeConfig, backend: ReaderBackend) -> None:
     from bridge.server import BridgeServer
 
-    server = BridgeServer(config, make_backend(config))
-    await server.start()
-    print(f"LISTENING ws://{config.host}:{server.port}/", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows: KeyboardInterrupt instead
             loop.add_signal_handler(signum, stop.set)
+    server = BridgeServer(config, backend)
+    await server.start()
+    # Only now: launchers and tests read this line as "ready", and may signal right after.
+    print(f"LISTENING ws://{config.host}:{server.port}/", flush=True)
     try:
         await stop.wait()
     finally:
@@ -108,11 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             simulate=args.simulate,
             allow_port_zero=True,
         )
-    except ConfigError as exc:
+        backend = make_backend(config)
+    except (ConfigError, ValueError) as exc:  # ValueError: mynacard.sim.ProfileError
         print(f"myna-bridge: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(config))
+        asyncio.run(_serve(config, backend))
     except KeyboardInterrupt:
         pass
     except OSError as exc:

@@ -129,8 +129,8 @@ class Authenticate:
     """VERIFY one JPKI key's PIN, read its certificate, sign the challenge with it."""
 
     key: KeyName
+    challenge: Challenge
     pin: str = field(repr=False)
-    challenge: Challenge = field(default_factory=lambda: Challenge("", b""))
     confirm_last_try: bool = False
 
 
@@ -139,9 +139,9 @@ class Reserve:
     """READ_CARD_FACE and AUTHENTICATE in one round trip: the whole reservation evidence."""
 
     key: KeyName
+    items: CardFaceItems
+    challenge: Challenge
     pin: str = field(repr=False)
-    items: CardFaceItems = field(default_factory=lambda: CardFaceItems(""))
-    challenge: Challenge = field(default_factory=lambda: Challenge("", b""))
     confirm_last_try: bool = False
 
 

@@ -215,8 +215,11 @@ class ClientSession:
     def _start_workflow(self, command: Command, envelope: Envelope) -> None:
         assert envelope.cmd in CARD_WORKFLOWS  # noqa: S101 - guarded by the match above
         reply_name = REPLIES[envelope.cmd]
+        snapshot = self._snapshot()
         try:
-            reader = choose_reader(self._snapshot().readers, self.selected)
+            if snapshot.service_reason is not None:  # pcscd / SCardSvr down: say so, not NO_READER
+                raise BridgeFailure(snapshot.service_reason)
+            reader = choose_reader(snapshot.readers, self.selected)
         except BridgeFailure as failure:
             self._send(_with_id({"msg": reply_name, "ok": False, **failure.fields()}, envelope))
             return

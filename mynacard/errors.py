@@ -17,6 +17,7 @@ __all__ = [
     "CardError",
     "FileNotFoundOnCardError",
     "InvalidPinFormatError",
+    "NotMyNumberCardError",
     "PinBlockedError",
     "SecurityStatusError",
     "WrongPinError",
@@ -64,6 +65,15 @@ class PinBlockedError(CardError):
 
     def __init__(self, message: str = "the PIN is blocked") -> None:
         super().__init__(message)
+
+
+class NotMyNumberCardError(CardError):
+    """The JPKI token label is not ``JPKIAPICCTOKEN2`` (e.g. an old 住基カード's
+    ``JPKIAPICCTOKEN``, §4.2): the card is identified by this label, never by its ATR (§1)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        super().__init__(f"not a My Number Card: JPKI token label {label!r}")
 
 
 class InvalidPinFormatError(ValueError):

@@ -13,13 +13,19 @@ from mynacard.constants import (
     P2_CURRENT_EF_KEY,
     JpkiEF,
 )
-from mynacard.errors import BadResponseError
+from mynacard.errors import NotMyNumberCardError
 from mynacard.pins import PinKind, PinStatus, normalize_pin
 from mynacard.records import (
     CERT_AVAILABILITY_LENGTH,
+    CERTIFICATE_HEADER_LENGTH,
+    LABEL_MY_NUMBER_CARD,
+    TOKEN_INFO_LENGTH,
     TOKEN_LABEL_LENGTH,
     CertificateAvailability,
+    TokenInfo,
     parse_certificate_availability,
+    parse_certificate_length,
+    parse_token_info,
     parse_token_label,
 )
 from mynacard.session import ApplicationSession
@@ -27,10 +33,6 @@ from mynacard.session import ApplicationSession
 logger = logging.getLogger(__name__)
 
 __all__ = ["CertificateKind", "JpkiSession", "KeyKind"]
-
-#: A DER certificate of RSA-2048 size always starts ``30 82 LL LL`` (§4.5 step 3).
-_DER_HEADER_LENGTH = 4
-_DER_SEQUENCE_LONG2 = b"\x30\x82"
 
 
 @unique
@@ -84,6 +86,19 @@ class JpkiSession(ApplicationSession):
         self._select_ef(JpkiEF.TOKEN_INFO)
         return parse_token_label(self._read_binary(0, TOKEN_LABEL_LENGTH))
 
+    def token_info(self) -> TokenInfo:
+        """All 160 bytes of EF 0006, parsed (§4.2)."""
+        self._select_ef(JpkiEF.TOKEN_INFO)
+        return parse_token_info(self._read_binary(0, TOKEN_INFO_LENGTH))
+
+    def check_token(self) -> str:
+        """The token check: the label must be ``JPKIAPICCTOKEN2`` (a My Number Card, §4.2, §12),
+        else NotMyNumberCardError — the card is identified by this, never by its ATR (§1)."""
+        label = self.token_label()
+        if label != LABEL_MY_NUMBER_CARD:
+            raise NotMyNumberCardError(label)
+        return label
+
     def certificate_availability(self) -> CertificateAvailability:
         """EF 0008: which certificates are present (no sign cert for under-15s, §9)."""
         self._select_ef(JpkiEF.CERT_AVAILABILITY)
@@ -108,13 +123,11 @@ class JpkiSession(ApplicationSession):
         SecurityStatusError (§4.1, §13.6).
         """
         self._select_ef(which.value)
-        header = self._read_binary(0, _DER_HEADER_LENGTH)
-        if header[:2] != _DER_SEQUENCE_LONG2:
-            raise BadResponseError("certificate EF does not start with 30 82")
-        length = int.from_bytes(header[2:4], "big")
-        if length < 0x80:
-            raise BadResponseError("certificate length is not in canonical DER form")
-        certificate = self._read_binary(_DER_HEADER_LENGTH, length, prefix=header)
+        header = self._read_binary(0, CERTIFICATE_HEADER_LENGTH)
+        total = parse_certificate_length(header)
+        certificate = self._read_binary(
+            CERTIFICATE_HEADER_LENGTH, total - CERTIFICATE_HEADER_LENGTH, prefix=header
+        )
         logger.debug("read certificate %s (%d bytes)", which.name, len(certificate))
         return certificate
 

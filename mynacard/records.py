@@ -2,7 +2,12 @@
 
 * JPKI token info EF 0006 (spec §4.2) and certificate availability EF 0008 (§4.1);
 * the RSA public-key TLVs ``90``/``91`` used in DF24 and the CV certificate (§5.3, §6.3);
+* the length of a DER certificate from its ``30 82 LL LL`` header (§4.5 step 3);
 * the card-verifiable (CV) certificate ``7F21`` (§5.3), with its 16-byte key IDs;
+* the 入力補助AP's AP basic info EF 0005 ``FF40`` (§5.3) — the free record that says whether the
+  card takes extended Lc/Le; its CV certificate EF 0004 is the same ``7F21`` format. The AP's
+  other EFs (0001 My Number, 0002 基本4情報, 0003, 0007) open only with its PIN or 照合番号A/B,
+  which this project never asks for, so no session reads them and they get no parser;
 * the 券面AP card-face record EF 0002 ``FF20`` (§6.3) and the DF28 H1‖H2‖H3 DigestInfo.
 
 Builders produce byte-exact records (the simulator stores them); parsers are strict and raise
@@ -166,6 +171,33 @@ def build_certificate_availability(*, sign: bool = True, auth: bool = True) -> b
 
 
 # --------------------------------------------------------------------------------------------
+# DER certificate length, JPKI EF 000A / 000B / 0001 / 0002 (§4.5)
+# --------------------------------------------------------------------------------------------
+
+#: An RSA-2048 certificate is 1–2 KB, so its DER header is always ``30 82 LL LL`` (§4.5 step 3).
+CERTIFICATE_HEADER_LENGTH = 4
+_DER_SEQUENCE_TWO_BYTE_LENGTH = b"\x30\x82"
+#: DER lengths are minimal: the ``82 hh ll`` form only encodes 256 and above (X.690 §10.1).
+_DER_MIN_TWO_BYTE_LENGTH = 0x100
+
+
+def parse_certificate_length(header: bytes) -> int:
+    """Total size (header included) of the DER certificate whose first 4 bytes are ``header``.
+
+    Only ``30 82 LL LL`` with a minimal length is accepted: the EF holds the certificate followed
+    by ``FF`` filler (§4.5 step 5), so this length is what the read is truncated to.
+    """
+    if len(header) != CERTIFICATE_HEADER_LENGTH:
+        raise BadResponseError(f"certificate header is 4 bytes, got {len(header)}")
+    if header[:2] != _DER_SEQUENCE_TWO_BYTE_LENGTH:
+        raise BadResponseError("certificate EF does not start with 30 82 (a DER SEQUENCE)")
+    length = int.from_bytes(header[2:4], "big")
+    if length < _DER_MIN_TWO_BYTE_LENGTH:
+        raise BadResponseError("certificate length is not in minimal DER form")
+    return CERTIFICATE_HEADER_LENGTH + length
+
+
+# --------------------------------------------------------------------------------------------
 # RSA public key TLVs 90 / 91 (§5.3, §6.3)
 # --------------------------------------------------------------------------------------------
 
@@ -314,6 +346,79 @@ def parse_cv_certificate(data: bytes) -> CvCertificate:
         key=parse_card_rsa_key(body[2 * KEY_ID_LENGTH :]),
         body=body,
         signature=signature,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# 入力補助AP basic info, EF 0005 (§5.3)
+# --------------------------------------------------------------------------------------------
+
+TAG_AP_BASIC_INFO = 0xFF40
+TAG_AP_VERSION = 0xDF41
+TAG_AP_KEY_ID = 0xDF42
+TAG_AP_RESERVED = 0xDF43
+_AP_VERSION_LENGTH = 4
+_AP_RESERVED_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class ApBasicInfo:
+    """EF 0005 of the 入力補助AP: ``FF40 { DF41 04, DF42 10, DF43 80 }`` (§5.3)."""
+
+    spec_version: int  # DF41 byte 0
+    extended_length_flag: int  # DF41 byte 1: myna-card reads it as "extended Lc/Le" [S] (§5.3)
+    vendor_id: int  # DF41 byte 2
+    vendor_byte: int  # DF41 byte 3
+    key_id: bytes  # DF42, 16 bytes (not the EF 0004 subject key, §5.3)
+    reserved: bytes  # DF43, 128 bytes, purpose unknown
+
+    @property
+    def extended_length(self) -> bool:
+        """True when the card says it takes extended Lc/Le. Even then, many USB readers do not
+        pass extended APDUs (§1), so sessions stay short unless the caller opts in."""
+        return self.extended_length_flag != 0
+
+
+def build_ap_basic_info(
+    *, version: bytes = bytes.fromhex("01030E01"), key_id: bytes, reserved: bytes
+) -> bytes:
+    """EF 0005 as stored: ``FF 40 82 00 9F`` — 159 bytes of value, so the ``82`` form (§5.3)."""
+    if len(version) != _AP_VERSION_LENGTH or len(key_id) != KEY_ID_LENGTH:
+        raise ValueError("DF41 is 4 bytes and DF42 16 bytes")
+    if len(reserved) != _AP_RESERVED_LENGTH:
+        raise ValueError("DF43 is 128 bytes")
+    return Tlv.build(
+        TAG_AP_BASIC_INFO,
+        Tlv(TAG_AP_VERSION, version),
+        Tlv(TAG_AP_KEY_ID, key_id),
+        Tlv(TAG_AP_RESERVED, reserved),
+    ).raw
+
+
+def parse_ap_basic_info(data: bytes) -> ApBasicInfo:
+    """Parse EF 0005 (one FF40 TLV; trailing ``FF`` filler allowed) with the §5.3 layout."""
+    outer, end = Tlv.parse_from(data)
+    if outer.tag != TAG_AP_BASIC_INFO:
+        raise BadResponseError(f"expected FF40 AP basic info, got tag {outer.tag:X}")
+    if bytes(data[end:]).strip(b"\xff"):
+        raise BadResponseError("bytes other than FF filler after the AP basic info")
+    items = Tlv.parse_dict(
+        outer.value, expected=(TAG_AP_VERSION, TAG_AP_KEY_ID, TAG_AP_RESERVED)
+    )
+    version = items[TAG_AP_VERSION].value
+    if len(version) != _AP_VERSION_LENGTH:
+        raise BadResponseError("DF41 is not 4 bytes")
+    if len(items[TAG_AP_KEY_ID].value) != KEY_ID_LENGTH:
+        raise BadResponseError("DF42 key ID is not 16 bytes")
+    if len(items[TAG_AP_RESERVED].value) != _AP_RESERVED_LENGTH:
+        raise BadResponseError("DF43 is not 128 bytes")
+    return ApBasicInfo(
+        spec_version=version[0],
+        extended_length_flag=version[1],
+        vendor_id=version[2],
+        vendor_byte=version[3],
+        key_id=items[TAG_AP_KEY_ID].value,
+        reserved=items[TAG_AP_RESERVED].value,
     )
 
 

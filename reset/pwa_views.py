@@ -18,6 +18,7 @@ CACHE_VERSION = "myna-reset-shell-v1"
 
 SHELL_STATIC = (
     "css/site.css",
+    "reset/wizard.css",
     "reset/wizard.js",
     "reset/bridge-client.js",
     "reset/card-face.js",

@@ -135,13 +135,6 @@ def _static(path: str) -> str:
     return static(path)
 
 
-def cardface(request: HttpRequest) -> HttpResponse:
-    """Engineer E's card-front OCR (reset/cardface/view.py), imported on first use."""
-    from reset.cardface.view import read_card_front
-
-    return read_card_front(request)
-
-
 @require_GET
 def face(request: HttpRequest) -> HttpResponse:
     state = wizard_state.load(request.session)

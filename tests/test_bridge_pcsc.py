@@ -28,7 +28,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-from bridge.tests.conftest import (
+from bridge.tests.evidence_check import evidence_from_two_replies, verify_evidence
+from bridge.tests.helpers import (
     CLIENT_LOGGER,
     DEMO_FACE,
     DEMO_PASSWORD,
@@ -40,13 +41,14 @@ from bridge.tests.conftest import (
     Client,
     new_nonce,
 )
-from bridge.tests.evidence_check import evidence_from_two_replies, verify_evidence
 from mynacard.pins import PinKind
 from mynacard.sim import SimulatedCard, demo_profile
 from mynacard.sim.vpcd import VpcdClient
-from tests.pcsc import PcscSim, pcsc_sim  # noqa: F401 - the session fixture
+from tests import pcsc as _pcsc
+from tests.pcsc import PcscSim
 
 pytestmark = pytest.mark.pcsc
+pcsc_sim = _pcsc.pcsc_sim  # the session-scoped fixture: pcscd + vpcd + the demo card
 
 SHARED_READER = "Virtual PCD 00 00"
 OWN_READER = "Virtual PCD 00 01"

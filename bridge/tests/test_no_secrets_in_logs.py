@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from bridge.simulated import SimulatedBackend
-from bridge.tests.conftest import (
+from bridge.tests.helpers import (
     CLIENT_LOGGER,
     DEMO_FACE,
     DEMO_PASSWORD,
@@ -84,3 +84,19 @@ async def test_secrets_never_reach_the_logs_at_the_lowest_level(
     )
     for secret in SECRETS:
         assert secret not in text, f"a secret reached the logs ({len(secret)} characters)"
+
+
+def test_parsed_commands_never_show_secrets_in_repr() -> None:
+    import json
+
+    from bridge.protocol import parse_command, parse_envelope
+
+    envelope = parse_envelope(json.dumps({
+        "cmd": "RESERVE", "purpose": PURPOSE_AUTH_RESET, "nonce": new_nonce(),
+        "pin": DEMO_PASSWORD, **DEMO_FACE,
+    }))
+    command = parse_command(envelope, simulate=False)
+    text = repr(command)
+    assert "Reserve(" in text
+    for secret in SECRETS:
+        assert secret not in text

@@ -46,7 +46,7 @@ class FakeScard(types.SimpleNamespace):
 
     def SCardGetStatusChange(self, ctx: int, timeout: int, states: list[Any]) -> Any:  # noqa: N802
         self.calls.append(("status", (ctx,)))
-        default = (OK, [(name, self.SCARD_STATE_PRESENT, []) for name, _ in states])
+        default: Any = (OK, [(name, self.SCARD_STATE_PRESENT, []) for name, _ in states])
         return self._pop(self.states, default)
 
     def SCardConnect(self, ctx: int, reader: str, share: int, protocols: int) -> Any:  # noqa: N802

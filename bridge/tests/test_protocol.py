@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from bridge.protocol import API_LEVEL
 from bridge.simulated import SIMULATED_READER, SimulatedBackend
-from bridge.tests.conftest import (
+from bridge.tests.helpers import (
     CLIENT_LOGGER,
     DEMO_FACE,
     DEMO_PIN,

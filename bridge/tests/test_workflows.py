@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
 
-from bridge.readers import ReaderInfo
+from bridge.readers import CancelToken, CardLink, ReaderInfo
+from bridge.reasons import BridgeFailure, Reason
 from bridge.simulated import SIMULATED_READER, SimulatedBackend
-from bridge.tests.conftest import (
+from bridge.tests.evidence_check import evidence_from_two_replies, verify_evidence
+from bridge.tests.helpers import (
     CLIENT_LOGGER,
     DEMO_FACE,
     DEMO_PASSWORD,
@@ -26,9 +30,9 @@ from bridge.tests.conftest import (
     new_nonce,
     start_bridge,
 )
-from bridge.tests.evidence_check import evidence_from_two_replies, verify_evidence
 from mynacard.evidence import EvidenceError
 from mynacard.pins import PinKind
+from mynacard.records import build_certificate_availability
 from mynacard.sim import SimulatedConnection
 
 JP2_SIGNATURE = bytes.fromhex("0000000c6a5020200d0a870a")
@@ -330,5 +334,89 @@ async def test_with_several_readers_nothing_is_picked_silently() -> None:
             assert (await page.call("GET_CARD_STATUS", "CARD_STATUS"))["ok"] is True
             other = await page.call("SELECT_READER", "READERS", reader="Other Reader 01 00")
             assert other["ok"] is True
+    finally:
+        await server.close()
+
+
+class _RewritingBackend(SimulatedBackend):
+    """The simulated card behind a link that changes some answers (another kind of card)."""
+
+    def __init__(self, rewrite: Callable[[bytes, list[bytes]], tuple[bytes, int] | None]) -> None:
+        super().__init__()
+        self._rewrite = rewrite
+
+    def open(self, reader: str, *, exclusive_required: bool, cancel: CancelToken) -> CardLink:
+        inner = super().open(reader, exclusive_required=exclusive_required, cancel=cancel)
+        rewrite = self._rewrite
+        history: list[bytes] = []
+
+        class Link(CardLink):
+            def send_and_receive(self, apdu: bytes) -> tuple[bytes, int]:
+                history.append(apdu)
+                replaced = rewrite(apdu, history)
+                return replaced if replaced is not None else inner.send_and_receive(apdu)
+
+            def close(self) -> None:
+                inner.close()
+
+        return Link()
+
+
+async def _run_against(backend: SimulatedBackend, cmd: str, **args: Any) -> dict[str, Any]:
+    server = await start_bridge(backend)
+    try:
+        url = f"ws://127.0.0.1:{server.port}/"
+        async with connect(url, origin=DEV_ORIGIN, logger=CLIENT_LOGGER) as ws:  # type: ignore[arg-type]
+            page = Client(ws)
+            await page.hello()
+            return await page.call(cmd, **args)
+    finally:
+        await server.close()
+
+
+async def test_a_card_without_the_applications_is_not_a_my_number_card() -> None:
+    def foreign(apdu: bytes, history: list[bytes]) -> tuple[bytes, int] | None:
+        return (b"", 0x6A82) if apdu[:4] == bytes.fromhex("00A4040C") else None
+
+    reply = await _run_against(_RewritingBackend(foreign), "GET_CARD_STATUS")
+    assert reply["reason"] == "NOT_MY_NUMBER_CARD"
+    assert "マイナンバーカード" in reply["fix"]
+
+
+async def test_a_card_without_a_signature_certificate_refuses_that_key_before_verify() -> None:
+    def no_sign_cert(apdu: bytes, history: list[bytes]) -> tuple[bytes, int] | None:
+        if apdu[1] == 0xB0 and len(history) > 1 and history[-2] == bytes.fromhex("00A4020C020008"):
+            return build_certificate_availability(sign=False, auth=True), 0x9000
+        return None
+
+    backend = _RewritingBackend(no_sign_cert)
+    reply = await _run_against(
+        backend, "AUTHENTICATE", purpose=PURPOSE_AUTH_RESET, nonce=new_nonce(), key="sign",
+        pin=DEMO_PASSWORD,
+    )
+    assert reply["reason"] == "CERTIFICATE_UNAVAILABLE"
+    assert backend.card.tries_left(PinKind.JPKI_SIGN) == 5
+
+
+class _NoService(SimulatedBackend):
+    """A backend whose service is down, as PC/SC is when pcscd is stopped."""
+
+    def list_readers(self) -> tuple[ReaderInfo, ...]:
+        raise BridgeFailure(Reason.NO_PCSC_SERVICE)
+
+
+async def test_a_stopped_service_is_reported_as_such_not_as_no_reader() -> None:
+    server = await start_bridge(_NoService())
+    try:
+        url = f"ws://127.0.0.1:{server.port}/"
+        async with connect(url, origin=DEV_ORIGIN, logger=CLIENT_LOGGER) as ws:  # type: ignore[arg-type]
+            page = Client(ws)
+            hello = await page.hello()
+            assert hello["service"] is False
+            assert hello["reason"] == "NO_PCSC_SERVICE"
+            assert hello["readers"] == []
+            reply = await page.call("GET_CARD_STATUS", "CARD_STATUS")
+            assert reply["reason"] == "NO_PCSC_SERVICE"
+            assert "pcscd" in reply["fix"]
     finally:
         await server.close()

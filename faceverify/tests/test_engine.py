@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -258,3 +260,12 @@ def test_cli_analyze_reports_pose_smile_and_quality() -> None:
     assert set(row) >= {"box", "yaw", "pitch", "roll", "smile", "quality"}
     assert row["smiling"] is True and row["quality"]["ok"] is True
     assert abs(row["yaw"]) < 10
+
+
+def test_the_engine_imports_no_web_or_card_stack() -> None:
+    code = (
+        "import sys, faceverify.session, faceverify.cli, faceverify.liveness\n"
+        "bad = [m for m in ('django', 'channels', 'smartcard', 'websockets') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=synth.FACES.parents[2])

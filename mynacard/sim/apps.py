@@ -16,6 +16,7 @@ from mynacard.constants import AID, JpkiEF, JukiEF, TextEF, VisualEF
 from mynacard.pins import make_birth_date_key, make_pin_b
 from mynacard.records import (
     CardRsaKey,
+    build_ap_basic_info,
     build_card_face,
     build_certificate_availability,
     build_token_info,
@@ -178,18 +179,9 @@ def _text(profile: CardProfile, pki: SimPki, keys: CardKeys) -> Application:
     )
     integrity = _tlv(0xFF30, digests + _tlv(0xDF33, _sign_sha256(signer, digests)))
     # EF 0005: FF40 { DF41 04, DF42 key ID, DF43 128 bytes (32 + 96 × FF) } (§5.3).
-    ap_info = _tlv(
-        0xFF40,
-        b"".join(
-            [
-                _tlv(0xDF41, bytes.fromhex("01030E01")),
-                _tlv(0xDF42, make_key_id("9000034/001")),
-                _tlv(
-                    0xDF43,
-                    hashlib.sha256(b"text-ap:" + profile.card_id.encode()).digest() + _FF * 96,
-                ),
-            ]
-        ),
+    ap_info = build_ap_basic_info(
+        key_id=make_key_id("9000034/001"),
+        reserved=hashlib.sha256(b"text-ap:" + profile.card_id.encode()).digest() + _FF * 96,
     )
     # EF 0007: FF50 { DF51 card public key, DF52 issuer signature over the DF51 TLV } (§5.3).
     key_tlv = _tlv(0xDF51, _card_key_value(keys.text_card))

@@ -362,16 +362,15 @@ class SimulatedCard:
             own = next((k for k in self._df.keys.values() if k.own_card_key), None)
             return (own, SW.OK) if own else (None, SW.REFERENCED_DATA_NOT_FOUND)
         if p2 == 0x80:
-            if self._ef is None:
-                return None, SW.NO_CURRENT_EF
             fid = self._ef
         elif p2 & 0xE0 == 0x80:
             fid = p2 & 0x1F
         else:
             return None, SW.INCORRECT_P1_P2
-        key = self._df.keys.get(fid)
+        key = self._df.keys.get(fid) if fid is not None else None
         if key is None:
-            return None, SW.REFERENCED_DATA_NOT_FOUND
+            # No key EF current (or named by SFI): "Require the key EF … else 69 82" (§11.6).
+            return None, SW.SECURITY_STATUS_NOT_SATISFIED
         return key, SW.OK
 
     def _compute_signature(self, c: Command) -> tuple[bytes, int]:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,14 +15,18 @@ from mynacard.errors import BadResponseError
 from mynacard.pkcs1 import sha256_digest_info, sign_digest_info, verify_digest_info
 from mynacard.records import (
     CARD_FACE_DIGEST_INFO_PREFIX,
+    CERTIFICATE_HEADER_LENGTH,
     CardRsaKey,
+    build_ap_basic_info,
     build_certificate_availability,
     build_token_info,
     format_key_id,
     make_key_id,
+    parse_ap_basic_info,
     parse_card_face,
     parse_card_rsa_key,
     parse_certificate_availability,
+    parse_certificate_length,
     parse_cv_certificate,
     parse_token_info,
     parse_token_label,
@@ -251,6 +256,83 @@ def test_raw_signature_equals_standard_sha256_with_rsa(pki: Pki) -> None:
     assert not verify_digest_info(pki.spare_key.public_key(), ours[:-1], digest_info)
 
 
+# --- DER certificate length (§4.5) ------------------------------------------------------------
+
+
+def test_certificate_length_from_the_30_82_header() -> None:
+    assert CERTIFICATE_HEADER_LENGTH == 4
+    assert parse_certificate_length(bytes.fromhex("30820345")) == 0x345 + 4
+    assert parse_certificate_length(bytes.fromhex("3082FFFF")) == 0xFFFF + 4
+    assert parse_certificate_length(bytes.fromhex("30820100")) == 0x104
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "31820345",  # not a SEQUENCE
+        "308103AA",  # 81 form: too short for an RSA-2048 certificate
+        "308200FF",  # 82 form for < 256 is not minimal DER
+        "30820000",
+        "30820345FF",  # not exactly 4 bytes
+        "308203",
+        "",
+    ],
+)
+def test_certificate_length_rejects(header: str) -> None:
+    with pytest.raises(BadResponseError):
+        parse_certificate_length(bytes.fromhex(header))
+
+
+def test_a_real_certificate_header_gives_its_size(pki: Pki) -> None:
+    der = pki.ee_cert.public_bytes(Encoding.DER)
+    assert parse_certificate_length(der[:4]) == len(der)
+
+
+# --- 入力補助AP basic info EF 0005 (§5.3) ---------------------------------------------------------
+
+
+def test_ap_basic_info_layout_and_round_trip() -> None:
+    raw = build_ap_basic_info(key_id=make_key_id("9000034/001"), reserved=bytes(32) + b"\xff" * 96)
+    assert raw[:5] == bytes.fromhex("FF4082009F")  # the §5.3 header: 82 form for 159 bytes
+    assert raw[5:12] == bytes.fromhex("DF410401030E01")
+    assert bytes.fromhex("DF438200") in raw  # DF43's 128 bytes use 82 00 80 (§5.3)
+    info = parse_ap_basic_info(raw + b"\xff" * 40)
+    assert (info.spec_version, info.extended_length_flag, info.vendor_id, info.vendor_byte) == (
+        1, 3, 0x0E, 1,
+    )
+    assert info.extended_length
+    assert format_key_id(info.key_id) == "9000034/001"
+    assert len(info.reserved) == 128
+    no_extended = build_ap_basic_info(
+        version=bytes.fromhex("01000E01"), key_id=bytes(16), reserved=bytes(128)
+    )
+    assert not parse_ap_basic_info(no_extended).extended_length
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda raw: raw[:-1],  # truncated
+        lambda raw: raw + b"\x00",  # trailing non-filler
+        lambda raw: bytes.fromhex("FF30") + raw[2:],  # another record's tag
+        lambda raw: raw[:5] + bytes.fromhex("DF4203") + raw[8:],  # DF41 renamed: wrong layout
+    ],
+)
+def test_ap_basic_info_is_strict(mutate: Callable[[bytes], bytes]) -> None:
+    raw = build_ap_basic_info(key_id=bytes(16), reserved=bytes(128))
+    with pytest.raises(BadResponseError):
+        parse_ap_basic_info(mutate(raw))
+
+
+@pytest.mark.parametrize(("df41", "df42", "df43"), [(3, 16, 128), (4, 15, 128), (4, 16, 127)])
+def test_ap_basic_info_field_sizes(df41: int, df42: int, df43: int) -> None:
+    body = Tlv.build(
+        0xFF40, Tlv(0xDF41, bytes(df41)), Tlv(0xDF42, bytes(df42)), Tlv(0xDF43, bytes(df43))
+    )
+    with pytest.raises(BadResponseError):
+        parse_ap_basic_info(body.raw)
+
+
 # --- every parser, random and mutated input ----------------------------------------------------
 
 PARSERS: list[Callable[[bytes], object]] = [
@@ -260,6 +342,8 @@ PARSERS: list[Callable[[bytes], object]] = [
     parse_token_label,
     parse_certificate_availability,
     parse_card_rsa_key,
+    parse_certificate_length,
+    parse_ap_basic_info,
 ]
 
 
@@ -286,12 +370,22 @@ def test_mutated_records_raise_only_bad_response(pki: Pki, data: st.DataObject) 
                 (parse_token_info, build_token_info()),
                 (parse_certificate_availability, build_certificate_availability()),
                 (parse_card_rsa_key, key_tlvs),
+                (parse_token_label, build_token_info()[:32]),
+                (parse_certificate_length, pki.ee_cert.public_bytes(Encoding.DER)[:4]),
+                (parse_ap_basic_info, build_ap_basic_info(key_id=bytes(16), reserved=bytes(128))),
             ]
         )
     )
     mutated = bytearray(sample)
+    # Half the mutations hit a tag or length byte, where a parser's structure checks live; the
+    # rest land anywhere (most of a card face is photo bytes, which no check looks at).
+    structural = _header_offsets(bytes(sample))
     for _ in range(data.draw(st.integers(1, 4))):
-        index = data.draw(st.integers(0, len(mutated) - 1))
+        at_header: bool = data.draw(st.booleans())
+        if structural and at_header:
+            index = data.draw(st.sampled_from(structural))
+        else:
+            index = data.draw(st.integers(0, len(mutated) - 1))
         mutated[index] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(0, len(mutated)))
     if data.draw(st.booleans()):
@@ -300,3 +394,27 @@ def test_mutated_records_raise_only_bad_response(pki: Pki, data: st.DataObject) 
         parser(bytes(mutated))
     except BadResponseError:
         pass
+
+
+def _header_offsets(data: bytes) -> list[int]:
+    """Offsets of every tag and length byte in a TLV record, nested ones included, and of the
+    card face's DF21 offset table."""
+    offsets: list[int] = []
+
+    def walk(start: int, end: int) -> None:
+        position = start
+        while position < end:
+            try:
+                tlv, after = Tlv.parse_from(data[:end], position)
+            except BadResponseError:
+                return
+            header = len(tlv.header)
+            offsets.extend(range(position, position + header))
+            if tlv.tag == 0xDF21:  # the card face's offset table is structure as well
+                offsets.extend(range(position + header, after))
+            if tlv.constructed or tlv.tag in (0xDF24, 0x5F4E):  # DF24 / 5F4E hold TLVs too
+                walk(position + header, after)
+            position = after
+
+    walk(0, len(data))
+    return offsets

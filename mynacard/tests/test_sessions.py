@@ -14,6 +14,7 @@ from mynacard.errors import (
     CardError,
     FileNotFoundOnCardError,
     InvalidPinFormatError,
+    NotMyNumberCardError,
     PinBlockedError,
     SecurityStatusError,
     WrongPinError,
@@ -22,7 +23,13 @@ from mynacard.jpki import CertificateKind, JpkiSession, KeyKind
 from mynacard.juki import JukiSession
 from mynacard.pins import PinKind, PinStatus
 from mynacard.pkcs1 import sha256_digest_info
-from mynacard.records import build_token_info, parse_card_face
+from mynacard.records import (
+    build_ap_basic_info,
+    build_token_info,
+    make_key_id,
+    parse_card_face,
+    parse_cv_certificate,
+)
 from mynacard.tests.conftest import Pki
 from mynacard.tests.fakes import Exchange, ScriptedConnection, ex
 from mynacard.textap import TextApSession
@@ -81,6 +88,27 @@ def test_missing_ef() -> None:
 def test_token_label() -> None:
     session, conn = jpki(select_ef("00 06"), *reads(build_token_info(), [(0, 0x20)]))
     assert session.token_label() == "JPKIAPICCTOKEN2"
+    conn.assert_done()
+
+
+def test_token_info_reads_all_160_bytes() -> None:
+    raw = build_token_info(manufacturer_id="SIM", serial_number="42")
+    session, conn = jpki(select_ef("00 06"), ex("00 B0 00 00 A0", raw))
+    info = session.token_info()
+    assert (info.label, info.manufacturer_id) == ("JPKIAPICCTOKEN2", "SIM")
+    assert info.serial_number == "42"
+    conn.assert_done()
+
+
+def test_check_token_accepts_only_a_my_number_card() -> None:
+    session, conn = jpki(select_ef("00 06"), *reads(build_token_info(), [(0, 0x20)]))
+    assert session.check_token() == "JPKIAPICCTOKEN2"
+    conn.assert_done()
+    juki_card = build_token_info(label="JPKIAPICCTOKEN")  # the old 住基カード (§4.2)
+    session, conn = jpki(select_ef("00 06"), *reads(juki_card, [(0, 0x20)]))
+    with pytest.raises(NotMyNumberCardError) as info:
+        session.check_token()
+    assert info.value.label == "JPKIAPICCTOKEN"
     conn.assert_done()
 
 
@@ -178,8 +206,8 @@ def test_read_certificate_header_then_256_byte_chunks() -> None:
      (CertificateKind.AUTH_CA, "00 0B")],
 )
 def test_read_other_certificates(which: CertificateKind, fid: str) -> None:
-    der = bytes.fromhex("30820080") + b"c" * 0x80
-    session, conn = jpki(select_ef(fid), *reads(der, [(0, 4), (4, 0x80)]))
+    der = bytes.fromhex("30820180") + b"c" * 0x180
+    session, conn = jpki(select_ef(fid), *reads(der, [(0, 4), (4, 256), (0x104, 0x80)]))
     assert session.read_certificate(which) == der
     conn.assert_done()
 
@@ -190,7 +218,7 @@ def test_read_sign_certificate_without_password() -> None:
         session.read_certificate(CertificateKind.SIGN)
 
 
-@pytest.mark.parametrize("header", ["31820345", "308103AA", "3082007F"])
+@pytest.mark.parametrize("header", ["31820345", "308103AA", "3082007F", "308200FF"])
 def test_read_certificate_rejects_bad_headers(header: str) -> None:
     session, conn = jpki(select_ef("00 0A"), ex("00 B0 00 00 04", header))
     with pytest.raises(BadResponseError):
@@ -333,6 +361,24 @@ def test_text_ap_pin_status() -> None:
     conn.assert_done()
 
 
+def test_text_ap_basic_info() -> None:
+    raw = build_ap_basic_info(key_id=make_key_id("9000034/001"), reserved=bytes(128))
+    conn = ScriptedConnection([ex(SELECT_TEXT), select_ef("00 05"), ex("00 B0 00 00 00", raw)])
+    info = TextApSession(conn).read_ap_basic_info()
+    assert info.extended_length and info.spec_version == 1
+    conn.assert_done()
+
+
+def test_text_ap_cv_certificate(pki: Pki) -> None:
+    ef = pki.cv_certificate + b"\xff" * 200  # 568 bytes + filler: three reads, truncated
+    conn = ScriptedConnection(
+        [ex(SELECT_TEXT), select_ef("00 04"), *reads(ef, [(0, 256), (256, 256), (512, 56)])]
+    )
+    raw = TextApSession(conn).read_cv_certificate()
+    assert raw == pki.cv_certificate and parse_cv_certificate(raw).issuer == "6000023/001"
+    conn.assert_done()
+
+
 def test_juki_pin_status_blocked() -> None:
     conn = ScriptedConnection([ex(SELECT_JUKI), select_ef("00 1C"), ex("00 20 00 80", sw=0x63C0)])
     assert JukiSession(conn).pin_status() == PinStatus(PinKind.JUKI_PIN, 0, 3, True)
@@ -400,6 +446,12 @@ OPERATIONS = {
     "read_cv_certificate": lambda c: VisualApSession(c).read_cv_certificate(),
     "visual_sign": lambda c: VisualApSession(c).sign(DIGEST_INFO),
     "text_pin_status": lambda c: TextApSession(c).pin_status(),
+    "text_ap_basic_info": lambda c: TextApSession(c).read_ap_basic_info(),
+    "text_cv_certificate": lambda c: TextApSession(c).read_cv_certificate(),
+    "juki_pin_status": lambda c: JukiSession(c).pin_status(),
+    "token_info": lambda c: JpkiSession(c).token_info(),
+    "check_token": lambda c: JpkiSession(c).check_token(),
+    "verify_pin_b": lambda c: VisualApSession(c).verify_pin_b("60072320344821"),
 }
 
 

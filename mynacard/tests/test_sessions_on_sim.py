@@ -120,6 +120,24 @@ def test_token_and_certificate_availability(conn: SimulatedConnection) -> None:
     assert availability.sign and availability.auth
 
 
+def test_token_check_and_full_token_info(conn: SimulatedConnection) -> None:
+    jpki = JpkiSession(conn)
+    assert jpki.check_token() == "JPKIAPICCTOKEN2"
+    info = jpki.token_info()
+    assert (info.max_pin_length, info.min_pin_length) == (16, 6)
+
+
+def test_text_ap_free_records(conn: SimulatedConnection, anchors: TrustAnchors) -> None:
+    text = TextApSession(conn)
+    assert text.read_ap_basic_info().extended_length  # DF41 01 03 0E 01 (§5.3)
+    cv = parse_cv_certificate(text.read_cv_certificate())
+    assert cv.issuer == "9000033/001"
+    assert cv.is_signed_by(anchors.cv_ca_keys["9000033/001"])
+    with pytest.raises(SecurityStatusError):  # 基本4情報 stays behind the PIN (§5.1)
+        text._select_ef(0x0002)
+        text._read_tlv_ef()
+
+
 def test_every_counter_reads_without_spending_a_try(
     conn: SimulatedConnection, card: SimulatedCard
 ) -> None:

@@ -455,6 +455,18 @@ def test_signing_without_the_pin_is_6982(card: SimulatedCard) -> None:
     assert tx(card, sign_apdu(0x00, 0x9A, DIGEST_INFO))[1] == 0x6982
 
 
+def test_signing_without_a_key_ef_is_6982(card: SimulatedCard) -> None:
+    # "Require the key EF (current EF with P2=80, or SFI 17/1A in P2) … else 69 82" (§11.6).
+    select_df(card, JPKI)
+    assert tx(card, sign_apdu(0x00, 0x80, DIGEST_INFO))[1] == 0x6982  # no current EF
+    assert select_ef(card, "0018") == 0x9000
+    assert verify(card, 0x80, b"2580") == 0x9000
+    assert tx(card, sign_apdu(0x00, 0x80, DIGEST_INFO))[1] == 0x6982  # a PIN EF, not a key
+    assert tx(card, sign_apdu(0x00, 0x8A, DIGEST_INFO))[1] == 0x6982  # SFI of a certificate
+    assert select_ef(card, "0017") == 0x9000
+    assert tx(card, sign_apdu(0x00, 0x80, DIGEST_INFO))[1] == 0x9000
+
+
 def test_signing_input_lengths_and_p1(card: SimulatedCard) -> None:
     select_df(card, JPKI)
     verify(card, 0x98, b"2580")

@@ -163,3 +163,27 @@ def test_mutated_sequences_raise_only_bad_response(
     except BadResponseError:
         return
     assert b"".join(t.raw for t in parsed) == bytes(encoded)
+
+
+@given(st.binary(max_size=300), st.integers(0, 310))
+def test_every_tlv_entry_point_raises_only_bad_response(data: bytes, offset: int) -> None:
+    for parse in (
+        lambda: Tlv.parse(data),
+        lambda: Tlv.parse_header(data, offset),
+        lambda: Tlv.parse_from(data, offset),
+        lambda: Tlv.parse_dict(data),
+        lambda: Tlv.parse_dict(data, expected=(0xDF21, 0xDF22)),
+    ):
+        try:
+            parse()
+        except BadResponseError:
+            pass
+
+
+@pytest.mark.parametrize("length", [0, 0x7F, 0x80, 0xFF, 0x100, 0xFFFF])
+def test_a_value_one_byte_short_of_its_length_is_refused(length: int) -> None:
+    encoded = Tlv(0xFF20, bytes(length)).encode()
+    with pytest.raises(BadResponseError):
+        Tlv.parse(encoded[:-1])
+    with pytest.raises(BadResponseError):
+        Tlv.parse(encoded + b"\x00")

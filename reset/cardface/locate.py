@@ -21,10 +21,13 @@ CARD_HEIGHT = round(CARD_WIDTH / ID1_ASPECT)  # 631
 MAX_SIDE = 1600
 # The quadrilateral must cover this share of the photo: the page asks the resident to fill the
 # guide frame, and small blobs (a logo, the photo box) must not be taken for the card.
-MIN_AREA_FRACTION = 0.04
+MIN_AREA_FRACTION = 0.01
 # After undoing the perspective, the side ratio must be near ID-1's 1.585 (generous: strong
 # tilt foreshortens one side).
 ASPECT_RANGE = (1.25, 2.0)
+# Without visible edges, the whole image is taken for the card only if shaped like one (the page
+# crops its still to the guide frame); a 4:3 or 16:9 camera frame is not.
+WHOLE_IMAGE_ASPECT_RANGE = (1.45, 1.75)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,6 @@ def whole_image_as_card(image: np.ndarray) -> np.ndarray | None:
     if h > w:
         image = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
         h, w = w, h
-    if not ASPECT_RANGE[0] <= w / h <= ASPECT_RANGE[1]:
+    if not WHOLE_IMAGE_ASPECT_RANGE[0] <= w / h <= WHOLE_IMAGE_ASPECT_RANGE[1]:
         return None
     return cv2.resize(image, (CARD_WIDTH, CARD_HEIGHT), interpolation=cv2.INTER_AREA)

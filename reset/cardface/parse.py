@@ -77,6 +77,16 @@ SECURITY_CODE_RE = re.compile(r"\d{4}")
 CARD_WORDS = ("個人番号カード", "氏名", "住所", "有効", "性別", "日生")
 
 
+# Misreadings of 令 seen on small or serif print. Only before 和 and an era year: no other word
+# on a card front has that shape, and no other era can be meant (昭和 shares no stroke shape).
+_REIWA_MISREAD = re.compile(r"[合今](?=和(?:元|\d{1,2})年)")
+
+
+def fix_known_misreads(text: str) -> str:
+    """Undo OCR confusions that can only have one meaning on a card face."""
+    return _REIWA_MISREAD.sub(Era.REIWA.value[0], text)
+
+
 class DateError(ValueError):
     """A date that does not exist in the calendar or in the stated era."""
 
@@ -168,7 +178,7 @@ def _value_confidence(line: OcrLine, match: re.Match[str]) -> float:
 def _dates(lines: Sequence[OcrLine], pattern: re.Pattern[str]) -> list[FieldReading[date]]:
     found: list[FieldReading[date]] = []
     for line in lines:
-        for match in pattern.finditer(line.text):
+        for match in pattern.finditer(fix_known_misreads(line.text)):
             try:
                 value = _date_from_match(match)
             except DateError:

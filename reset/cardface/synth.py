@@ -193,6 +193,11 @@ def _destination(scene: Scene, rng: random.Random) -> np.ndarray:
     return (corners + [cx, cy]).astype(np.float32)
 
 
+def photo_corners(scene: Scene) -> np.ndarray:
+    """Where render_photo puts the card's corners (TL, TR, BR, BL of the card as printed)."""
+    return _destination(scene, random.Random(scene.seed))
+
+
 def _background(scene: Scene, rng: np.random.Generator) -> np.ndarray:
     w, h = scene.canvas
     y = np.linspace(0.0, 1.0, h)[:, None, None]

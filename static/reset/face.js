@@ -10,7 +10,7 @@ const MAX_WIDTH = 640;
 const JPEG_QUALITY = 0.8;
 const ICONS = { turn_left: "⬅️", face_front: "🙂", smile: "😄" };
 // Errors that end the attempt (the server closes the socket after them).
-const FATAL = new Set(["wrong_reference", "reference_unusable", "bad_state"]);
+const FATAL = new Set(["wrong_reference", "reference_unusable"]);
 
 const $ = (id) => document.getElementById(id);
 const S = Object.fromEntries(
@@ -171,8 +171,8 @@ function onMessage(event) {
       if (FATAL.has(message.reason)) {
         finish();
         say(ui.error, message.text);
-        if (message.reason === "wrong_reference") forgetPhoto();
-        ui.retry.hidden = message.reason !== "bad_state";
+        if (message.reason === "wrong_reference") forgetPhoto(); // stale photo: re-read the card
+        ui.counter.hidden = message.reason !== "reference_unusable";
       } else {
         scheduleFrame(); // a frame was refused; the attempt goes on
       }

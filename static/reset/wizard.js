@@ -429,6 +429,7 @@ async function readChip() {
   const issued = await postJson(config.nonceUrl, {});
   if (!issued.data.ok) { failChip(issued.data.message || S["chip.failed"]); return; }
   chipStatus(S["chip.reading"], 30);
+  $("chip-cancel").hidden = false;
   let evidence;
   try {
     evidence = await bridge.request("RESERVE", {
@@ -442,9 +443,11 @@ async function readChip() {
       confirm_last_try: memory.confirmLastTry,
     });
   } catch (error) {
+    $("chip-cancel").hidden = true;
     handleBridgeFailure(error);
     return;
   }
+  $("chip-cancel").hidden = true;
   chipStatus(S["chip.sending"], 85);
   const body = { nonce: issued.data.nonce, jpki_key: evidence.jpki_key || KNOWN_KEY };
   for (const field of EVIDENCE_FIELDS) body[field] = evidence[field];
@@ -494,6 +497,7 @@ function handleBridgeFailure(error) {
   failChip(reply.fix || S["chip.failed"]);
 }
 
+$("chip-cancel").addEventListener("click", () => { if (bridge) bridge.cancel(); });
 $("chip-retry").addEventListener("click", () => {
   if (memory.pin && memory.items) { readChip(); return; }
   show("password");

@@ -163,7 +163,7 @@ def test_english_pages_have_no_untranslated_text(stack: harness.Stack, chromium:
     page.set_extra_http_headers({"Accept-Language": "en"})
     page.goto(stack.base_url + "/")
     page.select_option("#lang-select", "en")
-    page.get_by_role("button", name="切替").click()
+    page.click(".lang-switch button[type=submit]")
     page.wait_for_load_state()
     for path in ("/", "/guide/", "/help/", "/reset/choose/"):
         page.goto(stack.base_url + path)
@@ -171,4 +171,79 @@ def test_english_pages_have_no_untranslated_text(stack: harness.Stack, chromium:
         japanese = [ch for ch in text if "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff"]
         # Era names and the official service name may stay in Japanese; whole sentences may not.
         assert len(japanese) < 40, f"{path}: {''.join(japanese)[:80]}"
+    # The card page's client-side texts come from the same catalogue.
+    page.goto(stack.base_url + "/reset/choose/")
+    page.get_by_role("button", name="Signature password", exact=True).click()
+    page.wait_for_url("**/reset/card/")
+    page.click("#card-face-next")
+    assert "Enter your date of birth." in page.inner_text("#birth_date-error")
+    text = page.inner_text("main")
+    japanese = [ch for ch in text if "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff"]
+    assert len(japanese) < 60, "".join(japanese)[:80]
+    context.close()
+
+
+def _tab_to(page: Any, element_id: str, limit: int = 60) -> None:
+    for _ in range(limit):
+        if page.evaluate("() => document.activeElement && document.activeElement.id") == element_id:
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached #{element_id}")
+
+
+def test_the_card_steps_work_with_the_keyboard_alone(stack: harness.Stack, chromium: Any) -> None:
+    context = chromium.new_context(locale="ja-JP")
+    page = context.new_page()
+    shot = harness.shooter(page, "keyboard")
+    harness.choose(page, stack.base_url, "sign")
+    # Each sub-step moves focus to its heading; from there Tab and Enter do everything.
+    assert page.evaluate("() => document.activeElement.id") == "h-card_face"
+    _tab_to(page, "birth_date")
+    page.keyboard.type("S60.7.23")
+    page.keyboard.press("Tab")
+    page.keyboard.type("2034-07-23")
+    page.keyboard.press("Tab")
+    page.keyboard.type("4821")
+    page.keyboard.press("Enter")
+    page.locator("#step-reader").wait_for(state="visible")
+    harness.wait_for_card(page)
+    _tab_to(page, "reader-next")
+    page.keyboard.press("Enter")
+    page.locator("#password-form").wait_for(state="visible", timeout=20000)
+    assert page.evaluate("() => document.activeElement.id") == "pin"
+    page.keyboard.type(harness.DEMO["auth_pin"])
+    shot("password")
+    page.keyboard.press("Enter")
+    harness.wait_for_face_page(page)
+    _tab_to(page, "face-start")
+    shot("face")
+    context.close()
+
+
+def test_the_app_is_installable(stack: harness.Stack, chromium: Any) -> None:
+    context = chromium.new_context(locale="ja-JP")
+    page = context.new_page()
+    page.goto(stack.base_url + "/")
+    scope = page.evaluate("async () => (await navigator.serviceWorker.ready).scope")
+    assert scope == stack.base_url + "/"
+    manifest = page.evaluate(
+        "async () => (await fetch(document.querySelector('link[rel=manifest]').href)).json()"
+    )
+    for icon in manifest["icons"]:
+        response = page.request.get(stack.base_url + icon["src"])
+        assert response.ok and response.headers["content-type"] == "image/png"
+    # Offline, a navigation falls back to the cached offline page; nothing under /reset/ is cached.
+    page.reload()
+    context.set_offline(True)
+    page.goto(stack.base_url + "/guide/")
+    assert "インターネットに接続されていません" in page.inner_text("main")
+    cached = page.evaluate(
+        "async () => { const out = []; for (const k of await caches.keys()) {"
+        " const c = await caches.open(k); for (const r of await c.keys()) out.push(r.url); }"
+        " return out; }"
+    )
+    paths = [url.removeprefix(stack.base_url) for url in cached]
+    assert "/offline/" in paths
+    assert not [path for path in paths if path.startswith(("/reset/", "/ws/"))]
+    context.set_offline(False)
     context.close()

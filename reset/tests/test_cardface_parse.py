@@ -1,0 +1,217 @@
+"""Era arithmetic, value parsing and the cross-checks that turn doubt into "no value"."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reset.cardface.ocr import OcrLine, _char_scores, _normalise
+from reset.cardface.parse import (
+    BIRTH_RE,
+    EXPIRY_RE,
+    DateError,
+    Era,
+    _date_from_match,
+    era_to_gregorian,
+    fix_known_misreads,
+    parse_lines,
+)
+from reset.cardface.synth import seireki, wareki
+
+TODAY = date(2026, 11, 27)
+
+
+def line(text: str, *, cx: float = 0.25, cy: float = 0.5, conf: float = 0.999,
+         weak: dict[int, float] | None = None) -> OcrLine:
+    scores = [conf] * len(text)
+    for index, value in (weak or {}).items():
+        scores[index] = value
+    return OcrLine(text=text, score=conf, char_scores=tuple(scores), cx=cx, cy=cy, height=0.05)
+
+
+def card(birth: str = "昭和60年7月23日生性別男", expiry: str = "2034年7月23日まで有効",
+         code: str = "4821", **kw: dict[int, float]) -> list[OcrLine]:
+    return [
+        line("氏名", cy=0.08),
+        line(birth, cy=0.52, weak=kw.get("birth_weak")),
+        line(expiry, cy=0.67, weak=kw.get("expiry_weak")),
+        line(code, cx=0.83, cy=0.71, weak=kw.get("code_weak")),
+        line("個人番号カード", cy=0.88),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("era", "year", "month", "day", "expected"),
+    [
+        (Era.MEIJI, 1, 1, 25, date(1868, 1, 25)),
+        (Era.MEIJI, 45, 7, 29, date(1912, 7, 29)),
+        (Era.TAISHO, 1, 7, 30, date(1912, 7, 30)),
+        (Era.TAISHO, 15, 12, 24, date(1926, 12, 24)),
+        (Era.SHOWA, 1, 12, 25, date(1926, 12, 25)),
+        (Era.SHOWA, 64, 1, 7, date(1989, 1, 7)),
+        (Era.HEISEI, 1, 1, 8, date(1989, 1, 8)),
+        (Era.HEISEI, 31, 4, 30, date(2019, 4, 30)),
+        (Era.REIWA, 1, 5, 1, date(2019, 5, 1)),
+        (Era.SHOWA, 60, 7, 23, date(1985, 7, 23)),
+    ],
+)
+def test_era_dates_at_the_boundaries(era: Era, year: int, month: int, day: int,
+                                     expected: date) -> None:
+    assert era_to_gregorian(era, year, month, day) == expected
+
+
+@pytest.mark.parametrize(
+    ("era", "year", "month", "day"),
+    [
+        (Era.MEIJI, 1, 1, 24),  # before 明治
+        (Era.TAISHO, 15, 12, 25),  # already 昭和
+        (Era.SHOWA, 64, 1, 8),  # already 平成
+        (Era.HEISEI, 1, 1, 7),  # still 昭和
+        (Era.HEISEI, 31, 5, 1),  # already 令和
+        (Era.REIWA, 1, 4, 30),  # still 平成
+        (Era.SHOWA, 60, 2, 30),  # no such day
+        (Era.SHOWA, 0, 1, 1),  # no year 0
+    ],
+)
+def test_it_rejects_dates_outside_their_era(era: Era, year: int, month: int, day: int) -> None:
+    with pytest.raises(DateError):
+        era_to_gregorian(era, year, month, day)
+
+
+@given(st.dates(min_value=date(1868, 1, 25), max_value=date(2100, 12, 31)))
+def test_printed_wareki_parses_back_to_the_same_date(day: date) -> None:
+    printed = (wareki(day) + "生").replace(" ", "")
+    match = BIRTH_RE.search(printed)
+    assert match is not None
+    assert _date_from_match(match) == day
+
+
+@given(st.dates(min_value=date(2019, 5, 1), max_value=date(2100, 12, 31)))
+def test_expiry_parses_in_reiwa_and_seireki(day: date) -> None:
+    for printed in (wareki(day), seireki(day)):
+        match = EXPIRY_RE.search(printed.replace(" ", "") + "まで有効")
+        assert match is not None
+        assert _date_from_match(match) == day
+
+
+def test_wareki_prints_gannen_for_the_first_year() -> None:
+    assert wareki(date(1989, 1, 8)) == "平成元年 1月 8日"
+    assert wareki(date(2019, 5, 1)) == "令和元年 5月 1日"
+
+
+def test_it_reads_a_clean_card() -> None:
+    parsed = parse_lines(card(), today=TODAY)
+    assert parsed.birth_date is not None and parsed.birth_date.value == date(1985, 7, 23)
+    assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2034, 7, 23)
+    assert parsed.security_code is not None and parsed.security_code.value == "4821"
+    assert parsed.card_words >= 3
+
+
+def test_it_reads_seireki_birth_and_reiwa_expiry() -> None:
+    parsed = parse_lines(card("1985年7月23日生", "令和16年7月23日まで有効"), today=TODAY)
+    assert parsed.birth_date is not None and parsed.birth_date.value == date(1985, 7, 23)
+    assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2034, 7, 23)
+
+
+def test_it_reads_birth_and_expiry_merged_into_one_line() -> None:
+    lines = [line("昭和60年7月23日生2034年7月23日まで有効"), line("4821", cx=0.8, cy=0.7)]
+    parsed = parse_lines(lines, today=TODAY)
+    assert parsed.birth_date is not None and parsed.birth_date.value == date(1985, 7, 23)
+    assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2034, 7, 23)
+
+
+def test_it_drops_a_date_with_one_unsure_digit() -> None:
+    # "昭和60年7月23日生": index 5 is the 7 of the month.
+    parsed = parse_lines(card(birth_weak={5: 0.6}), today=TODAY)
+    assert parsed.birth_date is None
+    assert parsed.expiry_date is not None
+
+
+def test_an_unsure_separator_does_not_spoil_the_value() -> None:
+    # index 10 is 生: its doubt says nothing about the digits.
+    parsed = parse_lines(card(birth_weak={10: 0.5}), today=TODAY)
+    assert parsed.birth_date is not None and parsed.birth_date.value == date(1985, 7, 23)
+
+
+def test_it_drops_a_birth_date_in_a_doubtful_era() -> None:
+    parsed = parse_lines(card(birth_weak={0: 0.3}), today=TODAY)
+    assert parsed.birth_date is None
+
+
+def test_it_drops_both_dates_when_birth_is_not_before_expiry() -> None:
+    parsed = parse_lines(card("2035年7月23日生", "2034年7月23日まで有効"), today=date(2036, 1, 1))
+    assert parsed.birth_date is None and parsed.expiry_date is None
+
+
+def test_unmatched_birthday_needs_more_confidence() -> None:
+    # A foreign resident's card may end on any day; a misread digit looks the same, so such a
+    # pair is kept only when every digit is very sure.
+    sure = parse_lines(card(expiry="2031年3月9日まで有効"), today=TODAY)
+    assert sure.expiry_date is not None and sure.expiry_date.value == date(2031, 3, 9)
+    unsure = parse_lines(card(expiry="2031年3月9日まで有効", expiry_weak={2: 0.9}), today=TODAY)
+    assert unsure.expiry_date is None
+    assert unsure.birth_date is not None and unsure.birth_date.value == date(1985, 7, 23)
+
+
+@pytest.mark.parametrize(
+    ("birth", "expiry", "want_birth", "want_expiry"),
+    [
+        # no such day
+        ("昭和60年2月30日生", "2034年2月28日まで有効", None, date(2034, 2, 28)),
+        # born in the future
+        ("令和60年7月23日生", "2034年7月23日まで有効", None, date(2034, 7, 23)),
+        # no card lasts that long
+        ("昭和60年7月23日生", "2099年7月23日まで有効", date(1985, 7, 23), None),
+        # before the first card was issued
+        ("昭和60年7月23日生", "2012年7月23日まで有効", date(1985, 7, 23), None),
+        # 令和 cannot be written as 昭和 on an expiry
+        ("昭和60年7月23日生", "昭和90年7月23日まで有効", date(1985, 7, 23), None),
+    ],
+)
+def test_it_drops_implausible_dates(birth: str, expiry: str, want_birth: date | None,
+                                    want_expiry: date | None) -> None:
+    parsed = parse_lines(card(birth, expiry), today=TODAY)
+    assert (parsed.birth_date.value if parsed.birth_date else None) == want_birth
+    assert (parsed.expiry_date.value if parsed.expiry_date else None) == want_expiry
+
+
+def test_two_different_birth_dates_give_none() -> None:
+    lines = [*card(), line("昭和61年7月23日生", cy=0.6)]
+    assert parse_lines(lines, today=TODAY).birth_date is None
+
+
+def test_security_code_must_be_four_digits_under_the_photo() -> None:
+    assert parse_lines(card(code="48210"), today=TODAY).security_code is None
+    assert parse_lines(card(code="482"), today=TODAY).security_code is None
+    assert parse_lines(card(code="48Z1"), today=TODAY).security_code is None
+    elsewhere = [line("4821", cx=0.2, cy=0.3)]
+    assert parse_lines(elsewhere, today=TODAY).security_code is None
+
+
+def test_security_code_readings_that_disagree_give_none() -> None:
+    extra = [line("4827", cx=0.83, cy=0.71)]
+    assert parse_lines(card(), code_lines=extra, today=TODAY).security_code is None
+    same = [line("4821", cx=0.83, cy=0.71)]
+    parsed = parse_lines(card(code_weak={1: 0.4}), code_lines=same, today=TODAY)
+    assert parsed.security_code is not None and parsed.security_code.value == "4821"
+
+
+def test_normalisation_makes_ascii_digits_and_splits_era_ligatures() -> None:
+    text, scores = _normalise("㍼６０年 ７月", [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+    assert text == "昭和60年7月"
+    assert scores == (0.9, 0.9, 0.8, 0.7, 0.6, 0.4, 0.3)
+
+
+def test_char_scores_fall_back_to_the_line_score_when_unaligned() -> None:
+    assert _char_scores("4821", 0.7, [("48", 0.9, None), ("21", 0.8, None)]) == [0.7] * 4
+    aligned = _char_scores("48 21", 0.7, [(c, 0.9, None) for c in "4821"])
+    assert aligned == [0.9, 0.9, 0.7, 0.9, 0.9]
+
+
+def test_it_undoes_the_one_meaning_misreads_of_reiwa() -> None:
+    parsed = parse_lines(card(expiry="合和16年7月23日まで有効"), today=TODAY)
+    assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2034, 7, 23)
+    assert fix_known_misreads("合計1280") == "合計1280"

@@ -1,0 +1,117 @@
+"""End to end on synthetic card photos: the three values right, or a reason and no wrong value.
+
+The OCR engine is slow on shared cores, so this file reads only eleven images with one engine
+(loaded once per module); bench/cardface_bench.py does the wide sweep.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from reset.cardface import Reason, read_card_face_image, synth
+from reset.cardface.__main__ import main as cli_main
+from reset.cardface.ocr import get_engine
+from reset.cardface.result import CardFaceReading
+
+TODAY = date(2026, 11, 27)
+SHOWA = synth.CardFront()  # 昭和60年 7月23日生, 2034年 7月23日まで有効, 4821
+HEISEI_REIWA = synth.CardFront(
+    birth_date=date(1989, 1, 8), expiry_date=date(2031, 1, 8), security_code="0957",
+    name="山田　太郎", birth_in_era=True, expiry_in_reiwa=True, serif=True,
+)
+SEIREKI = synth.CardFront(
+    birth_date=date(2009, 12, 31), expiry_date=date(2029, 12, 31), security_code="3306",
+    name="MILLER JOHN", birth_in_era=False,
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def engine() -> None:
+    get_engine()
+
+
+def _values(reading: CardFaceReading) -> tuple[object, object, object]:
+    return (
+        reading.birth_date.value if reading.birth_date else None,
+        reading.expiry_date.value if reading.expiry_date else None,
+        reading.security_code.value if reading.security_code else None,
+    )
+
+
+def _assert_nothing_wrong(reading: CardFaceReading, front: synth.CardFront) -> None:
+    want = (front.birth_date, front.expiry_date, front.security_code)
+    for got, expected in zip(_values(reading), want, strict=True):
+        assert got is None or got == expected
+
+
+@pytest.mark.parametrize(
+    ("front", "scene"),
+    [
+        (SHOWA, synth.Scene(seed=11)),
+        (HEISEI_REIWA, synth.Scene(rotation=12, tilt=0.15, seed=12)),
+        (SEIREKI, synth.Scene(upside_down=True, rotation=-6, seed=13)),
+        (SHOWA, synth.Scene(rotation=90, card_width=640, tilt=0.1, tilt_axis="left", seed=14)),
+        (HEISEI_REIWA, synth.Scene(card_width=450, blur=1.2, jpeg_quality=35, seed=15)),
+        (SEIREKI, synth.Scene(blur=1.5, glare=0.2, jpeg_quality=50, seed=16)),
+    ],
+    ids=["clean", "tilted-heisei-reiwa", "upside-down-seireki", "upright", "small-jpeg",
+         "blur-glare"],
+)
+def test_it_reads_clean_and_mildly_degraded_cards(front: synth.CardFront,
+                                                  scene: synth.Scene) -> None:
+    reading = read_card_face_image(synth.render_jpeg(front, scene), today=TODAY)
+    assert reading.reason is None
+    assert _values(reading) == (front.birth_date, front.expiry_date, front.security_code)
+    for item in (reading.birth_date, reading.expiry_date, reading.security_code):
+        assert item is not None and 0.85 <= item.confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("scene", "reasons"),
+    [
+        (synth.Scene(blur=7.0, seed=21), {Reason.BLURRED}),
+        (synth.Scene(glare=1.5, seed=22), {Reason.GLARE}),
+        (synth.Scene(card_width=200, seed=23), {Reason.TOO_SMALL}),
+        (synth.Scene(card_width=420, rotation=20, tilt=0.2, blur=3.0, jpeg_quality=10, seed=24),
+         {Reason.BLURRED, Reason.UNREADABLE, Reason.TOO_SMALL}),
+    ],
+    ids=["blurred", "glare", "too-small", "everything"],
+)
+def test_it_says_why_instead_of_guessing(scene: synth.Scene, reasons: set[Reason]) -> None:
+    reading = read_card_face_image(synth.render_jpeg(SHOWA, scene), today=TODAY)
+    assert reading.reason in reasons
+    _assert_nothing_wrong(reading, SHOWA)
+
+
+def test_a_receipt_is_not_a_card() -> None:
+    reading = read_card_face_image(synth.render_other_document(seed=1), today=TODAY)
+    assert reading.reason is Reason.NOT_A_CARD
+    assert _values(reading) == (None, None, None)
+
+
+def test_the_cli_prints_the_json_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    photo = tmp_path / "front.jpg"
+    photo.write_bytes(synth.render_jpeg(SHOWA, replace(synth.Scene(), rotation=-4, seed=31)))
+    assert cli_main([str(photo), "--today", TODAY.isoformat()]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["birth_date"] == "1985-07-23"
+    assert out["expiry_date"] == "2034-07-23"
+    assert out["security_code"] == "4821"
+    assert set(out["confidence"]) == {"birth_date", "expiry_date", "security_code"}
+    assert "reason" not in out
+
+
+def test_the_cli_prints_a_reason_and_fails(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    photo = tmp_path / "tiny.jpg"
+    photo.write_bytes(synth.render_jpeg(SHOWA, synth.Scene(card_width=150, seed=32)))
+    assert cli_main([str(photo)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["reason"] == "too_small" and out["security_code"] is None
+    assert cli_main([str(tmp_path / "missing.jpg")]) == 2
