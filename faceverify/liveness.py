@@ -227,8 +227,9 @@ class Challenge:
             else (Advice.NO_FACE if m.faces == 0 else Advice.MULTIPLE_FACES)
         )
         if advice is not None and advice != self._last_advice:
+            # Said once per change, not on every frame; forgotten when a frame counts again.
             events.append(AdviceEvent(advice))
-        self._last_advice = advice
+            self._last_advice = advice
 
         if self._index < 0:
             events.extend(self._calibrate(m, usable))
@@ -252,6 +253,7 @@ class Challenge:
     def _calibrate(self, m: FrameMeasure, usable: bool) -> list[Event]:
         if usable and self._is_frontal_yaw(m.yaw) and not math.isnan(m.pitch):
             self._calibration.append(m.pitch)
+            self._last_advice = None
         else:
             self._calibration.clear()
         needed = self.config.calibration_frames
@@ -266,6 +268,7 @@ class Challenge:
         prompt = self.prompts[self._index]
         if usable and self._meets(prompt, m):
             self._held += 1
+            self._last_advice = None
         else:
             self._held = 0
         needed = self.config.hold_frames

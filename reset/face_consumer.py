@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils import translation
 from django.utils.translation import gettext_noop as N_
 
 from faceverify.imaging import ImageError, decode
@@ -136,15 +136,21 @@ class FaceConsumer(AsyncWebsocketConsumer):
     engine_config: ClassVar[EngineConfig | None] = None
     # A frame may start a little early (timer jitter in the browser); earlier than this is refused.
     min_frame_gap: ClassVar[float] = FRAME_INTERVAL_MS / 1000 * 0.8
+    # The challenge times out only when frames arrive; a page that goes quiet must not hold the
+    # reference embedding open: after this many seconds the attempt fails as a time-out.
+    attempt_deadline: ClassVar[float] = 90.0
     rng_factory: ClassVar[Callable[[], random.Random] | None] = None
 
     check: FaceCheck | None = None
     state: WizardState | None = None
     last_frame_at: float | None = None
     attempts_left: int = 0
+    language: str = "ja"
+    watchdog: asyncio.Task[None] | None = None
     finished: bool = False
 
     async def connect(self) -> None:
+        self.language = _language(self.scope)
         self.state = await database_sync_to_async(self._load_state)()
         if self.state is None:
             logger.info("face socket refused: no verified chip evidence in session")
@@ -189,7 +195,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
                 type="result",
                 passed=False,
                 reason="too_many_attempts",
-                text=_(RESULT_TEXT["too_many_attempts"]),
+                text=self._t(RESULT_TEXT["too_many_attempts"]),
                 attempts_left=0,
             )
             await self._end()
@@ -215,6 +221,21 @@ class FaceConsumer(AsyncWebsocketConsumer):
             attempts_left=left,
         )
         await self._advice(Advice.FACE_FRONT)
+        self.watchdog = asyncio.create_task(self._expire(type(self).attempt_deadline))
+
+    async def _expire(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if self.check is not None and not self.finished:
+            logger.info("face check failed reason=deadline")
+            self._drop()
+            await self._send(
+                type="result",
+                passed=False,
+                reason="timeout",
+                text=self._t(RESULT_TEXT["timeout"]),
+                attempts_left=self.attempts_left,
+            )
+            await self._end()
 
     @staticmethod
     def _start_check(photo: bytes, config: EngineConfig, rng: random.Random | None) -> FaceCheck:
@@ -238,8 +259,11 @@ class FaceConsumer(AsyncWebsocketConsumer):
         try:
             events = await self._offload(self._process, check, data, now)
         except ImageError as exc:
-            await self._error(exc.reason)
+            if not self.finished:
+                await self._error(exc.reason)
             return
+        if self.finished or self.check is not check:
+            return  # the deadline ended the attempt while this frame was being analysed
         for event in events:
             await self._event(event)
 
@@ -253,7 +277,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
             await self._send(
                 type="prompt",
                 prompt=str(event.prompt),
-                text=_(PROMPT_TEXT[event.prompt]),
+                text=self._t(PROMPT_TEXT[event.prompt]),
                 index=event.index,
                 total=event.total,
             )
@@ -275,7 +299,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
                     type="result",
                     passed=True,
                     reason=None,
-                    text=_(RESULT_TEXT["passed"]),
+                    text=self._t(RESULT_TEXT["passed"]),
                     attempts_left=left,
                 )
                 await self._end()
@@ -288,7 +312,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
             type="result",
             passed=False,
             reason=decision_reason,
-            text=_(RESULT_TEXT.get(decision_reason, ERROR_TEXT["bad_state"])),
+            text=self._t(RESULT_TEXT.get(decision_reason, ERROR_TEXT["bad_state"])),
             attempts_left=left,
             prompts_passed=[str(p) for p in decision.prompts_passed],
         )
@@ -338,10 +362,10 @@ class FaceConsumer(AsyncWebsocketConsumer):
         return await asyncio.get_running_loop().run_in_executor(_POOL, function, *args)
 
     async def _advice(self, code: Advice) -> None:
-        await self._send(type="advice", code=str(code), text=_(ADVICE_TEXT[code]))
+        await self._send(type="advice", code=str(code), text=self._t(ADVICE_TEXT[code]))
 
     async def _error(self, reason: str) -> None:
-        await self._send(type="error", reason=reason, text=_(ERROR_TEXT[reason]))
+        await self._send(type="error", reason=reason, text=self._t(ERROR_TEXT[reason]))
 
     async def _send(self, **message: Any) -> None:
         await self.send(text_data=json.dumps(message, ensure_ascii=False))
@@ -355,6 +379,32 @@ class FaceConsumer(AsyncWebsocketConsumer):
         if self.check is not None:
             self.check.discard()
         self.check = None
+        current = asyncio.current_task()
+        if self.watchdog is not None and self.watchdog is not current:
+            self.watchdog.cancel()
+        self.watchdog = None
+
+    def _t(self, message: str) -> str:
+        with translation.override(self.language):
+            return translation.gettext(message)
+
+
+def _language(scope: dict[str, Any]) -> str:
+    """The page's language, chosen as LocaleMiddleware would: the language cookie, then
+    Accept-Language, then LANGUAGE_CODE — so messages match the page they appear on."""
+    cookies = scope.get("cookies") or {}
+    candidates = [cookies.get(settings.LANGUAGE_COOKIE_NAME, "")]
+    headers = dict(scope.get("headers") or [])
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    candidates += [code for code, _q in translation.trans_real.parse_accept_lang_header(accept)]
+    for code in candidates:
+        if not code or code == "*":
+            continue
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return str(settings.LANGUAGE_CODE)
 
 
 def _b64(value: Any, *, limit: int) -> bytes | None:

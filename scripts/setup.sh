@@ -35,7 +35,11 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: pip install -e .[dev]"
-  "$VENV/bin/pip" install -q -e ".[dev]"
+  if ! "$VENV/bin/pip" install -q -e ".[dev]" > "$VENV/pip-install.log" 2>&1; then
+    cat "$VENV/pip-install.log" >&2
+    echo "setup: pip install failed (log above, also in $VENV/pip-install.log)" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 

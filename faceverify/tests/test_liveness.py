@@ -252,3 +252,17 @@ def test_every_frame_ends_with_progress_or_the_decision(order: tuple[Prompt, ...
         assert events, "a frame went unanswered"
         assert isinstance(events[-1], ProgressEvent | Decision)
         assert sum(isinstance(e, ProgressEvent | Decision) for e in events) == 1
+
+
+def test_advice_is_given_once_per_change_not_every_frame() -> None:
+    challenge = Challenge(prompts=tuple(Prompt))
+    script = Script(challenge)
+    advice = []
+    for _ in range(4):
+        advice += [
+            e for e in script.feed(script.frame_measure(yaw=40.0)) if isinstance(e, AdviceEvent)
+        ]
+    assert advice == [AdviceEvent(Advice.FACE_FRONT)]
+    script.feed()  # a frontal frame counts; the next problem is announced again
+    events = script.feed(script.frame_measure(advice=Advice.TOO_DARK, embedding=None))
+    assert AdviceEvent(Advice.TOO_DARK) in events

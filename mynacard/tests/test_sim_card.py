@@ -9,7 +9,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from mynacard.constants import SW, retry_counter
 from mynacard.pins import PinKind
 from mynacard.records import (
     parse_card_face,
@@ -24,6 +27,7 @@ from mynacard.sim import (
     SimulatedConnection,
     demo_profile,
 )
+from mynacard.sim.command import MalformedApduError, parse_command
 from mynacard.tlv import Tlv
 
 JPKI = "D392F000260100000001"
@@ -625,3 +629,48 @@ def test_visual_age_check_record_opens_with_the_birth_date_key(card: SimulatedCa
     assert verify(card, 0x91, b"600723") == 0x9000  # 和暦 YYMMDD (§6.2)
     record = {t.tag: t for t in _tlv_file(card, "0001").children()}
     assert record[0xDF11].value == b"19850723"
+
+
+# --- any bytes at all: the card answers with a status word, never an exception ----------------
+
+_KNOWN_SW = {int(sw) for sw in SW}
+_APDU = st.one_of(
+    st.binary(max_size=300),
+    st.builds(
+        lambda cla, ins, p1, p2, body: bytes([cla, ins, p1, p2]) + body,
+        st.sampled_from([0x00, 0x80, 0x01, 0x0C, 0xFF]),
+        st.sampled_from([0xA4, 0xB0, 0x20, 0x24, 0x32, 0x2A, 0x84, 0xB2, 0xCA, 0x00]),
+        st.integers(0, 255),
+        st.sampled_from([0x00, 0x0C, 0x80, 0x97, 0x98, 0x9A, 0x9B, 0x92]) | st.integers(0, 255),
+        st.one_of(
+            st.binary(max_size=3),
+            st.binary(min_size=1, max_size=255).map(lambda d: bytes([len(d)]) + d),
+            st.binary(min_size=1, max_size=255).map(lambda d: bytes([len(d)]) + d + b"\x00"),
+            st.sampled_from([bytes.fromhex(JPKI), bytes.fromhex(VISUAL), bytes.fromhex(TEXT)]).map(
+                lambda aid: bytes([len(aid)]) + aid
+            ),
+        ),
+    ),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(apdus=st.lists(_APDU, min_size=1, max_size=6))
+def test_random_apdus_get_a_status_word_and_nothing_else(
+    card: SimulatedCard, apdus: list[bytes]
+) -> None:
+    for apdu in apdus:
+        data, sw = card.process(apdu)
+        assert sw in _KNOWN_SW or retry_counter(sw) is not None, f"{sw:04X}"
+        assert sw == SW.OK or not data  # data only comes with 9000
+
+
+@given(st.binary(max_size=300))
+def test_the_apdu_parser_raises_only_malformed_apdu(apdu: bytes) -> None:
+    try:
+        command = parse_command(apdu)
+    except MalformedApduError:
+        return
+    assert bytes([command.cla, command.ins, command.p1, command.p2]) == apdu[:4]

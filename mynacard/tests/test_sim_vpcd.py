@@ -138,3 +138,33 @@ def test_the_command_line_client_serves_and_exits_cleanly_on_sigterm() -> None:
             process.kill()
             process.wait()
         fake.server.close()
+
+
+class RecordingSocket:
+    """Stands in for a socket: records setsockopt / recv in order, hands out canned chunks."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.calls: list[str] = []
+
+    def setsockopt(self, level: int, option: int, value: int) -> None:
+        if level == socket.IPPROTO_TCP and option == getattr(socket, "TCP_QUICKACK", -1):
+            self.calls.append("quickack")
+        elif level == socket.IPPROTO_TCP and option == socket.TCP_NODELAY:
+            self.calls.append("nodelay")
+
+    def recv(self, size: int) -> bytes:
+        self.calls.append("recv")
+        return self.chunks.pop(0)[:size]
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="TCP_QUICKACK is Linux-only")
+def test_quickack_is_set_before_every_receive() -> None:
+    # Linux clears TCP_QUICKACK after use; without it each APDU waits ~40 ms for a delayed ACK.
+    sock = RecordingSocket([b"\x00", b"\x05", b"\x00\xa4", b"\x04\x0c\x00"])
+    header = VpcdClient._recv_exact(sock, 2)  # type: ignore[arg-type]
+    body = VpcdClient._recv_exact(sock, 5)  # type: ignore[arg-type]
+    assert (header, body) == (b"\x00\x05", bytes.fromhex("00A4040C00"))
+    receives = [i for i, call in enumerate(sock.calls) if call == "recv"]
+    assert len(receives) == 4
+    assert all(sock.calls[index - 1] == "quickack" for index in receives), sock.calls

@@ -81,7 +81,8 @@ def random_front(rng: random.Random, *, today: date = date(2026, 11, 27)) -> Car
     """A plausible card: a birthday-aligned expiry (1 in 8 not, as for foreign residents)."""
     birth = date(rng.randint(1930, 2015), rng.randint(1, 12), rng.randint(1, 28))
     if rng.random() < 0.125:
-        expiry = date(rng.randint(today.year, today.year + 9), rng.randint(1, 12), rng.randint(1, 28))
+        year = rng.randint(today.year, today.year + 9)
+        expiry = date(year, rng.randint(1, 12), rng.randint(1, 28))
     else:
         expiry = birth.replace(year=rng.randint(today.year, today.year + 9))
     return CardFront(
@@ -195,7 +196,7 @@ def _destination(scene: Scene, rng: random.Random) -> np.ndarray:
 
 def photo_corners(scene: Scene) -> np.ndarray:
     """Where render_photo puts the card's corners (TL, TR, BR, BL of the card as printed)."""
-    return _destination(scene, random.Random(scene.seed))
+    return _destination(scene, random.Random(scene.seed))  # noqa: S311 (test images only)
 
 
 def _background(scene: Scene, rng: np.random.Generator) -> np.ndarray:
@@ -210,7 +211,7 @@ def _background(scene: Scene, rng: np.random.Generator) -> np.ndarray:
 
 def render_photo(front: CardFront, scene: Scene) -> np.ndarray:
     """A BGR photo of the card, before JPEG compression."""
-    rng = random.Random(scene.seed)
+    rng = random.Random(scene.seed)  # noqa: S311 (test images only)
     nprng = np.random.default_rng(scene.seed)
     card = np.asarray(render_card(front))
     bgr = cv2.cvtColor(card[:, :, :3], cv2.COLOR_RGB2BGR).astype(np.float64)

@@ -19,10 +19,12 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
+from django.utils import translation
 
+from faceverify.quality import Advice
 from faceverify.tests import synth
 from reset import wizard_state
-from reset.face_consumer import FaceConsumer
+from reset.face_consumer import ADVICE_TEXT, FaceConsumer
 from reset.wizard_state import Step, Target, WizardState
 from webapp.asgi import application
 
@@ -52,8 +54,10 @@ def make_session(photo: bytes, *, step: Step = Step.FACE) -> SessionStore:
     return session
 
 
-def communicator(session: SessionStore | None, *, origin: bytes = ORIGIN) -> WebsocketCommunicator:
-    headers = [(b"origin", origin), (b"host", b"testserver")]
+def communicator(
+    session: SessionStore | None, *, origin: bytes = ORIGIN, language: bytes = b"ja"
+) -> WebsocketCommunicator:
+    headers = [(b"origin", origin), (b"host", b"testserver"), (b"accept-language", language)]
     if session is not None:
         cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
         headers.append((b"cookie", cookie.encode()))
@@ -68,9 +72,7 @@ async def receive(comm: WebsocketCommunicator, timeout: float = 20) -> dict[str,
 async def start(comm: WebsocketCommunicator, photo: bytes) -> dict[str, Any]:
     connected, _ = await comm.connect()
     assert connected
-    await comm.send_to(
-        text_data=json.dumps({"type": "reference", "photo": base64.b64encode(photo).decode()})
-    )
+    await comm.send_to(text_data=reference_message(photo))
     ready = await receive(comm)
     assert ready["type"] == "ready", ready
     advice = await receive(comm)
@@ -103,9 +105,7 @@ async def test_it_refuses_a_reference_other_than_the_verified_photo(chip: bytes)
     comm = communicator(session)
     assert (await comm.connect())[0]
     other = synth.chip_photo("biden")
-    await comm.send_to(
-        text_data=json.dumps({"type": "reference", "photo": base64.b64encode(other).decode()})
-    )
+    await comm.send_to(text_data=reference_message(other))
     error = await receive(comm)
     assert error["type"] == "error" and error["reason"] == "wrong_reference"
     assert error["text"]
@@ -201,9 +201,7 @@ async def test_attempts_are_limited_per_card(chip: bytes, settings: Any) -> None
     second = await asyncio.to_thread(make_session, chip)  # a new session, the same card
     comm = communicator(second)
     assert (await comm.connect())[0]
-    await comm.send_to(
-        text_data=json.dumps({"type": "reference", "photo": base64.b64encode(chip).decode()})
-    )
+    await comm.send_to(text_data=reference_message(chip))
     result = await receive(comm)
     assert result == {
         **result,
@@ -212,3 +210,55 @@ async def test_attempts_are_limited_per_card(chip: bytes, settings: Any) -> None
         "reason": "too_many_attempts",
         "attempts_left": 0,
     }
+
+
+async def test_attempts_are_limited_per_session(chip: bytes, settings: Any) -> None:
+    settings.MYNA_FACE_ATTEMPTS = 1
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    await start(comm, chip)
+    await comm.disconnect()
+
+    def another_card() -> None:  # same session, a different card: the session's limit holds
+        stored = SessionStore(session_key=session.session_key)
+        state = dict(stored[wizard_state.SESSION_KEY], card_identity="ab" * 32)
+        stored[wizard_state.SESSION_KEY] = state
+        stored.save()
+
+    await asyncio.to_thread(another_card)
+    comm = communicator(session)
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data=reference_message(chip))
+    result = await receive(comm)
+    assert result["type"] == "result" and result["reason"] == "too_many_attempts"
+
+
+async def test_a_silent_page_times_out(chip: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(FaceConsumer, "attempt_deadline", 0.2)
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    await start(comm, chip)
+    result = await receive(comm)  # no frame sent at all
+    assert result["type"] == "result" and result["passed"] is False
+    assert result["reason"] == "timeout"
+    assert (await comm.receive_output(timeout=5))["type"] == "websocket.close"
+
+
+async def test_messages_follow_the_page_language(chip: bytes) -> None:
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session, language=b"en-US,en;q=0.8")
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_to(text_data=reference_message(chip))
+    assert (await receive(comm))["type"] == "ready"
+    advice = await receive(comm)
+    with translation.override("en"):
+        expected = translation.gettext(ADVICE_TEXT[Advice.FACE_FRONT])
+    assert advice["code"] == "face_front"
+    assert advice["text"] == expected
+    assert advice["text"] != ADVICE_TEXT[Advice.FACE_FRONT]  # the English catalogue has it
+    await comm.disconnect()
+
+
+def reference_message(photo: bytes) -> str:
+    return json.dumps({"type": "reference", "photo": base64.b64encode(photo).decode()})

@@ -251,6 +251,7 @@ async function begin() {
   try {
     await openCamera();
   } catch (error) {
+    ui.start.hidden = false; // also after a retry: the resident fixes the camera and starts again
     ui.start.disabled = false;
     say(ui.prompt, S.start);
     say(ui.error, error && error.message === "unsupported" ? S.camera_unsupported : cameraError(error));
@@ -262,10 +263,7 @@ async function begin() {
 
 if (root) {
   ui.start.addEventListener("click", begin);
-  ui.retry.addEventListener("click", () => {
-    ui.start.hidden = false;
-    begin();
-  });
+  ui.retry.addEventListener("click", begin);
   if (!readPhoto()) say(ui.error, S.no_photo);
   window.addEventListener("pagehide", () => {
     stopFrames();

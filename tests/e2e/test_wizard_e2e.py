@@ -247,3 +247,62 @@ def test_the_app_is_installable(stack: harness.Stack, chromium: Any) -> None:
     assert not [path for path in paths if path.startswith(("/reset/", "/ws/"))]
     context.set_offline(False)
     context.close()
+
+
+def test_without_the_bridge_the_page_says_what_to_do(stack: harness.Stack, chromium: Any) -> None:
+    context = chromium.new_context(locale="ja-JP")
+    page = context.new_page()
+    # As if myna-bridge were not running: the connection to it is refused, until it "starts".
+    bridge_running = {"yes": False}
+
+    def bridge(ws: Any) -> None:
+        if bridge_running["yes"]:
+            ws.connect_to_server()
+        else:
+            ws.close()
+
+    page.route_web_socket(stack.bridge_url, bridge)
+    shot = harness.shooter(page, "no-bridge")
+    harness.choose(page, stack.base_url, "auth")
+    harness.fill_card_face(page)
+    page.locator("#bridge-missing").wait_for(state="visible", timeout=20000)
+    assert "myna-bridge" in page.inner_text("#bridge-status")
+    assert "起動してください" in page.inner_text("#bridge-missing")
+    assert page.is_disabled("#reader-next")
+    assert_accessible(page, "no-bridge")
+    shot("missing")
+    # Once it runs, "connect again" finds it.
+    bridge_running["yes"] = True
+    page.click("#bridge-retry")
+    harness.wait_for_card(page)
+    # This run resets the 利用者証明用 PIN, so the 署名用 password is the one asked for.
+    harness.to_password(page)
+    assert "署名用パスワード" in page.inner_text("#pin-label")
+    assert "対応しているキオスク端末(店舗)は限られます" in page.inner_text("#route-box")
+    harness.submit_password(page, harness.DEMO["sign_password"].lower())
+    harness.wait_for_face_page(page)
+    shot("auth-reset-face")
+    context.close()
+
+
+def test_the_camera_option_reads_a_still_and_keeps_the_manual_form(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    context = chromium.new_context(locale="ja-JP")
+    context.grant_permissions(["camera"], origin=stack.base_url)
+    page = context.new_page()
+    shot = harness.shooter(page, "camera")
+    harness.choose(page, stack.base_url, "sign")
+    page.click("#cardface-camera")
+    capture = page.locator("#cardface-camera-area").get_by_role("button", name="撮影する", exact=True)
+    page.locator("#cardface-camera-area button.primary:not([disabled])").wait_for(timeout=20000)
+    assert_accessible(page, "camera")
+    shot("camera-open")
+    with page.expect_response("**/reset/cardface/") as answer:
+        capture.click()
+    # The fake camera shows a face, not a card: the server says so, the form stays usable.
+    assert answer.value.status == 200
+    assert answer.value.json().get("ok") is False
+    assert page.is_editable("#birth_date") and page.is_editable("#security_code")
+    shot("camera-answer")
+    context.close()

@@ -1,0 +1,96 @@
+"""static/reset/cardface.js's pure parts, run in Node with a minimal DOM stand-in."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+MODULE = Path(__file__).resolve().parents[2] / "static" / "reset" / "cardface.js"
+NODE = shutil.which("node")
+
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+SCRIPT = r"""
+const created = [];
+class Node_ {
+  constructor(tag) { this.tag = tag; this.attrs = {}; this.textContent = ""; this.classList = {
+    toggle: (name, on) => { this.attrs["class:" + name] = on; } }; }
+  setAttribute(k, v) { this.attrs[k] = v; }
+  getAttribute(k) { return this.attrs[k] ?? null; }
+  insertAdjacentElement(_where, node) { created.push(node); }
+}
+const byId = {};
+globalThis.document = {
+  createElement: (tag) => new Node_(tag),
+  getElementById: (id) => byId[id] ?? created.find((n) => n.attrs.id === id) ?? null,
+};
+globalThis.Event = class { constructor(type) { this.type = type; } };
+const events = [];
+const input = (name) => Object.assign(new Node_("input"), {
+  name, value: "typed", dispatchEvent: (e) => events.push(`${name}:${e.type}`),
+});
+const inputs = { birth_date: input("birth_date"), expiry_date: input("expiry_date"),
+                 security_code: input("security_code") };
+const form = { elements: { namedItem: (n) => inputs[n] ?? null } };
+
+const m = await import(process.argv[1]);
+const out = {};
+out.guide = m.guideRect(1920, 1080);
+out.crop = m.cropRect(1920, 1080);
+out.portrait = m.guideRect(720, 1280);
+out.filled = m.fillForm(form, { ok: false, reason: "unreadable", birth_date: "1985-07-23",
+  expiry_date: null, security_code: "4821",
+  confidence: { birth_date: 0.99, security_code: 0.9 } });
+out.values = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.value]));
+out.events = events;
+out.notes = created.map((n) => [n.attrs.id, n.textContent, n.attrs["class:unsure"]]);
+out.describedby = inputs.birth_date.getAttribute("aria-describedby");
+console.log(JSON.stringify(out));
+"""
+
+
+@pytest.fixture(scope="module")
+def result() -> dict[str, Any]:
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", SCRIPT, MODULE.as_uri()],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_the_guide_frame_is_card_shaped_and_centred(result: dict[str, Any]) -> None:
+    for key, (width, height) in (("guide", (1920, 1080)), ("portrait", (720, 1280))):
+        g = result[key]
+        assert isinstance(g, dict)
+        assert abs(g["w"] / g["h"] - 85.6 / 54) < 1e-6
+        assert abs(g["x"] * 2 + g["w"] - width) < 1e-6
+        assert abs(g["y"] * 2 + g["h"] - height) < 1e-6
+
+
+def test_the_still_keeps_a_margin_the_server_accepts(result: dict[str, Any]) -> None:
+    crop, guide = result["crop"], result["guide"]
+    assert isinstance(crop, dict) and isinstance(guide, dict)
+    assert crop["x"] < guide["x"] and crop["w"] > guide["w"]
+    assert crop["x"] >= 0 and crop["y"] >= 0
+    # reset/cardface/locate.py WHOLE_IMAGE_ASPECT_RANGE: a frame-filling card is still read.
+    assert 1.45 <= crop["w"] / crop["h"] <= 1.75
+
+
+def test_it_fills_only_what_was_read_and_shows_the_confidence(result: dict[str, Any]
+                                                              ) -> None:
+    assert result["filled"] == ["birth_date", "security_code"]
+    assert result["values"] == {
+        "birth_date": "1985/07/23", "expiry_date": "typed", "security_code": "4821",
+    }
+    assert "birth_date:input" in result["events"]
+    assert not any(str(e).startswith("expiry_date") for e in result["events"])
+    notes = {n[0]: n for n in result["notes"]}
+    assert "99%" in notes["birth_date-cardface"][1] and not notes["birth_date-cardface"][2]
+    assert "90%" in notes["security_code-cardface"][1] and notes["security_code-cardface"][2]
+    assert "birth_date-cardface" in str(result["describedby"])

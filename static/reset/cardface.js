@@ -1,0 +1,309 @@
+// 「カメラで読み取る」: one still of the card's front, read on the server, used to fill the form.
+//
+// The camera shows a black guide frame shaped like the card (ISO ID-1, 85.6 x 54 mm), as the
+// official app does. One still, cropped to the frame plus a margin (so the card's edges stay
+// visible to the server), is sent ONCE to the server, which reads it and discards it; the camera
+// is stopped right after. The answer only fills the fields `birth_date`, `expiry_date` and
+// `security_code`, with the confidence shown beside each; the resident checks them against the
+// card and presses 次へ themselves: this module never submits anything.
+//
+// Used by wizard.js: `start({ form, container, endpoint, csrfToken, onFilled })`.
+
+const ID1_ASPECT = 85.6 / 54;
+const GUIDE_SHARE = 0.8; // the frame spans this share of the picture's width
+const MARGIN_SHARE = 0.08; // of the frame's width, kept around it in the still
+const MAX_SIDE = 1600; // the server works at this size at most; more is only upload time
+const JPEG_QUALITY = 0.92;
+const SURE = 0.95; // below this the confirmation note asks for an extra careful look
+
+const FIELDS = ["birth_date", "expiry_date", "security_code"];
+const LABELS = { birth_date: "生年月日", expiry_date: "有効期限", security_code: "セキュリティコード" };
+
+const TEXT = {
+  intro: "マイナンバーカード(表面)を黒わくにあわせてください。表面の内容(有効期限やマイナちゃんマーク)が隠れないようご注意ください。",
+  privacy: "撮影した画像は読み取りのためにサーバーへ1回だけ送られ、読み取り後すぐに破棄されます(保存も記録もしません)。",
+  capture: "撮影する",
+  retake: "もう一度撮影する",
+  close: "閉じる",
+  starting: "カメラを起動しています…",
+  ready: "カードを黒わくにあわせて「撮影する」を押してください。",
+  reading: "読み取っています…",
+  done: "読み取った内容を下の欄に入力しました。カードと見比べて、正しいことを確認してから「次へ」を押してください。",
+  partial: "読み取れた項目だけを入力しました。残りは手で入力し、すべてカードと見比べて確認してください。",
+  sure: "カメラで読み取りました(確からしさ %P%)。カードと見比べて確認してください。",
+  unsure: "カメラで読み取りましたが、確からしさが低めです(%P%)。必ずカードと見比べて確認してください。",
+  manual: "下の欄に手で入力することもできます。",
+  noCamera: "カメラが見つかりません。下の欄に手で入力してください。",
+  denied: "カメラの使用が許可されていません。ブラウザーの設定でカメラを許可するか、下の欄に手で入力してください。",
+  busy: "カメラを起動できませんでした。ほかのアプリがカメラを使っていないか確認するか、下の欄に手で入力してください。",
+  insecure: "この画面ではカメラを使えません(HTTPSでの接続が必要です)。下の欄に手で入力してください。",
+  network: "サーバーに接続できませんでした。通信状態を確認して、もう一度撮影するか、下の欄に手で入力してください。",
+  server: "読み取りに失敗しました。もう一度撮影するか、下の欄に手で入力してください。",
+  tooLarge: "画像が大きすぎます。もう一度撮影してください。",
+};
+
+// Fallbacks for the server's stable reason codes (it normally sends `message` itself).
+const REASONS = {
+  too_small: "カードが小さく写っています。マイナンバーカード(表面)を黒わくいっぱいにあわせて、もう一度撮影してください。",
+  blurred: "写真がぼやけています。カードとカメラを動かさず、ピントが合ってから撮影してください。",
+  glare: "照明が反射して文字が読めません。反射しない向きにカードを傾けて、もう一度撮影してください。",
+  not_a_card: "マイナンバーカード(表面)が見つかりません。カードの表面を黒わくにあわせてください。",
+  unreadable: "券面の文字を読み取れませんでした。もう一度撮影するか、下の欄に手で入力してください。",
+};
+
+function el(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text) node.textContent = text;
+  return node;
+}
+
+// The guide frame in video pixels: centred, card-shaped, GUIDE_SHARE of the width (or of the
+// height, for a portrait camera that could not fit it).
+export function guideRect(width, height) {
+  let w = width * GUIDE_SHARE;
+  let h = w / ID1_ASPECT;
+  if (h > height * 0.9) {
+    h = height * 0.9;
+    w = h * ID1_ASPECT;
+  }
+  return { x: (width - w) / 2, y: (height - h) / 2, w, h };
+}
+
+// The part of the frame that is sent: the guide plus a margin, clamped to the picture.
+export function cropRect(width, height) {
+  const g = guideRect(width, height);
+  const m = g.w * MARGIN_SHARE;
+  const x = Math.max(0, g.x - m);
+  const y = Math.max(0, g.y - m);
+  return { x, y, w: Math.min(width, g.x + g.w + m) - x, h: Math.min(height, g.y + g.h + m) - y };
+}
+
+// "1985-07-23" → "1985/07/23", the form's own example format.
+export function formValue(name, value) {
+  return name === "security_code" ? value : value.replaceAll("-", "/");
+}
+
+function cameraError(exc) {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return TEXT.insecure;
+  switch (exc && exc.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return TEXT.denied;
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return TEXT.noCamera;
+    default:
+      return TEXT.busy;
+  }
+}
+
+function confidenceNote(input, confidence) {
+  const id = `${input.name}-cardface`;
+  let note = document.getElementById(id);
+  if (!note) {
+    note = el("p", { id, class: "note cardface-confidence", "aria-live": "polite" });
+    input.insertAdjacentElement("afterend", note);
+    const described = input.getAttribute("aria-describedby") || "";
+    if (!described.split(/\s+/).includes(id)) input.setAttribute("aria-describedby", `${described} ${id}`.trim());
+  }
+  const percent = Math.floor(confidence * 100);
+  note.textContent = (confidence >= SURE ? TEXT.sure : TEXT.unsure).replace("%P", String(percent));
+  note.classList.toggle("unsure", confidence < SURE);
+}
+
+function clearNotes() {
+  for (const name of FIELDS) {
+    const note = document.getElementById(`${name}-cardface`);
+    if (note) note.textContent = "";
+  }
+}
+
+// Fill what the server read; returns the names filled. Fields it could not read are left as
+// the resident typed them.
+export function fillForm(form, data) {
+  const filled = [];
+  for (const name of FIELDS) {
+    const value = data[name];
+    const input = form.elements.namedItem(name);
+    if (!value || !input) continue;
+    input.value = formValue(name, value);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    const confidence = (data.confidence && data.confidence[name]) || 0;
+    confidenceNote(input, confidence);
+    filled.push(name);
+  }
+  return filled;
+}
+
+function stillFromVideo(video) {
+  const vw = video.videoWidth;
+  const vh = video.videoHeight;
+  const crop = cropRect(vw, vh);
+  const scale = Math.min(1, MAX_SIDE / Math.max(crop.w, crop.h));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(crop.w * scale);
+  canvas.height = Math.round(crop.h * scale);
+  canvas.getContext("2d").drawImage(video, crop.x, crop.y, crop.w, crop.h, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve, reject) => {
+    canvas.toBlob((blob) => {
+      canvas.width = 0; // drop the pixels as soon as the JPEG exists
+      canvas.height = 0;
+      if (blob) resolve(blob); else reject(new Error("encode"));
+    }, "image/jpeg", JPEG_QUALITY);
+  });
+}
+
+async function send(endpoint, csrfToken, blob) {
+  const body = new FormData();
+  body.append("image", blob, "card-front.jpg");
+  let response;
+  try {
+    response = await fetch(endpoint, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken },
+      body,
+      cache: "no-store",
+    });
+  } catch {
+    return { ok: false, message: TEXT.network };
+  }
+  let data = null;
+  try { data = await response.json(); } catch { data = null; }
+  if (response.status === 413) return { ok: false, message: TEXT.tooLarge };
+  if (!response.ok || !data) return { ok: false, message: (data && data.message) || TEXT.server };
+  return data;
+}
+
+function guideOverlay() {
+  const overlay = el("div", { class: "cardface-guide", "aria-hidden": "true" });
+  overlay.style.cssText = "position:absolute;border:4px solid #000;border-radius:4%/6%;"
+    + "box-shadow:0 0 0 9999px rgba(0,0,0,.35);pointer-events:none;box-sizing:border-box;";
+  return overlay;
+}
+
+function placeGuide(overlay, video) {
+  const g = guideRect(video.videoWidth, video.videoHeight);
+  overlay.style.left = `${(g.x / video.videoWidth) * 100}%`;
+  overlay.style.top = `${(g.y / video.videoHeight) * 100}%`;
+  overlay.style.width = `${(g.w / video.videoWidth) * 100}%`;
+  overlay.style.height = `${(g.h / video.videoHeight) * 100}%`;
+}
+
+export async function start({ form, container, endpoint, csrfToken = "", onFilled = () => {} }) {
+  if (!form || !container || !endpoint) throw new Error("cardface: form, container and endpoint are required");
+  container.replaceChildren();
+  const box = el("div", { class: "cardface", role: "group", "aria-label": "カメラで読み取る" });
+  const intro = el("p", {}, TEXT.intro);
+  const privacy = el("p", { class: "note" }, TEXT.privacy);
+  const stage = el("div", { class: "cardface-stage" });
+  stage.style.cssText = "position:relative;display:inline-block;max-width:100%;overflow:hidden;";
+  const video = el("video", { playsinline: "", muted: "", autoplay: "" });
+  video.muted = true;
+  video.style.cssText = "display:block;max-width:100%;height:auto;";
+  const overlay = guideOverlay();
+  stage.append(video, overlay);
+  const status = el("p", { class: "status-line", role: "status", "aria-live": "polite" }, TEXT.starting);
+  const error = el("p", { class: "error", role: "alert" });
+  const buttons = el("div", { class: "camera-row" });
+  const capture = el("button", { type: "button", class: "button primary" }, TEXT.capture);
+  const retake = el("button", { type: "button", class: "button secondary", hidden: "" }, TEXT.retake);
+  const close = el("button", { type: "button", class: "button secondary" }, TEXT.close);
+  buttons.append(capture, retake, close);
+  box.append(intro, privacy, stage, status, error, buttons);
+  container.append(box);
+
+  let stream = null;
+  const stop = () => {
+    if (stream) for (const track of stream.getTracks()) track.stop();
+    stream = null;
+    video.srcObject = null;
+  };
+  window.addEventListener("pagehide", stop, { once: true });
+
+  const fail = (message) => {
+    stop();
+    stage.hidden = true;
+    capture.hidden = true;
+    status.textContent = "";
+    error.textContent = `${message} ${message.includes("手で入力") ? "" : TEXT.manual}`.trim();
+  };
+
+  const open = async () => {
+    error.textContent = "";
+    status.textContent = TEXT.starting;
+    stage.hidden = false;
+    retake.hidden = true;
+    capture.hidden = false;
+    capture.disabled = true;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      fail(TEXT.insecure);
+      return;
+    }
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: false,
+        video: { facingMode: { ideal: "environment" }, width: { ideal: 1920 }, height: { ideal: 1080 } },
+      });
+    } catch (exc) {
+      fail(cameraError(exc));
+      retake.hidden = false;
+      return;
+    }
+    video.srcObject = stream;
+    await new Promise((resolve) => {
+      if (video.readyState >= 1 && video.videoWidth) resolve();
+      else video.addEventListener("loadedmetadata", resolve, { once: true });
+    });
+    try { await video.play(); } catch { /* autoplay is allowed for a muted stream */ }
+    placeGuide(overlay, video);
+    status.textContent = TEXT.ready;
+    capture.disabled = false;
+    capture.focus();
+  };
+
+  capture.addEventListener("click", async () => {
+    if (!stream || !video.videoWidth) return;
+    capture.disabled = true;
+    error.textContent = "";
+    let blob;
+    try {
+      blob = await stillFromVideo(video);
+    } catch {
+      fail(TEXT.server);
+      retake.hidden = false;
+      return;
+    }
+    stop(); // one still is all that is needed: the camera goes off before the upload
+    stage.hidden = true;
+    capture.hidden = true;
+    status.textContent = TEXT.reading;
+    const data = await send(endpoint, csrfToken, blob);
+    blob = null;
+    clearNotes();
+    const filled = fillForm(form, data);
+    retake.hidden = false;
+    if (filled.length) onFilled(filled);
+    if (data.ok) {
+      status.textContent = TEXT.done;
+      const first = form.elements.namedItem(FIELDS[0]);
+      if (first) first.focus();
+    } else {
+      status.textContent = filled.length
+        ? `${TEXT.partial}(${filled.map((n) => LABELS[n]).join("・")}を入力しました)`
+        : "";
+      error.textContent = data.message || REASONS[data.reason] || TEXT.server;
+    }
+  });
+  retake.addEventListener("click", () => { open(); });
+  close.addEventListener("click", () => {
+    stop();
+    container.replaceChildren();
+  });
+
+  await open();
+}
+
+export default start;
