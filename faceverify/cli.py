@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # Photos from disk may be full-size camera images, larger than a streamed frame.
 _MAX_SIDE = 8000
+_MAX_BYTES = 64 * 1024 * 1024
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 
 def _compare(reference: Path, probes: list[Path], threshold: float, out: TextIO) -> int:
     try:
-        ref = reference_embedding(reference.read_bytes())
+        ref = reference_embedding(reference.read_bytes(), max_bytes=_MAX_BYTES, max_side=_MAX_SIDE)
     except (OSError, ReferenceError) as exc:
         reason = exc.reason if isinstance(exc, ReferenceError) else "unreadable"
         _emit(out, {"reference": str(reference), "error": reason})

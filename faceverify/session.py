@@ -24,7 +24,7 @@ from faceverify.analyzer import (
     embed,
     observe,
 )
-from faceverify.imaging import Image, ImageError, decode, scale_to_width, to_gray
+from faceverify.imaging import MAX_FRAME_SIDE, Image, ImageError, decode, scale_to_width, to_gray
 from faceverify.liveness import (
     Challenge,
     Decision,
@@ -62,17 +62,22 @@ class ReferenceError(ValueError):
 
 
 def reference_embedding(
-    data: bytes, *, models: Models | None = None, jitters: int = 1
+    data: bytes,
+    *,
+    models: Models | None = None,
+    max_bytes: int = REFERENCE_MAX_BYTES,
+    max_side: int = MAX_FRAME_SIDE,
 ) -> Embedding:
     """The embedding of the one face in a JP2 / JPEG / PNG reference photo.
 
-    Chip photos are small (about 300 px tall or less), so the detector is upsampled once. A few
-    jitters average out JPEG 2000 ringing in the reference, which is computed once per attempt.
+    Chip photos are small (about 300 px tall or less), so `analyze_image` upsamples them once for
+    the detector. No jittering: dlib's random jitter made the distances non-reproducible and, on
+    the 2.5 KB references of docs/faceverify.md, no better on average.
     """
-    if len(data) > REFERENCE_MAX_BYTES:
+    if len(data) > max_bytes:
         raise ReferenceError("dimensions")
     try:
-        image = decode(data, min_side=48)
+        image = decode(data, min_side=48, max_side=max_side)
     except ImageError as exc:
         raise ReferenceError(exc.reason) from exc
     faces = analyze_image(image, models=models)
@@ -80,7 +85,7 @@ def reference_embedding(
         raise ReferenceError("no_face")
     if len(faces) > 1:
         raise ReferenceError("multiple_faces")
-    return embed(image, faces[0].box, jitters=jitters, models=models)
+    return embed(image, faces[0].box, models=models)
 
 
 @dataclass

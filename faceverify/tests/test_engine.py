@@ -251,6 +251,14 @@ def test_cli_compare_prints_one_line_per_probe(tmp_path: Path, obama_chip: bytes
     assert rows[2]["error"] == "no_face" and rows[2]["match"] is False
 
 
+def test_cli_compare_takes_a_full_size_jpeg_reference_too() -> None:
+    out = io.StringIO()
+    reference = str(synth.FACES / "obama3.jpg")  # 2333 px tall, 580 KB
+    assert main(["compare", reference, str(synth.FACES / "obama.jpg")], out=out) == 0
+    row = json.loads(out.getvalue())
+    assert row["match"] is True
+
+
 def test_cli_analyze_reports_pose_smile_and_quality() -> None:
     out = io.StringIO()
     assert main(["analyze", str(synth.FACES / "obama.jpg")], out=out) == 0

@@ -674,3 +674,20 @@ def test_the_apdu_parser_raises_only_malformed_apdu(apdu: bytes) -> None:
     except MalformedApduError:
         return
     assert bytes([command.cla, command.ins, command.p1, command.p2]) == apdu[:4]
+
+
+def test_the_card_never_logs_a_pin(card: SimulatedCard, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(1)
+    select_df(card, VISUAL)
+    assert verify(card, 0x92, PIN_B) == 0x9000
+    select_df(card, JPKI)
+    assert verify(card, 0x9B, b"MYNA2581") == 0x63C4
+    assert verify(card, 0x9B, b"MYNA2580") == 0x9000
+    select_ef(card, "001B")
+    assert tx(card, bytes.fromhex("0024018008") + b"NEWPASS1")[1] == 0x9000
+    card.reset_pin(PinKind.JPKI_AUTH, "9753")
+    assert caplog.records, "actions are logged"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (PIN_B, b"MYNA2581", b"MYNA2580", b"NEWPASS1", b"9753"):
+        for form in (secret.decode(), secret.hex(), secret.hex().upper(), secret.hex(" ")):
+            assert form not in logged

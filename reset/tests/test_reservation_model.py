@@ -94,3 +94,15 @@ def test_public_ids_are_uuids_and_no_personal_fields_exist() -> None:
         "id", "public_id", "card_identity", "target", "created", "expires", "state",
         "state_changed",
     }
+
+
+def test_housekeeping_expires_overdue_reservations() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    Reservation.book(card_identity=CARD, target="sign", now=NOW - timedelta(days=30))
+    out = StringIO()
+    call_command("reset_housekeeping", stdout=out)
+    assert "expired 1 reservation(s)" in out.getvalue()
+    assert Reservation.objects.get().state == ReservationState.EXPIRED

@@ -49,8 +49,10 @@ async function progress(done) {
   return false;
 }
 
+const STEP_ERRORS = { card_face: "card-face-error", reader: "reader-error", password: "pin-error", chip: "chip-error" };
 function alertServer(data) {
-  const box = $("card-face-error");
+  const visible = STEPS.find((name) => !$(`step-${name}`).hidden) || "card_face";
+  const box = $(STEP_ERRORS[visible]);
   box.textContent = data.message || S["server.wrong_step"];
   if (data.reason === "expired_session" || data.reason === "wrong_step") {
     setTimeout(() => { window.location.href = "/"; }, 4000);

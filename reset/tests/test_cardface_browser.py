@@ -1,0 +1,135 @@
+"""cardface.js in Debian's Chromium with a fake camera showing a synthetic card front.
+
+No server runs: Playwright routes the page's requests to a tiny harness page, the module file and
+Django's test Client (the real view and the real OCR). One still must be sent, once, and the three
+fields filled — never the form submitted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from django.test import Client
+
+from reset.cardface import synth
+
+pytestmark = [pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+MODULE = Path(__file__).resolve().parents[2] / "static" / "reset" / "cardface.js"
+ORIGIN = "http://localhost:8765"
+WIDTH, HEIGHT = 1280, 720
+
+HARNESS = """<!doctype html><html lang="ja"><meta charset="utf-8"><title>cardface</title>
+<div id="area"></div>
+<form id="f" novalidate>
+  <input id="birth_date" name="birth_date"><input id="expiry_date" name="expiry_date">
+  <input id="security_code" name="security_code"><button type="submit">次へ</button>
+</form>
+<script type="module">
+  window.submitted = 0; window.filled = null;
+  document.getElementById("f").addEventListener("submit", (e) => { e.preventDefault(); window.submitted++; });
+  const m = await import("/static/reset/cardface.js");
+  await m.start({ form: document.getElementById("f"), container: document.getElementById("area"),
+                  endpoint: "/reset/cardface/", csrfToken: "CSRF_SECRET",
+                  onFilled: (names) => { window.filled = names; } });
+  window.ready = true;
+</script></html>"""
+CSRF_SECRET = "c" * 32
+
+
+def _y4m(path: Path) -> Path:
+    """A still Y4M for Chromium's fake camera: the card fills the guide frame, as asked."""
+    scene = synth.Scene(card_width=960, canvas=(WIDTH, HEIGHT), rotation=2, seed=51)
+    bgr = synth.render_photo(synth.CardFront(), scene)
+    i420 = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
+    frame = b"FRAME\n" + np.ascontiguousarray(i420).tobytes()
+    header = f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F10:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + frame * 5)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    y4m = _y4m(tmp_path_factory.mktemp("camera") / "card.y4m")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}",
+                "--disable-background-networking", "--no-first-run",
+            ],
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture(autouse=True)
+def _urls(settings: Any) -> None:
+    settings.ROOT_URLCONF = "reset.tests.cardface_urls"
+
+
+def test_a_still_is_sent_once_and_fills_the_form(browser: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = CSRF_SECRET
+    posts: list[dict[str, Any]] = []
+
+    def handle(route: Any) -> None:
+        request = route.request
+        path = request.url.removeprefix(ORIGIN)
+        if path == "/harness/":
+            route.fulfill(status=200, content_type="text/html; charset=utf-8",
+                          body=HARNESS.replace("CSRF_SECRET", CSRF_SECRET))
+        elif path.startswith("/static/reset/cardface.js"):
+            route.fulfill(status=200, content_type="text/javascript", body=MODULE.read_text())
+        elif path == "/reset/cardface/" and request.method == "POST":
+            headers = request.headers
+            response = client.post(
+                path, data=request.post_data_buffer, content_type=headers["content-type"],
+                headers={"X-CSRFToken": headers.get("x-csrftoken", "")},
+            )
+            body = json.loads(response.content)
+            posts.append({"type": headers["content-type"], "status": response.status_code,
+                          "body": body})
+            route.fulfill(status=response.status_code, content_type="application/json",
+                          body=response.content)
+        else:
+            route.fulfill(status=404, body="")
+
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1000, "height": 900})
+    context.grant_permissions(["camera"], origin=ORIGIN)
+    page = context.new_page()
+    page.route(f"{ORIGIN}/**", handle)
+    try:
+        page.goto(f"{ORIGIN}/harness/")
+        page.wait_for_function("window.ready === true", timeout=30000)
+        assert page.locator(".cardface-guide").count() == 1
+        assert "黒わく" in page.locator("#area").inner_text()
+        page.get_by_role("button", name="撮影する").click()
+        page.wait_for_function("window.filled !== null", timeout=90000)
+
+        assert len(posts) == 1
+        assert posts[0]["type"].startswith("multipart/form-data")
+        assert posts[0]["status"] == 200 and posts[0]["body"]["ok"] is True
+        assert page.input_value("#birth_date") == "1985/07/23"
+        assert page.input_value("#expiry_date") == "2034/07/23"
+        assert page.input_value("#security_code") == "4821"
+        assert "確からしさ" in page.locator("#security_code-cardface").inner_text()
+        assert page.evaluate("window.submitted") == 0
+        # The camera is off once the still is taken.
+        assert page.evaluate("document.querySelector('video').srcObject") is None
+    finally:
+        context.close()
