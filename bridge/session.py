@@ -72,6 +72,9 @@ class ClientSession:
         self.workflow: str | None = None
         self._cancel: CancelToken | None = None
         self._task: asyncio.Task[None] | None = None
+        #: The counter read started by a card insertion (see _probe_inserted_card).
+        self._probe_cancel = CancelToken()
+        self._probe: asyncio.Task[None] | None = None
 
     # --- state ------------------------------------------------------------------------------
 
@@ -110,6 +113,58 @@ class ClientSession:
                 self.selected = None
             if self.hello_done:
                 self._send(event)
+                if event.get("event") == "card_inserted":
+                    self._probe_inserted_card(str(event["reader"]))
+
+    def _probe_inserted_card(self, reader: str) -> None:
+        """Follow ``card_inserted`` with a READER ``card_status`` event carrying the counters.
+
+        style.md (after AusweisApp's READER message) and peers.md: show the tries left before
+        the resident types. Only for the reader card commands would use (never a guess among
+        several), only when idle, and read-only: the same empty-VERIFY reads as
+        GET_CARD_STATUS (spec §4.4), so no try is spent. It queues on the one card thread, so
+        a command sent meanwhile simply runs after it.
+        """
+        snapshot = self._snapshot()
+        names = [r.name for r in snapshot.readers]
+        effective = self.selected if self.selected in names else None
+        if effective is None and len(names) == 1:
+            effective = names[0]
+        if reader != effective or self.workflow is not None:
+            return
+        if self._probe is not None and not self._probe.done():
+            return
+        context = WorkflowContext(
+            backend=self._backend,
+            reader=reader,
+            origin=self.origin,
+            cancel=self._probe_cancel,
+            emit=lambda message: None,  # no STATUS: this is not a command the page sent
+            workflow="READER",
+        )
+        self._probe = asyncio.get_running_loop().create_task(self._run_probe(context))
+
+    async def _run_probe(self, context: WorkflowContext) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self._executor, card_status, context)
+            body: dict[str, Any] = {"ok": True, "card": result["card"]}
+        except BridgeFailure as failure:
+            if failure.reason is Reason.CANCELLED:
+                return
+            body = {"ok": False, "card": None, **failure.fields()}
+        except Exception:
+            logger.exception("counter read after card insertion crashed")
+            return
+        if self._probe_cancel.cancelled:  # the page went away meanwhile
+            return
+        logger.info("card status after insertion: %s", body.get("reason", "ok"))
+        info = next((r for r in self._snapshot().readers if r.name == context.reader), None)
+        self._send({
+            "msg": "READER", "event": "card_status", "reader": context.reader, "attached": True,
+            **(info.to_json() if info else {"card_present": True, "card_mute": False}),
+            **body,
+        })
 
     # --- incoming ---------------------------------------------------------------------------
 
@@ -263,14 +318,16 @@ class ClientSession:
 
     def close(self) -> None:
         """The page went away: stop the card work at the next APDU; nothing is retried."""
+        self._probe_cancel.cancel()
         if self._cancel is not None:
             logger.info("client gone; cancelling %s", self.workflow)
             self._cancel.cancel()
 
     async def wait_idle(self) -> None:
         """Wait for the running workflow to end (tests and shutdown)."""
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._probe):
+            if task is not None:
+                await asyncio.gather(task, return_exceptions=True)
 
 
 def _run_workflow(command: Command, context: WorkflowContext) -> dict[str, Any]:

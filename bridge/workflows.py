@@ -42,6 +42,7 @@ from mynacard.errors import (
     CardError,
     FileNotFoundOnCardError,
     InvalidPinFormatError,
+    NotMyNumberCardError,
     PinBlockedError,
     SecurityStatusError,
     WrongPinError,
@@ -125,6 +126,12 @@ def _card_errors() -> Iterator[None]:
         yield
     except ApplicationNotFoundError as exc:
         raise BridgeFailure(Reason.NOT_MY_NUMBER_CARD, "application not found") from exc
+    except NotMyNumberCardError as exc:
+        # The label is a constant of the card type (e.g. JPKIAPICCTOKEN on an old 住基カード,
+        # spec §4.2), not personal data: it tells support which card was placed.
+        raise BridgeFailure(
+            Reason.NOT_MY_NUMBER_CARD, "JPKI token label", token_label=exc.label
+        ) from exc
     except InvalidPinFormatError as exc:  # validated earlier; kept as a last line of defence
         raise BridgeFailure(Reason.MALFORMED_PIN, "malformed PIN") from exc
     except PinBlockedError as exc:
@@ -155,6 +162,34 @@ def _open(
             yield connection
     finally:
         connection.close()
+
+
+#: How a card without the JPKI AP answers its SELECT: 6A82 (translated by mynacard), or, on
+#: cards and contactless readers' pseudo-APDU layers that do not know the command at all,
+#: 6A81 / 6A86 / 6D00 / 6E00 (spec §8).
+_FOREIGN_CARD_SWS = frozenset({0x6A81, 0x6A82, 0x6A86, 0x6D00, 0x6E00})
+
+
+def _my_number_card(connection: GuardedConnection) -> JpkiSession:
+    """Select the JPKI AP and check its token label before anything else touches the card.
+
+    The card is recognised by the label ``JPKIAPICCTOKEN2`` (spec §4.2, §12), never by its ATR
+    (§1): an old 住基カード has the JPKI AP too, with ``JPKIAPICCTOKEN``. Checked first in every
+    workflow, so another card gets NOT_MY_NUMBER_CARD and never sees a VERIFY.
+    """
+    try:
+        jpki = JpkiSession(connection)
+    except ApduError as exc:
+        if exc.sw in _FOREIGN_CARD_SWS:
+            raise BridgeFailure(
+                Reason.NOT_MY_NUMBER_CARD, f"JPKI SELECT: SW={exc.sw:04X}", sw=f"{exc.sw:04X}"
+            ) from exc
+        raise
+    try:
+        jpki.check_token()
+    except FileNotFoundOnCardError as exc:  # a JPKI AP without the token EF: not ours either
+        raise BridgeFailure(Reason.NOT_MY_NUMBER_CARD, "no JPKI token EF") from exc
+    return jpki
 
 
 def pin_status_json(status: PinStatus | None) -> dict[str, Any] | None:
@@ -261,7 +296,7 @@ def card_status(context: WorkflowContext) -> dict[str, Any]:
     progress = _Progress(context, ("connecting", "reading_jpki", "reading_other_aps"))
     with _open(context, progress, exclusive_required=False) as connection:
         progress.step("reading_jpki")
-        jpki = JpkiSession(connection)
+        jpki = _my_number_card(connection)
         pins: dict[str, PinStatus | None] = {
             "jpki_auth": jpki.pin_status(PinKind.JPKI_AUTH),
             "jpki_sign": jpki.pin_status(PinKind.JPKI_SIGN),
@@ -360,7 +395,7 @@ def _jpki_part(
 def _jpki_precheck(connection: GuardedConnection, key: KeyName) -> PinStatus:
     """Certificate present and counter read (no try spent) before anything is verified."""
     _, _, pin_kind = _KEYS[key]
-    jpki = JpkiSession(connection)
+    jpki = _my_number_card(connection)
     availability = jpki.certificate_availability()
     if not (availability.auth if key == "auth" else availability.sign):
         raise BridgeFailure(Reason.CERTIFICATE_UNAVAILABLE, f"no {key} certificate", key=key)
@@ -377,6 +412,7 @@ def read_card_face(context: WorkflowContext, command: ReadCardFace) -> dict[str,
     )
     with _open(context, progress, exclusive_required=True) as connection:
         progress.step("checking_counters")
+        _my_number_card(connection)
         status = VisualApSession(connection).pin_b_status()
         part = _card_face_part(
             connection, context, progress, command.items, digest_info,

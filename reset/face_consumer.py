@@ -36,7 +36,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from faceverify.imaging import ImageError, decode
 from faceverify.liveness import (
@@ -74,49 +74,49 @@ CARD_WINDOW = 24 * 60 * 60
 _POOL = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1)), thread_name_prefix="face")
 
 PROMPT_TEXT: dict[Prompt, str] = {
-    Prompt.TURN_LEFT: N_("左を向いてください"),
-    Prompt.FACE_FRONT: N_("正面を向いてください"),
-    Prompt.SMILE: N_("笑顔になってください"),
+    Prompt.TURN_LEFT: gettext_noop("左を向いてください"),
+    Prompt.FACE_FRONT: gettext_noop("正面を向いてください"),
+    Prompt.SMILE: gettext_noop("笑顔になってください"),
 }
 ADVICE_TEXT: dict[Advice, str] = {
-    Advice.NO_FACE: N_("顔が見つかりません。カメラに向かって正面を見てください。"),
-    Advice.MULTIPLE_FACES: N_("画面に映るのはご本人お一人にしてください。"),
-    Advice.TOO_DARK: N_("暗すぎます。明るい場所で行ってください。"),
-    Advice.BACKLIT: N_("逆光になっています。光を背にしない場所で行ってください。"),
-    Advice.TOO_BRIGHT: N_("明るすぎます。照明が反射しない場所で行ってください。"),
-    Advice.TOO_SMALL: N_("もう少しカメラに近づいてください。"),
-    Advice.TOO_LARGE: N_("カメラから少し離れてください。"),
-    Advice.BLURRY: N_("画像がぼやけています。カメラを固定して、動かないでください。"),
-    Advice.MOUTH_COVERED: N_("マスクなど顔を覆うものを外してください。"),
-    Advice.BROWS_COVERED: N_("髪で顔の輪郭や眉が隠れないようにしてください。"),
-    Advice.FACE_FRONT: N_("カメラに向かってまっすぐ正面を見てください。"),
+    Advice.NO_FACE: gettext_noop("顔が見つかりません。カメラに向かって正面を見てください。"),
+    Advice.MULTIPLE_FACES: gettext_noop("画面に映るのはご本人お一人にしてください。"),
+    Advice.TOO_DARK: gettext_noop("暗すぎます。明るい場所で行ってください。"),
+    Advice.BACKLIT: gettext_noop("逆光になっています。光を背にしない場所で行ってください。"),
+    Advice.TOO_BRIGHT: gettext_noop("明るすぎます。照明が反射しない場所で行ってください。"),
+    Advice.TOO_SMALL: gettext_noop("もう少しカメラに近づいてください。"),
+    Advice.TOO_LARGE: gettext_noop("カメラから少し離れてください。"),
+    Advice.BLURRY: gettext_noop("画像がぼやけています。カメラを固定して、動かないでください。"),
+    Advice.MOUTH_COVERED: gettext_noop("マスクなど顔を覆うものを外してください。"),
+    Advice.BROWS_COVERED: gettext_noop("髪で顔の輪郭や眉が隠れないようにしてください。"),
+    Advice.FACE_FRONT: gettext_noop("カメラに向かってまっすぐ正面を見てください。"),
 }
 ERROR_TEXT: dict[str, str] = {
-    "bad_message": N_("送信された内容を読み取れませんでした。"),
-    "bad_state": N_("この操作は今は行えません。"),
-    "wrong_reference": N_(
+    "bad_message": gettext_noop("送信された内容を読み取れませんでした。"),
+    "bad_state": gettext_noop("この操作は今は行えません。"),
+    "wrong_reference": gettext_noop(
         "ICチップの顔写真が確認できませんでした。カードの読み取りからやり直してください。"
     ),
-    "reference_unusable": N_(
+    "reference_unusable": gettext_noop(
         "ICチップの顔写真から顔を検出できませんでした。窓口でお手続きください。"
     ),
-    "frame_too_large": N_("画像が大きすぎます。"),
-    "too_fast": N_("画像の送信間隔が短すぎます。"),
-    "undecodable": N_("画像を読み取れませんでした。"),
-    "dimensions": N_("画像のサイズが対応していません。"),
+    "frame_too_large": gettext_noop("画像が大きすぎます。"),
+    "too_fast": gettext_noop("画像の送信間隔が短すぎます。"),
+    "undecodable": gettext_noop("画像を読み取れませんでした。"),
+    "dimensions": gettext_noop("画像のサイズが対応していません。"),
 }
 RESULT_TEXT: dict[str, str] = {
-    "passed": N_("顔認証が完了しました。"),
-    "timeout": N_("時間内に指示どおりの動作を確認できませんでした。"),
-    "static": N_(
+    "passed": gettext_noop("顔認証が完了しました。"),
+    "timeout": gettext_noop("時間内に指示どおりの動作を確認できませんでした。"),
+    "static": gettext_noop(
         "動きが確認できませんでした。写真や録画ではなく、ご本人がカメラの前にいてください。"
     ),
-    "face_changed": N_(
+    "face_changed": gettext_noop(
         "途中で別の顔に変わりました。最初から最後までご本人だけが映るようにしてください。"
     ),
-    "no_match": N_("ICチップの顔写真と一致しませんでした。"),
-    "too_few_frames": N_("正面の顔を十分に確認できませんでした。"),
-    "too_many_attempts": N_(
+    "no_match": gettext_noop("ICチップの顔写真と一致しませんでした。"),
+    "too_few_frames": gettext_noop("正面の顔を十分に確認できませんでした。"),
+    "too_many_attempts": gettext_noop(
         "試行回数の上限に達しました。お住まいの市区町村窓口でお手続きください。"
     ),
 }

@@ -46,3 +46,4 @@ fi
 "$VENV/bin/python" manage.py compilemessages -v 0 --ignore "$VENV" 2>/dev/null || "$VENV/bin/python" manage.py compilemessages -v 0
 "$VENV/bin/python" manage.py migrate -v 0 --no-input
 "$VENV/bin/python" manage.py collectstatic -v 0 --no-input
+scripts/setup-node.sh

@@ -47,6 +47,8 @@ from typing import IO, NoReturn
 
 import pytest
 
+from tests import prerequisites
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -285,15 +287,9 @@ def pcscd_with_simulator(*, profile: Path | None = None) -> Iterator[PcscSim]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
 def skip_or_fail(reason: str) -> NoReturn:
     """Skip the test, or fail it under ``CI=true`` where pcscd must be available."""
-    if _in_ci():
-        pytest.fail(f"CI=true but the pcscd + vpcd tests cannot run: {reason}")
-    pytest.skip(reason)
+    prerequisites.skip_or_fail(reason, what="the pcscd + vpcd tests")
 
 
 @pytest.fixture(scope="session")

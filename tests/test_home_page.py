@@ -11,7 +11,9 @@ def test_home_page_is_japanese_by_default(client: Client) -> None:
     body = response.content.decode()
     assert '<html lang="ja">' in body
     assert "パスワード初期化予約" in body
-    assert "<main" in body and 'role="banner"' in body
+    # Landmarks a screen reader navigates by: banner, navigation (language switch), main, footer.
+    for landmark in ("<header", "<nav", '<main id="main"', "<footer"):
+        assert landmark in body
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from bridge.protocol import API_LEVEL
+from bridge.readers import ReaderInfo
 from bridge.simulated import SIMULATED_READER, SimulatedBackend
 from bridge.tests.helpers import (
     CLIENT_LOGGER,
@@ -17,6 +18,7 @@ from bridge.tests.helpers import (
     DEMO_PIN,
     DEV_ORIGIN,
     PURPOSE_SIGN_RESET,
+    ApduGate,
     Bridge,
     Client,
     new_nonce,
@@ -246,6 +248,102 @@ async def test_sim_card_removal_and_insertion_push_reader_events(
     assert (await client.until("SIM_CARD"))["present"] is True
     status = await client.call("GET_CARD_STATUS", "CARD_STATUS")
     assert status["ok"] is True
+
+
+async def _messages_until_readers(bridge: Bridge, client: Client) -> list[dict[str, object]]:
+    """Everything pushed up to a GET_READERS reply sent once the card thread is idle."""
+    await bridge.drain()  # a counter read queued by the insertion has finished by now
+    start = len(client.received)
+    await client.send("GET_READERS")
+    await client.until("READERS")
+    return client.received[start:]
+
+
+async def test_an_inserted_card_is_followed_by_its_counters_without_spending_a_try(
+    bridge: Bridge, client: Client
+) -> None:
+    await client.call("SIM_CARD", "SIM_CARD", present=False)
+    bridge.gate.apdus.clear()
+    await client.send("SIM_CARD", present=True)
+    inserted = await client.until("READER")
+    assert inserted["event"] == "card_inserted"
+    status = await client.until("READER")
+    assert status["event"] == "card_status"
+    assert status["reader"] == SIMULATED_READER
+    assert status["ok"] is True
+    pins = status["card"]["pins"]
+    assert set(pins) == {"jpki_auth", "jpki_sign", "visual_pin_b", "text_pin", "juki_pin"}
+    assert pins["jpki_auth"]["tries_left"] == 3
+    assert status["card"]["certificates"] == {"auth": True, "sign": True}
+    verifies = [a for a in bridge.gate.apdus if a[1] == 0x20]
+    assert verifies and all(len(a) == 4 for a in verifies)  # empty VERIFYs only
+
+
+async def test_no_counters_are_read_for_a_card_in_a_reader_nobody_chose() -> None:
+    gate = ApduGate()
+    backend = _TwoReadersSim(before_apdu=gate)
+    server = await start_bridge(backend)
+    bridge = Bridge(server=server, backend=backend, gate=gate)
+    try:
+        async with bridge.connect() as ws:
+            page = Client(ws)
+            await page.hello()
+            await page.call("SIM_CARD", "SIM_CARD", present=False)
+            await page.call("SIM_CARD", "SIM_CARD", present=True)
+            pushed = await _messages_until_readers(bridge, page)
+            events = [m.get("event") for m in pushed if m["msg"] == "READER"]
+            assert "card_status" not in events
+            assert gate.apdus == []  # the card was not touched
+            await page.call("SELECT_READER", "READERS", reader=SIMULATED_READER)
+            await page.call("SIM_CARD", "SIM_CARD", present=False)
+            await page.call("SIM_CARD", "SIM_CARD", present=True)
+            pushed = await _messages_until_readers(bridge, page)
+            assert "card_status" in [m.get("event") for m in pushed if m["msg"] == "READER"]
+    finally:
+        await server.close()
+
+
+class _PluggableSim(SimulatedBackend):
+    """The simulated reader plus a second one the test plugs in and out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plugged = False
+
+    def list_readers(self) -> tuple[ReaderInfo, ...]:
+        extra = (ReaderInfo("Plugged Reader 02 00", card_present=False),) if self.plugged else ()
+        return (*super().list_readers(), *extra)
+
+
+async def test_reader_attach_and_detach_are_pushed_and_a_detached_choice_is_forgotten() -> None:
+    backend = _PluggableSim()
+    server = await start_bridge(backend)
+    try:
+        async with connect(f"ws://127.0.0.1:{server.port}/", origin=DEV_ORIGIN,
+                           logger=CLIENT_LOGGER) as ws:  # type: ignore[arg-type]
+            page = Client(ws)
+            await page.hello()
+            backend.plugged = True  # the monitor's next poll notices
+            attached = await page.until("READER")
+            assert (attached["event"], attached["reader"]) == ("attached", "Plugged Reader 02 00")
+            readers = await page.call("GET_READERS", "READERS")
+            assert readers["selected"] is None  # two readers now: nothing picked silently
+            await page.call("SELECT_READER", "READERS", reader="Plugged Reader 02 00")
+            backend.plugged = False
+            detached = await page.until("READER")
+            assert (detached["event"], detached["reader"]) == ("detached", "Plugged Reader 02 00")
+            after = await page.call("GET_READERS", "READERS")
+            assert after["selected"] == SIMULATED_READER
+            assert after["auto_selected"] is True
+    finally:
+        await server.close()
+
+
+class _TwoReadersSim(SimulatedBackend):
+    """The simulated reader plus an empty second one."""
+
+    def list_readers(self) -> tuple[ReaderInfo, ...]:
+        return (*super().list_readers(), ReaderInfo("Other Reader 01 00", card_present=False))
 
 
 async def test_sim_card_argument_must_be_boolean(client: Client) -> None:

@@ -32,7 +32,7 @@ from bridge.tests.helpers import (
 )
 from mynacard.evidence import EvidenceError
 from mynacard.pins import PinKind
-from mynacard.records import build_certificate_availability
+from mynacard.records import LABEL_JUKI_CARD, build_certificate_availability, build_token_info
 from mynacard.sim import SimulatedConnection
 
 JP2_SIGNATURE = bytes.fromhex("0000000c6a5020200d0a870a")
@@ -381,6 +381,60 @@ async def test_a_card_without_the_applications_is_not_a_my_number_card() -> None
     reply = await _run_against(_RewritingBackend(foreign), "GET_CARD_STATUS")
     assert reply["reason"] == "NOT_MY_NUMBER_CARD"
     assert "マイナンバーカード" in reply["fix"]
+
+
+SELECT_JPKI = bytes.fromhex("00A4040C0AD392F000260100000001")
+SELECT_TOKEN_EF = bytes.fromhex("00A4020C020006")
+
+
+def _juki_card(sent: list[bytes]) -> Callable[[bytes, list[bytes]], tuple[bytes, int] | None]:
+    """An old 住基カード: the same JPKI AP, token label JPKIAPICCTOKEN (spec §4.2)."""
+
+    def rewrite(apdu: bytes, history: list[bytes]) -> tuple[bytes, int] | None:
+        sent.append(apdu)
+        if apdu[1] == 0xB0 and len(history) > 1 and history[-2] == SELECT_TOKEN_EF:
+            return build_token_info(label=LABEL_JUKI_CARD)[: apdu[4] or 256], 0x9000
+        return None
+
+    return rewrite
+
+
+@pytest.mark.parametrize(
+    ("cmd", "args"),
+    [
+        ("GET_CARD_STATUS", {}),
+        ("READ_CARD_FACE", {"purpose": PURPOSE_SIGN_RESET, **DEMO_FACE}),
+        ("AUTHENTICATE", {"purpose": PURPOSE_SIGN_RESET, "key": "auth", "pin": DEMO_PIN}),
+        ("RESERVE", {"purpose": PURPOSE_SIGN_RESET, "pin": DEMO_PIN, **DEMO_FACE}),
+    ],
+)
+async def test_a_card_with_another_token_label_is_not_a_my_number_card_and_sees_no_verify(
+    cmd: str, args: dict[str, str]
+) -> None:
+    sent: list[bytes] = []
+    backend = _RewritingBackend(_juki_card(sent))
+    if cmd != "GET_CARD_STATUS":
+        args = {**args, "nonce": new_nonce()}
+    reply = await _run_against(backend, cmd, **args)
+    assert reply["ok"] is False
+    assert reply["reason"] == "NOT_MY_NUMBER_CARD", reply
+    assert reply["token_label"] == LABEL_JUKI_CARD
+    assert "マイナンバーカード" in reply["fix"]
+    assert SELECT_TOKEN_EF in sent  # the label was actually read
+    assert not [a for a in sent if a[1] == 0x20]  # no VERIFY, not even an empty one
+    assert backend.card.tries_left(PinKind.VISUAL_PIN_B) == 10
+
+
+@pytest.mark.parametrize("sw", [0x6A82, 0x6D00, 0x6E00], ids=lambda sw: f"{sw:04X}")
+async def test_a_card_refusing_the_jpki_select_is_not_a_my_number_card(sw: int) -> None:
+    def foreign(apdu: bytes, history: list[bytes]) -> tuple[bytes, int] | None:
+        return (b"", sw) if apdu == SELECT_JPKI else None
+
+    reply = await _run_against(
+        _RewritingBackend(foreign), "READ_CARD_FACE", purpose=PURPOSE_SIGN_RESET,
+        nonce=new_nonce(), **DEMO_FACE,
+    )
+    assert reply["reason"] == "NOT_MY_NUMBER_CARD", reply
 
 
 async def test_a_card_without_a_signature_certificate_refuses_that_key_before_verify() -> None:

@@ -5,8 +5,9 @@ printed (和暦 such as 昭和60年 7月23日生, or 西暦 on newer cards), the
 西暦 or 令和) and the 4-digit セキュリティコード printed under the photo.
 
 A wrong value is worse than none: every value must be a real calendar date inside its era and a
-plausible range, every character must have been recognised confidently, and the two dates must
-agree with each other; otherwise the value is dropped.
+plausible range, every digit must have been recognised confidently (month and day may instead be
+read alike in both dates, which print them twice), and the two dates must agree with each other;
+otherwise the value is dropped.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ MIN_CONFIDENCE = 0.85
 # birth and expiry share month and day. Foreign residents' cards end with the period of stay and
 # may not; such a pair is legitimate but a misread digit looks the same, so ask for more.
 MIN_CONFIDENCE_UNMATCHED_DAY = 0.95
+# The recogniser's top choice with at least half the probability: enough for an era character
+# (see _date_reading) and the floor below which a digit is never corroborated.
 ERA_MIN_CONFIDENCE = 0.5
 EARLIEST_BIRTH = date(1900, 1, 1)
 # The first My Number Cards were issued in January 2016; none can have expired before that.
@@ -141,7 +144,27 @@ class ParsedFace:
         return sum(x is not None for x in (self.birth_date, self.expiry_date, self.security_code))
 
 
-def _unique(candidates: list[FieldReading[T]]) -> FieldReading[T] | None:
+@dataclass(frozen=True)
+class _DateReading:
+    """A date candidate with the confidence of each part, so parts can be corroborated."""
+
+    value: date
+    year: float  # the year digits, and the era when it is in doubt
+    month: float
+    day: float
+
+    @property
+    def confidence(self) -> float:
+        return min(self.year, self.month, self.day)
+
+    def as_field(self) -> FieldReading[date]:
+        return FieldReading(self.value, self.confidence)
+
+
+R = TypeVar("R", FieldReading[str], _DateReading)
+
+
+def _unique(candidates: list[R]) -> R | None:
     """One value, or None when the lines disagree (two different dates is no answer)."""
     if not candidates:
         return None
@@ -152,16 +175,20 @@ def _unique(candidates: list[FieldReading[T]]) -> FieldReading[T] | None:
     return max(candidates, key=lambda c: c.confidence)
 
 
-def _value_confidence(line: OcrLine, match: re.Match[str]) -> float:
-    """The weakest digit of year, month and day, unless the era itself is in doubt.
+def _date_reading(line: OcrLine, match: re.Match[str], value: date) -> _DateReading:
+    """Confidence per part: the weakest digit of each of year, month and day.
 
     年/月/日/生/まで are already checked by the pattern; a blurred 生 says nothing about the
     digits. The era must match a whole era name, so turning one era into another takes two
     characters misread into a different real era; its distinguishing character need only pass
     ERA_MIN_CONFIDENCE (和 is shared by 昭和 and 令和 and so proves nothing).
     """
-    spans = [match.span(g) for g in ("era_year", "year", "month", "day")]
-    confidence = min(line.span_confidence(start, end) for start, end in spans if start >= 0)
+
+    def part(*groups: str) -> float:
+        spans = [match.span(g) for g in groups if match.start(g) >= 0]
+        return min(line.span_confidence(start, end) for start, end in spans)
+
+    year = part("era_year", "year")
     if match.group("era"):
         start = match.start("era")
         era_chars = [
@@ -171,12 +198,12 @@ def _value_confidence(line: OcrLine, match: re.Match[str]) -> float:
         ]
         era_confidence = max(era_chars, default=0.0)
         if era_confidence < ERA_MIN_CONFIDENCE:
-            confidence = min(confidence, era_confidence)
-    return confidence
+            year = min(year, era_confidence)
+    return _DateReading(value, year, part("month"), part("day"))
 
 
-def _dates(lines: Sequence[OcrLine], pattern: re.Pattern[str]) -> list[FieldReading[date]]:
-    found: list[FieldReading[date]] = []
+def _dates(lines: Sequence[OcrLine], pattern: re.Pattern[str]) -> list[_DateReading]:
+    found: list[_DateReading] = []
     for line in lines:
         for match in pattern.finditer(fix_known_misreads(line.text)):
             try:
@@ -184,16 +211,33 @@ def _dates(lines: Sequence[OcrLine], pattern: re.Pattern[str]) -> list[FieldRead
             except DateError:
                 # A date that cannot exist is a misread; it must not be silently dropped while
                 # a different reading survives, so it is kept as a conflicting candidate.
-                found.append(FieldReading(date.min, 0.0))
+                found.append(_DateReading(date.min, 0.0, 0.0, 0.0))
                 continue
-            found.append(FieldReading(value, _value_confidence(line, match)))
+            found.append(_date_reading(line, match, value))
     return found
+
+
+def _corroborate(birth: _DateReading, expiry: _DateReading) -> tuple[_DateReading, _DateReading]:
+    """Month and day printed twice and read alike: each digit need be sure in one line only.
+
+    Two independent readings agreeing is the evidence; a digit the recogniser barely preferred
+    (below ERA_MIN_CONFIDENCE) is not lifted, so a stray misread cannot borrow certainty.
+    """
+    def lift(a: float, b: float) -> tuple[float, float]:
+        return (a, b) if min(a, b) < ERA_MIN_CONFIDENCE else (max(a, b), max(a, b))
+
+    birth_month, expiry_month = lift(birth.month, expiry.month)
+    birth_day, expiry_day = lift(birth.day, expiry.day)
+    return (
+        _DateReading(birth.value, birth.year, birth_month, birth_day),
+        _DateReading(expiry.value, expiry.year, expiry_month, expiry_day),
+    )
 
 
 def _security_codes(lines: Sequence[OcrLine]) -> list[FieldReading[str]]:
     """Confident 4-digit lines under the photo.
 
-    The code is read twice (whole card, and its region alone, where the small digits read
+    The code may be read twice (whole card, and its region alone, where the small digits read
     better); a weak reading of one pass is ignored, but two confident different codes cancel.
     """
     x0, y0, x1, y1 = SECURITY_CODE_REGION
@@ -231,15 +275,17 @@ def parse_lines(
         EARLIEST_EXPIRY <= expiry.value <= _add_years(today, MAX_YEARS_AHEAD)
     ):
         expiry = None
+    threshold = MIN_CONFIDENCE
     if birth is not None and expiry is not None:
         if birth.value >= expiry.value:
             birth = expiry = None  # one of them is misread and we cannot tell which
-        elif (birth.value.month, birth.value.day) != (expiry.value.month, expiry.value.day):
-            birth = _confident(birth, MIN_CONFIDENCE_UNMATCHED_DAY)
-            expiry = _confident(expiry, MIN_CONFIDENCE_UNMATCHED_DAY)
-    birth = _confident(birth, MIN_CONFIDENCE)
-    expiry = _confident(expiry, MIN_CONFIDENCE)
+        elif (birth.value.month, birth.value.day) == (expiry.value.month, expiry.value.day):
+            birth, expiry = _corroborate(birth, expiry)
+        else:
+            threshold = MIN_CONFIDENCE_UNMATCHED_DAY
+    birth_field = _confident(birth.as_field() if birth else None, threshold)
+    expiry_field = _confident(expiry.as_field() if expiry else None, threshold)
 
     joined = "".join(line.text for line in lines)
     words = sum(word in joined for word in CARD_WORDS)
-    return ParsedFace(birth, expiry, code, words)
+    return ParsedFace(birth_field, expiry_field, code, words)

@@ -18,6 +18,7 @@ import pytest
 from django.test import Client
 
 from reset.cardface import synth
+from tests.prerequisites import skip_or_fail
 
 pytestmark = [pytest.mark.browser]
 
@@ -58,7 +59,7 @@ def _y4m(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed")
+        skip_or_fail("Debian chromium is not installed", what="the browser tests")
     sync_api = pytest.importorskip("playwright.sync_api")
     y4m = _y4m(tmp_path_factory.mktemp("camera") / "card.y4m")
     with sync_api.sync_playwright() as playwright:

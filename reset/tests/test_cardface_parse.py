@@ -123,11 +123,25 @@ def test_it_reads_birth_and_expiry_merged_into_one_line() -> None:
     assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2034, 7, 23)
 
 
-def test_it_drops_a_date_with_one_unsure_digit() -> None:
-    # "昭和60年7月23日生": index 5 is the 7 of the month.
-    parsed = parse_lines(card(birth_weak={5: 0.6}), today=TODAY)
+def test_it_drops_a_date_with_one_unsure_year_digit() -> None:
+    # "昭和60年7月23日生": index 3 is the 0 of the year.
+    parsed = parse_lines(card(birth_weak={3: 0.6}), today=TODAY)
     assert parsed.birth_date is None
     assert parsed.expiry_date is not None
+
+
+def test_the_expiry_line_corroborates_an_unsure_month_or_day() -> None:
+    # Index 5 is the month, 8 the last digit of the day: printed again in the expiry line.
+    parsed = parse_lines(card(birth_weak={5: 0.6, 8: 0.55}), today=TODAY)
+    assert parsed.birth_date is not None and parsed.birth_date.value == date(1985, 7, 23)
+    alone = [line("昭和60年7月23日生", weak={5: 0.6}), line("個人番号カード")]
+    assert parse_lines(alone, today=TODAY).birth_date is None
+
+
+def test_a_barely_preferred_digit_is_not_corroborated() -> None:
+    parsed = parse_lines(card(birth_weak={5: 0.3}), today=TODAY)
+    assert parsed.birth_date is None
+    assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2034, 7, 23)
 
 
 def test_an_unsure_separator_does_not_spoil_the_value() -> None:

@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 
+from tests.prerequisites import skip_or_fail
+
 MODULE = Path(__file__).resolve().parents[2] / "static" / "reset" / "card-face.js"
 
 
 def run(expression: str) -> Any:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        skip_or_fail("node is not installed", what="the page-module tests")
     script = (
         f"import * as m from {json.dumps(MODULE.as_uri())};\n"
         f"const now = new Date('2026-11-27T00:00:00Z');\n"

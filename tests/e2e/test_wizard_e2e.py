@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import harness
+from tests.prerequisites import skip_or_fail
 
 pytestmark = [pytest.mark.browser]
 
@@ -32,7 +33,7 @@ def _skip_reason() -> str | None:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Stack]:
     reason = _skip_reason()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason, what="the browser tests")
     with harness.running_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
 
@@ -294,7 +295,8 @@ def test_the_camera_option_reads_a_still_and_keeps_the_manual_form(
     shot = harness.shooter(page, "camera")
     harness.choose(page, stack.base_url, "sign")
     page.click("#cardface-camera")
-    capture = page.locator("#cardface-camera-area").get_by_role("button", name="撮影する", exact=True)
+    area = page.locator("#cardface-camera-area")
+    capture = area.get_by_role("button", name="撮影する", exact=True)
     page.locator("#cardface-camera-area button.primary:not([disabled])").wait_for(timeout=20000)
     assert_accessible(page, "camera")
     shot("camera-open")
