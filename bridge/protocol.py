@@ -54,6 +54,7 @@ REPLIES: Mapping[str, str] = {
     "RESERVE": "EVIDENCE",
     "CANCEL": "CANCEL",
     "SIM_CARD": "SIM_CARD",
+    "GET_DIAGNOSTICS": "DIAGNOSTICS",
 }
 _COMMAND_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
@@ -151,6 +152,11 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class GetDiagnostics:
+    """A report for support: versions, service, readers, recent failures; no personal data."""
+
+
+@dataclass(frozen=True)
 class SimCard:
     """Development aid, simulate mode only: insert or remove the simulated card."""
 
@@ -167,6 +173,7 @@ Command = (
     | Reserve
     | Cancel
     | SimCard
+    | GetDiagnostics
 )
 CARD_WORKFLOWS = frozenset({"GET_CARD_STATUS", "READ_CARD_FACE", "AUTHENTICATE", "RESERVE"})
 
@@ -347,6 +354,8 @@ def parse_command(envelope: Envelope, *, simulate: bool) -> Command:
             )
         case "CANCEL":
             return Cancel()
+        case "GET_DIAGNOSTICS":
+            return GetDiagnostics()
         case "SIM_CARD" if simulate:
             return SimCard(present=_bool(body, "present"))
         case _:

@@ -14,7 +14,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bridge.reasons import FIXES, BridgeFailure, OperationCancelled, Reason
+from bridge.reasons import (
+    FIXES,
+    BridgeFailure,
+    OperationCancelled,
+    Reason,
+    fix_after_interrupted_verify,
+)
 from mynacard.transport import CardConnection
 
 logger = logging.getLogger(__name__)
@@ -93,6 +99,33 @@ class ReaderBackend(abc.ABC):
 ApduHook = Callable[[int], None]
 
 
+#: Failures after which we cannot know whether the card received the APDU in flight.
+_LOST_IN_FLIGHT = frozenset(
+    {Reason.CARD_REMOVED, Reason.READER_GONE, Reason.CARD_COMMUNICATION_ERROR,
+     Reason.NO_PCSC_SERVICE}
+)
+
+
+def _presents_a_value(apdu: bytes) -> bool:
+    """A VERIFY with data (``00 20 00 P2 Lc ...``); an empty one only reads the counter (§4.4)."""
+    return len(apdu) > 5 and apdu[1] == 0x20
+
+
+def _verify_interrupted(failure: BridgeFailure) -> BridgeFailure:
+    """The link failed while a VERIFY was in flight: the try may or may not have been counted.
+
+    The default CARD_REMOVED fix says no try was spent, which is true only when the card left
+    between APDUs. Here the page must re-read the counters (GET_CARD_STATUS, no try spent)
+    before asking again; the bridge never re-sends the VERIFY itself.
+    """
+    extra = {
+        **failure.extra,
+        "verify_interrupted": True,
+        "fix": fix_after_interrupted_verify(failure.reason),
+    }
+    return BridgeFailure(failure.reason, str(failure), **extra)
+
+
 class GuardedConnection(CardConnection):
     """Checks the cancel token before every APDU and counts them; never re-sends anything.
 
@@ -113,7 +146,12 @@ class GuardedConnection(CardConnection):
         self.apdu_count += 1
         if self._on_apdu is not None:
             self._on_apdu(self.apdu_count)
-        return self._link.send_and_receive(apdu)
+        try:
+            return self._link.send_and_receive(apdu)
+        except BridgeFailure as failure:
+            if _presents_a_value(apdu) and failure.reason in _LOST_IN_FLIGHT:
+                raise _verify_interrupted(failure) from failure
+            raise
 
     def close(self) -> None:
         self._link.close()

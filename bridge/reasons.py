@@ -44,6 +44,13 @@ class Reason(StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
+#: True only when the card left between APDUs; see fix_after_interrupted_verify.
+_NO_TRY_SPENT = "暗証番号の入力回数は増えていません。"
+_TRY_MAYBE_SPENT = (
+    "暗証番号を送った直後だったため、入力回数が1回減った可能性があります。"
+    "カードを置き直すと残りの回数を確認できます。"
+)
+
 _LIKELY_HOLDERS = (
     "JPKI利用者ソフト、e-Taxソフト、マイナポータルAP、"
     "他のブラウザーのカード読み取り機能"
@@ -76,8 +83,7 @@ FIXES: dict[Reason, str] = {
     ),
     Reason.CARD_REMOVED: (
         "読み取りの途中でカードが離れました。カードを置き直し、"
-        "読み取りが終わるまで動かさないでください。"
-        "暗証番号の入力回数は増えていません。"
+        "読み取りが終わるまで動かさないでください。" + _NO_TRY_SPENT
     ),
     Reason.CARD_UNRESPONSIVE: (
         "カードが応答しません。接触型リーダーでは IC チップの向き (表裏・上下) を確かめ、"
@@ -115,6 +121,15 @@ FIXES: dict[Reason, str] = {
         "カード読み取りソフトで予期しないエラーが起きました。ソフトを再起動してください。"
     ),
 }
+
+
+def fix_after_interrupted_verify(reason: Reason) -> str:
+    """The fix when the link failed with a VERIFY in flight: the try may have been counted.
+
+    A card may count the try before it answers (spec §4.4: the counter, not the answer, is
+    the state), so "no try spent" would be a promise the bridge cannot keep.
+    """
+    return FIXES[reason].removesuffix(_NO_TRY_SPENT) + _TRY_MAYBE_SPENT
 
 
 class BridgeFailure(Exception):

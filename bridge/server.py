@@ -27,6 +27,7 @@ from websockets.http11 import Request, Response
 
 from bridge import __version__
 from bridge.config import BridgeConfig
+from bridge.diagnostics import Diagnostics
 from bridge.protocol import encode
 from bridge.readers import ReaderBackend, ReaderMonitor, ReaderSnapshot
 from bridge.session import ClientSession
@@ -63,6 +64,7 @@ class BridgeServer:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="myna-bridge-card")
         self._monitor = ReaderMonitor(backend, self._on_reader_events)
         self._wire_logger = _NoFrameLogger(logging.getLogger("websockets.server"), {})
+        self.diagnostics = Diagnostics()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -157,6 +159,12 @@ class BridgeServer:
             snapshot=lambda: self._monitor.snapshot,
             refresh=self._monitor.refresh,
             send=queue.put_nowait,
+            diagnostics=self.diagnostics,
+            settings={
+                "port": self.port,
+                "allowed_origins": sorted(self.config.allowed_origins),
+                "max_message_bytes": self.config.max_message_bytes,
+            },
         )
         self._active = session
         logger.info("client connected from %s", origin)

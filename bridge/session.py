@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from bridge import __version__
+from bridge.diagnostics import Diagnostics
 from bridge.protocol import (
     API_LEVEL,
     CARD_WORKFLOWS,
@@ -25,6 +26,7 @@ from bridge.protocol import (
     Command,
     Envelope,
     GetCardStatus,
+    GetDiagnostics,
     GetReaders,
     Hello,
     InvalidMessage,
@@ -60,6 +62,8 @@ class ClientSession:
         snapshot: Callable[[], ReaderSnapshot],
         refresh: Callable[[], ReaderSnapshot],
         send: Send,
+        diagnostics: Diagnostics | None = None,
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.origin = origin
         self._backend = backend
@@ -67,6 +71,8 @@ class ClientSession:
         self._snapshot = snapshot
         self._refresh = refresh
         self._send = send
+        self._diagnostics = diagnostics if diagnostics is not None else Diagnostics()
+        self._settings = dict(settings or {})
         self.hello_done = False
         self.selected: str | None = None
         self.workflow: str | None = None
@@ -178,8 +184,11 @@ class ClientSession:
         try:
             command = parse_command(envelope, simulate=self._backend.kind == "simulated")
         except UnknownCommand:
-            logger.info("unknown command %s", envelope.cmd)
-            self._send(_with_id({"msg": "UNKNOWN_COMMAND", "error": envelope.cmd}, envelope))
+            # Not the name itself: a confused page could send a password as `cmd`.
+            logger.info("unknown command (%d characters)", len(envelope.cmd))
+            self._send(_with_id(
+                {"msg": "UNKNOWN_COMMAND", "cmd": envelope.cmd, "error": envelope.cmd}, envelope
+            ))
             return
         except ArgumentError as exc:
             if not self._allowed(envelope.cmd):
@@ -210,7 +219,7 @@ class ClientSession:
         if cmd == "HELLO":
             return False
         if self.workflow is not None:
-            return cmd in ("GET_READERS", "SIM_CARD")
+            return cmd in ("GET_READERS", "GET_DIAGNOSTICS", "SIM_CARD")
         return True
 
     def _bad_state(self, envelope: Envelope) -> None:
@@ -257,6 +266,18 @@ class ClientSession:
                 if self._cancel is not None:
                     self._cancel.cancel()
                 self._send(_with_id({"msg": "CANCEL", "workflow": running}, envelope))
+            case GetDiagnostics():
+                self._send(_with_id({
+                    "msg": reply_name,
+                    "environment": self._diagnostics.environment(),
+                    "api": API_LEVEL,
+                    "backend": self._backend.kind,
+                    "settings": self._settings,
+                    "state": self.state,
+                    "workflow": self.workflow,
+                    **self._readers_json(),
+                    "failures": self._diagnostics.failures(),
+                }, envelope))
             case SimCard(present=present):
                 backend: SimulatedBackend = self._backend  # type: ignore[assignment]
                 backend.set_present(present)
@@ -276,6 +297,7 @@ class ClientSession:
                 raise BridgeFailure(snapshot.service_reason)
             reader = choose_reader(snapshot.readers, self.selected)
         except BridgeFailure as failure:
+            self._diagnostics.record(envelope.cmd, failure)
             self._send(_with_id({"msg": reply_name, "ok": False, **failure.fields()}, envelope))
             return
         cancel = CancelToken()
@@ -305,10 +327,13 @@ class ClientSession:
             result = await loop.run_in_executor(self._executor, _run_workflow, command, context)
         except BridgeFailure as failure:
             logger.info("%s failed: %s", envelope.cmd, failure.reason.value)
+            self._diagnostics.record(envelope.cmd, failure)
             result = {"ok": False, **failure.fields()}
         except Exception:
             logger.exception("%s crashed", envelope.cmd)
-            result = {"ok": False, **BridgeFailure(Reason.INTERNAL_ERROR).fields()}
+            crash = BridgeFailure(Reason.INTERNAL_ERROR)
+            self._diagnostics.record(envelope.cmd, crash)
+            result = {"ok": False, **crash.fields()}
         else:
             logger.info("%s done", envelope.cmd)
         finally:

@@ -164,10 +164,10 @@ def _open(
         connection.close()
 
 
-#: How a card without the JPKI AP answers its SELECT: 6A82 (translated by mynacard), or, on
-#: cards and contactless readers' pseudo-APDU layers that do not know the command at all,
-#: 6A81 / 6A86 / 6D00 / 6E00 (spec §8).
-_FOREIGN_CARD_SWS = frozenset({0x6A81, 0x6A82, 0x6A86, 0x6D00, 0x6E00})
+#: How a card without the JPKI AP answers its SELECT besides 6A82 (which mynacard translates to
+#: ApplicationNotFoundError): cards, and contactless readers' pseudo-APDU layers, that do not
+#: know the command at all answer 6A81 / 6A86 / 6D00 / 6E00 (spec §8).
+_FOREIGN_CARD_SWS = frozenset({0x6A81, 0x6A86, 0x6D00, 0x6E00})
 
 
 def _my_number_card(connection: GuardedConnection) -> JpkiSession:
@@ -179,6 +179,8 @@ def _my_number_card(connection: GuardedConnection) -> JpkiSession:
     """
     try:
         jpki = JpkiSession(connection)
+    except ApplicationNotFoundError as exc:  # 6A82, translated by mynacard (spec §8)
+        raise BridgeFailure(Reason.NOT_MY_NUMBER_CARD, "no JPKI AP", sw="6A82") from exc
     except ApduError as exc:
         if exc.sw in _FOREIGN_CARD_SWS:
             raise BridgeFailure(

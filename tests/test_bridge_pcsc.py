@@ -174,6 +174,17 @@ async def _wait_card(page: Client, reader: str, present: bool) -> None:
     raise AssertionError(f"{reader} never showed card_present={present}")
 
 
+async def _pushed(page: Client, reader: str, event: str) -> dict[str, Any]:
+    """The READER ``event`` for ``reader`` the bridge pushed (already received, or next)."""
+    for message in page.received:
+        if message["msg"] == "READER" and (message["reader"], message["event"]) == (reader, event):
+            return message
+    while True:
+        message = await page.until("READER")
+        if (message["reader"], message["event"]) == (reader, event):
+            return message
+
+
 @pytest.fixture
 async def page(bridge_process: BridgeProcess) -> AsyncIterator[Client]:
     async with connect(bridge_process.url, origin=DEV_ORIGIN, logger=CLIENT_LOGGER) as ws:  # type: ignore[arg-type]
@@ -192,6 +203,8 @@ async def own_card(pcsc_sim: PcscSim, page: Client) -> AsyncIterator[OwnCard]:
     own.thread.start()
     try:
         await _wait_card(page, OWN_READER, True)
+        inserted = await _pushed(page, OWN_READER, "card_inserted")  # the PC/SC monitor's event
+        assert inserted["card_present"] is True
         selected = await page.call("SELECT_READER", "READERS", reader=OWN_READER)
         assert selected["selected"] == OWN_READER
         own.apdus.clear()
@@ -303,6 +316,7 @@ async def test_card_removed_mid_read_over_pcsc(page: Client, own_card: OwnCard) 
     assert reply["fix"]
     # Only 照合番号B was presented; the JPKI PIN never left the bridge.
     assert own_card.verifies_with_data() == 1
+    assert (await _pushed(page, OWN_READER, "card_removed"))["card_present"] is False
     assert own_card.card.tries_left(PinKind.JPKI_AUTH) == 3
     # The bridge is still fine: the shared card answers.
     await _select_shared(page)

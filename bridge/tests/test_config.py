@@ -116,3 +116,23 @@ def test_the_cli_exits_2_on_a_missing_simulator_profile(
 ) -> None:
     assert main(["--simulate", str(tmp_path / "missing.toml"), "--port", "0"]) == 2
     assert "missing.toml" in capsys.readouterr().err
+
+
+def test_simulate_with_a_profile_loads_that_card(tmp_path: Path) -> None:
+    from bridge.__main__ import make_backend
+    from bridge.simulated import SimulatedBackend
+    from mynacard.pins import PinKind
+
+    profiles = Path(__file__).resolve().parents[2] / "mynacard" / "sim" / "profiles"
+    text = (profiles / "demo.toml").read_text(encoding="utf-8")
+    marker = '[pins.jpki_auth]\nvalue = "2580"\ntries_left = 3\n'
+    assert marker in text
+    (tmp_path / "demo.jp2").write_bytes((profiles / "demo.jp2").read_bytes())
+    profile = tmp_path / "last-try.toml"
+    profile.write_text(text.replace(marker, marker.replace("= 3", "= 1")), encoding="utf-8")
+    backend = make_backend(build_config(simulate=str(profile)))
+    assert isinstance(backend, SimulatedBackend)
+    assert backend.card.tries_left(PinKind.JPKI_AUTH) == 1
+    demo = make_backend(build_config(simulate="demo"))
+    assert isinstance(demo, SimulatedBackend)
+    assert demo.card.tries_left(PinKind.JPKI_AUTH) == 3

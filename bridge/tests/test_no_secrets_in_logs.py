@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 
@@ -22,7 +23,8 @@ from bridge.tests.helpers import (
     start_bridge,
 )
 
-SECRETS = (DEMO_PIN, DEMO_PASSWORD, "60072320344821", "myna2580")
+WRONG_PIN = "7391"  # a wrong try is as secret as the right one (it may be a near miss)
+SECRETS = (DEMO_PIN, DEMO_PASSWORD, "60072320344821", "myna2580", WRONG_PIN)
 
 
 def _port_without_secrets() -> int:
@@ -61,9 +63,18 @@ async def test_secrets_never_reach_the_logs_at_the_lowest_level(
             assert ok["ok"] is True
             wrong = await page.call(
                 "AUTHENTICATE", "AUTHENTICATION", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(),
-                pin="1234",
+                pin=WRONG_PIN,
             )
             assert wrong["reason"] == "WRONG_PIN"
+            await page.call("SIM_CARD", "SIM_CARD", present=False)
+            await page.call("SIM_CARD", "SIM_CARD", present=True)
+            pushed = await page.until("READER")
+            while pushed["event"] != "card_status":  # the counters read after insertion
+                pushed = await page.until("READER")
+            report = await page.call("GET_DIAGNOSTICS", "DIAGNOSTICS")
+            assert report["failures"]
+            for secret in SECRETS:
+                assert secret not in json.dumps(report["failures"])
             malformed = await page.call(
                 "AUTHENTICATE", "AUTHENTICATION", purpose=PURPOSE_AUTH_RESET, nonce=new_nonce(),
                 pin=DEMO_PASSWORD + "!",
@@ -71,6 +82,9 @@ async def test_secrets_never_reach_the_logs_at_the_lowest_level(
             assert malformed["reason"] == "MALFORMED_PIN"
             await ws.send('{"cmd": "RESERVE", "pin": "' + DEMO_PIN + '", "oops"')  # bad JSON
             assert (await page.next())["msg"] == "INVALID"
+            # A confused page typing the password into the command name: well-formed, unknown.
+            unknown = await page.call(DEMO_PASSWORD, "UNKNOWN_COMMAND")
+            assert unknown["cmd"] == DEMO_PASSWORD
     finally:
         await server.close()
 
@@ -87,8 +101,6 @@ async def test_secrets_never_reach_the_logs_at_the_lowest_level(
 
 
 def test_parsed_commands_never_show_secrets_in_repr() -> None:
-    import json
-
     from bridge.protocol import parse_command, parse_envelope
 
     envelope = parse_envelope(json.dumps({

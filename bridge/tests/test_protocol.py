@@ -141,7 +141,8 @@ async def test_a_binary_frame_is_invalid(client: Client) -> None:
 
 async def test_an_unknown_command_is_named_in_the_reply(client: Client) -> None:
     reply = await client.call("FORMAT_CARD", id="r1")
-    assert reply == {"msg": "UNKNOWN_COMMAND", "error": "FORMAT_CARD", "id": "r1"}
+    assert reply == {"msg": "UNKNOWN_COMMAND", "cmd": "FORMAT_CARD", "error": "FORMAT_CARD",
+                     "id": "r1"}
 
 
 async def test_card_commands_before_hello_are_bad_state_naming_the_command(
@@ -319,8 +320,8 @@ async def test_reader_attach_and_detach_are_pushed_and_a_detached_choice_is_forg
     backend = _PluggableSim()
     server = await start_bridge(backend)
     try:
-        async with connect(f"ws://127.0.0.1:{server.port}/", origin=DEV_ORIGIN,
-                           logger=CLIENT_LOGGER) as ws:  # type: ignore[arg-type]
+        url = f"ws://127.0.0.1:{server.port}/"
+        async with connect(url, origin=DEV_ORIGIN, logger=CLIENT_LOGGER) as ws:  # type: ignore[arg-type]
             page = Client(ws)
             await page.hello()
             backend.plugged = True  # the monitor's next poll notices

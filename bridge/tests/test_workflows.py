@@ -435,6 +435,7 @@ async def test_a_card_refusing_the_jpki_select_is_not_a_my_number_card(sw: int) 
         nonce=new_nonce(), **DEMO_FACE,
     )
     assert reply["reason"] == "NOT_MY_NUMBER_CARD", reply
+    assert reply["sw"] == f"{sw:04X}"
 
 
 async def test_a_card_without_a_signature_certificate_refuses_that_key_before_verify() -> None:
@@ -474,3 +475,46 @@ async def test_a_stopped_service_is_reported_as_such_not_as_no_reader() -> None:
             assert "pcscd" in reply["fix"]
     finally:
         await server.close()
+
+
+class _NoReaders(SimulatedBackend):
+    """The PC/SC service runs but no reader is plugged in."""
+
+    def list_readers(self) -> tuple[ReaderInfo, ...]:
+        return ()
+
+
+async def test_no_reader_is_no_reader_with_a_fix_and_nothing_selected() -> None:
+    server = await start_bridge(_NoReaders())
+    try:
+        url = f"ws://127.0.0.1:{server.port}/"
+        async with connect(url, origin=DEV_ORIGIN, logger=CLIENT_LOGGER) as ws:  # type: ignore[arg-type]
+            page = Client(ws)
+            hello = await page.hello()
+            assert hello["service"] is True
+            assert hello["readers"] == []
+            assert hello["selected"] is None
+            reply = await page.call("GET_CARD_STATUS", "CARD_STATUS")
+            assert reply["reason"] == "NO_READER"
+            assert "USB" in reply["fix"]
+    finally:
+        await server.close()
+
+
+async def test_a_card_removed_with_a_verify_in_flight_does_not_promise_no_try_was_spent() -> None:
+    backend = SimulatedBackend()
+
+    def pull_at_verify(apdu: bytes) -> None:
+        if apdu[1] == 0x20 and len(apdu) > 5:  # the PIN is on its way: the card leaves
+            backend.set_present(False)
+
+    backend.before_apdu = pull_at_verify
+    reply = await _run_against(
+        backend, "AUTHENTICATE", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(), key="auth",
+        pin=DEMO_PIN,
+    )
+    assert reply["reason"] == "CARD_REMOVED"
+    assert reply["verify_interrupted"] is True
+    assert "増えていません" not in reply["fix"]
+    assert "減った可能性" in reply["fix"]
+

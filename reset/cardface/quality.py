@@ -21,6 +21,7 @@ SOFT_GLARE = 0.12
 # sheet of paper that is merely bright is not glare.
 BURNT = 250
 ABOVE_BACKGROUND = 8
+WASHED_OUT = 252
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ def measure(card: np.ndarray) -> Quality:
     sharpness = float(cv2.Laplacian(inner, cv2.CV_64F).var())
     # The quartile, not the median: a highlight may cover half the card and would lift a median.
     background = float(np.percentile(inner, 25))
-    burnt = (inner >= BURNT) & (inner >= background + ABOVE_BACKGROUND)
+    if background >= WASHED_OUT:
+        # Most of the card is burnt out: there is no background left to compare with.
+        burnt = inner >= WASHED_OUT
+    else:
+        burnt = (inner >= BURNT) & (inner >= background + ABOVE_BACKGROUND)
     glare = float(np.count_nonzero(burnt)) / burnt.size
     return Quality(sharpness=sharpness, glare=glare)

@@ -7,7 +7,8 @@ log says what was done and why it failed, never what the card says.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
@@ -19,6 +20,7 @@ from reset.cardface.result import CardFaceReading, Reason
 
 logger = logging.getLogger(__name__)
 
+JST = ZoneInfo("Asia/Tokyo")
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
 # Refuse to decode absurd pixel counts (a small JPEG can claim a huge canvas).
 MAX_PIXELS = 40_000_000
@@ -86,7 +88,8 @@ def _ocr_card(card: np.ndarray, today: date) -> ParsedFace:
 
 def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFaceReading:
     """Read a BGR photo of a card front."""
-    today = today or date.today()
+    # The card's dates are Japanese calendar days.
+    today = today or datetime.now(JST).date()
     h, w = image.shape[:2]
     if min(h, w) < MIN_IMAGE_SIDE:
         return CardFaceReading.failed(Reason.TOO_SMALL)
@@ -100,7 +103,7 @@ def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFace
         fallback = locate.whole_image_as_card(image)
         if fallback is None:
             return CardFaceReading.failed(Reason.NOT_A_CARD)
-        if fallback.shape[1] < MIN_CARD_WIDTH_PX or max(h, w) < MIN_CARD_WIDTH_PX:
+        if max(h, w) < MIN_CARD_WIDTH_PX:
             return CardFaceReading.failed(Reason.TOO_SMALL)
         card = fallback
 
@@ -144,8 +147,10 @@ def read_card_face_image(jpeg_bytes: bytes, *, today: date | None = None) -> Car
         return CardFaceReading.failed(Reason.NOT_A_CARD)
     reading = read_card_image(image, today=today)
     del image
-    logger.info(
-        "card face read: %s",
-        "ok" if reading.ok else f"{reading.reason} ({sum(x is not None for x in (reading.birth_date, reading.expiry_date, reading.security_code))}/3)",  # noqa: E501
-    )
+    if reading.ok:
+        logger.info("card face read: ok")
+    else:
+        read = sum(x is not None for x in (reading.birth_date, reading.expiry_date,
+                                           reading.security_code))
+        logger.info("card face read: %s, %d of 3 values", reading.reason, read)
     return reading

@@ -23,7 +23,9 @@ from tests.prerequisites import skip_or_fail
 pytestmark = [pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
-MODULE = Path(__file__).resolve().parents[2] / "static" / "reset" / "cardface.js"
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = ROOT / "static" / "reset" / "cardface.js"
+SHOTS = ROOT / "test-output" / "cardface"  # git-ignored; for a human look at the page
 ORIGIN = "http://localhost:8765"
 WIDTH, HEIGHT = 1280, 720
 
@@ -35,7 +37,8 @@ HARNESS = """<!doctype html><html lang="ja"><meta charset="utf-8"><title>cardfac
 </form>
 <script type="module">
   window.submitted = 0; window.filled = null;
-  document.getElementById("f").addEventListener("submit", (e) => { e.preventDefault(); window.submitted++; });
+  document.getElementById("f").addEventListener("submit",
+    (e) => { e.preventDefault(); window.submitted++; });
   const m = await import("/static/reset/cardface.js");
   await m.start({ form: document.getElementById("f"), container: document.getElementById("area"),
                   endpoint: "/reset/cardface/", csrfToken: "CSRF_SECRET",
@@ -119,6 +122,9 @@ def test_a_still_is_sent_once_and_fills_the_form(browser: Any) -> None:
         page.wait_for_function("window.ready === true", timeout=30000)
         assert page.locator(".cardface-guide").count() == 1
         assert "黒わく" in page.locator("#area").inner_text()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(500)  # let a frame arrive so the shot shows the card
+        page.screenshot(path=str(SHOTS / "1-camera.png"), full_page=True)
         page.get_by_role("button", name="撮影する").click()
         page.wait_for_function("window.filled !== null", timeout=90000)
 
@@ -130,7 +136,9 @@ def test_a_still_is_sent_once_and_fills_the_form(browser: Any) -> None:
         assert page.input_value("#security_code") == "4821"
         assert "確からしさ" in page.locator("#security_code-cardface").inner_text()
         assert page.evaluate("window.submitted") == 0
+        page.screenshot(path=str(SHOTS / "2-filled.png"), full_page=True)
         # The camera is off once the still is taken.
         assert page.evaluate("document.querySelector('video').srcObject") is None
+        assert not page.locator("video").is_visible()
     finally:
         context.close()

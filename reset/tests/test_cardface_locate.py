@@ -90,8 +90,10 @@ def test_glare_is_counted_but_a_white_sheet_is_not() -> None:
 
     assert glare(synth.Scene(seed=9)) < quality.SOFT_GLARE
     assert glare(synth.Scene(glare=1.0, seed=9)) > quality.SOFT_GLARE
-    white = np.full((631, 1000, 3), 252, dtype=np.uint8)
+    white = np.full((631, 1000, 3), 248, dtype=np.uint8)
     assert quality.measure(white).glare == 0.0
+    burnt = np.full((631, 1000, 3), 255, dtype=np.uint8)
+    assert quality.measure(burnt).glare == 1.0
 
 
 def test_decode_refuses_what_is_not_a_sane_image() -> None:

@@ -200,6 +200,8 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
   const privacy = el("p", { class: "note" }, TEXT.privacy);
   const stage = el("div", { class: "cardface-stage" });
   stage.style.cssText = "position:relative;display:inline-block;max-width:100%;overflow:hidden;";
+  // An inline `display` beats the `hidden` attribute, so both are set together.
+  const showStage = (on) => { stage.hidden = !on; stage.style.display = on ? "inline-block" : "none"; };
   const video = el("video", { playsinline: "", muted: "", autoplay: "" });
   video.muted = true;
   video.style.cssText = "display:block;max-width:100%;height:auto;";
@@ -225,7 +227,7 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
 
   const fail = (message) => {
     stop();
-    stage.hidden = true;
+    showStage(false);
     capture.hidden = true;
     status.textContent = "";
     error.textContent = `${message} ${message.includes("手で入力") ? "" : TEXT.manual}`.trim();
@@ -234,7 +236,7 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
   const open = async () => {
     error.textContent = "";
     status.textContent = TEXT.starting;
-    stage.hidden = false;
+    showStage(true);
     retake.hidden = true;
     capture.hidden = false;
     capture.disabled = true;
@@ -277,7 +279,7 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
       return;
     }
     stop(); // one still is all that is needed: the camera goes off before the upload
-    stage.hidden = true;
+    showStage(false);
     capture.hidden = true;
     status.textContent = TEXT.reading;
     const data = await send(endpoint, csrfToken, blob);
