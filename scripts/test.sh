@@ -10,7 +10,7 @@ mkdir -p test-output
 
 if scripts/services.sh; then
   echo "== backends again on PostgreSQL + Redis"
-  DB_ENGINE=postgres DB_HOST=${PGHOST_FOR_TESTS:-127.0.0.1} DB_USER=${PGUSER_FOR_TESTS:-postgres} \
+  DB_CONN_MAX_AGE=0 DB_ENGINE=postgres DB_HOST=${PGHOST_FOR_TESTS:-127.0.0.1} DB_USER=${PGUSER_FOR_TESTS:-postgres} \
     DB_NAME=myna_reset REDIS_URL=${REDIS_URL_FOR_TESTS:-redis://127.0.0.1:6379/3} \
     "$VENV/bin/python" -m pytest -q -p no:cacheprovider -m backends
 elif [ "${CI:-}" = "true" ]; then

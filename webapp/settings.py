@@ -154,6 +154,12 @@ STORAGES = {
     },
 }
 
+# --- Uploads --------------------------------------------------------------------------------------
+# A card-front still (reset.cardface, at most 4 MB) must stay in memory: Django spools larger
+# request bodies to a temporary file, and a photo of the card face is never written to disk.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 # --- Sessions and security ---------------------------------------------------------------
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60, minimum=300)
 SESSION_COOKIE_HTTPONLY = True

@@ -12,6 +12,7 @@ import io
 import logging
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -80,12 +81,15 @@ def _error(code: str, status: int) -> JsonResponse:
 
 @csrf_exempt
 @require_POST
-def read_card_front(request: HttpRequest) -> HttpResponse:
+async def read_card_front(request: HttpRequest) -> HttpResponse:
     """Read the card front; CSRF is checked inside, after the in-memory upload handler is set.
 
     Django's CSRF middleware would parse a multipart body (and spool a large file to disk) before
     the view could choose its handlers, hence csrf_exempt here and csrf_protect below (the
     pattern in Django's "upload handlers" documentation).
+
+    The view is async so that the second or two of OCR runs in a worker thread: under ASGI every
+    sync view shares one thread, and the rest of the site would wait for the OCR.
     """
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -94,8 +98,13 @@ def read_card_front(request: HttpRequest) -> HttpResponse:
     if length > MAX_IMAGE_BYTES + MULTIPART_OVERHEAD:
         return _error("too_large", 413)
     handler = MemoryOnlyUploadHandler(request)
-    request.upload_handlers = [handler]
-    return _read_checked(request, handler)
+    try:
+        request.upload_handlers = [handler]
+    except AttributeError:
+        # Something (a wrapping view, a middleware) parsed the body first, with Django's default
+        # handlers; it still works, but a large upload may have been spooled to a temp file.
+        logger.warning("card face upload parsed before the view; route read_card_front directly")
+    return await sync_to_async(_read_checked, thread_sensitive=False)(request, handler)
 
 
 @csrf_protect
@@ -107,6 +116,9 @@ def _read_checked(request: HttpRequest, handler: MemoryOnlyUploadHandler) -> Htt
             return _error("too_large", 413)
         if upload is None:
             return _error("missing_image", 400)
+        if upload.size is not None and upload.size > MAX_IMAGE_BYTES:
+            upload.close()
+            return _error("too_large", 413)
         data = upload.read()
         upload.close()
     elif content_type in RAW_TYPES:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -101,10 +102,13 @@ def test_a_still_is_sent_once_and_fills_the_form(browser: Any) -> None:
             route.fulfill(status=200, content_type="text/javascript", body=MODULE.read_text())
         elif path == "/reset/cardface/" and request.method == "POST":
             headers = request.headers
-            response = client.post(
-                path, data=request.post_data_buffer, content_type=headers["content-type"],
-                headers={"X-CSRFToken": headers.get("x-csrftoken", "")},
-            )
+            # The view is async; Django's client must run it outside Playwright's event loop.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                response = pool.submit(
+                    client.post, path, data=request.post_data_buffer,
+                    content_type=headers["content-type"],
+                    headers={"X-CSRFToken": headers.get("x-csrftoken", "")},
+                ).result()
             body = json.loads(response.content)
             posts.append({"type": headers["content-type"], "status": response.status_code,
                           "body": body})

@@ -139,3 +139,19 @@ def test_it_checks_the_csrf_token(fake_reader: list[bytes]) -> None:
     )
     assert accepted.status_code == 200
     assert fake_reader == [b"\xff\xd8"]
+
+
+def test_it_still_works_when_wrapped_by_a_view_that_is_not_csrf_exempt(
+    fake_reader: list[bytes], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = Client(enforce_csrf_checks=True)
+    secret = "w" * 32
+    client.cookies["csrftoken"] = secret
+    response = client.post(
+        "/wrapped/cardface/",
+        {"image": SimpleUploadedFile("f.jpg", b"\xff\xd8jpeg", content_type="image/jpeg")},
+        headers={"X-CSRFToken": secret},
+    )
+    assert response.status_code == 200
+    assert fake_reader == [b"\xff\xd8jpeg"]
+    assert "route read_card_front directly" in caplog.text

@@ -28,7 +28,7 @@ from reset.face_consumer import ADVICE_TEXT, FaceConsumer
 from reset.wizard_state import Step, Target, WizardState
 from webapp.asgi import application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.backends]
 
 ORIGIN = b"http://testserver"
 CARD = "c0ffee" * 10 + "abcd"

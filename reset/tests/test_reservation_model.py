@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from reset.models import JST, Reservation, ReservationState
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.backends]
 
 CARD = "ab" * 32
 NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)

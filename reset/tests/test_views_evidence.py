@@ -15,7 +15,7 @@ from reset import anchors, api_views, evidence_check, wizard_state
 from reset.tests.conftest import ORIGIN, post_json, put_state, read_evidence
 from reset.wizard_state import Step, Target
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.backends]
 
 SIGN_PURPOSE = "myna-reset/reserve/sign"
 AUTH_PURPOSE = "myna-reset/reserve/auth"

@@ -13,7 +13,7 @@ from reset import nonces
 from reset.tests.conftest import post_json, put_state
 from reset.wizard_state import Step, Target
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.backends]
 
 
 def test_it_issues_a_256_bit_nonce_for_the_target(client: Client) -> None:

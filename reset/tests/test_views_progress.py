@@ -11,7 +11,7 @@ from reset import wizard_state
 from reset.tests.conftest import post_json, put_state
 from reset.wizard_state import Step
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.backends]
 
 
 def test_it_walks_the_sub_steps_in_order(client: Client) -> None:
