@@ -57,29 +57,6 @@ class CountingConnection(CardConnection):
         self.inner.close()
 
 
-class PyscardConnection(CardConnection):
-    """A minimal pyscard connection for the bench (the real one is the bridge's)."""
-
-    def __init__(self, reader_name: str) -> None:
-        from smartcard.System import readers
-
-        reader = next(r for r in readers() if str(r) == reader_name)
-        self._connection = reader.createConnection()
-        self._connection.connect()
-
-    def send_and_receive(self, apdu: bytes) -> tuple[bytes, int]:
-        data, sw1, sw2 = self._connection.transmit(list(apdu))
-        return bytes(data), sw1 << 8 | sw2
-
-    def close(self) -> None:
-        self._connection.disconnect()
-        # Release the PC/SC context now: pyscard would otherwise do it in __del__, after the
-        # private pcscd may be gone, and print an ignored exception.
-        release = getattr(self._connection, "release", None)
-        if release is not None:
-            release()
-
-
 @dataclass(frozen=True)
 class Figures:
     """One measured path."""
@@ -146,7 +123,12 @@ def main() -> int:
         f" one SELECT {local_rtt * 1e6:.1f} us"
     )
 
-    from tests.pcsc import PcscUnavailableError, pcscd_with_simulator, unavailable_reason
+    from tests.pcsc import (
+        PcscUnavailableError,
+        PyscardConnection,
+        pcscd_with_simulator,
+        unavailable_reason,
+    )
 
     reason = unavailable_reason()
     if reason:

@@ -47,6 +47,7 @@ from typing import IO, NoReturn
 
 import pytest
 
+from mynacard.transport import CardConnection
 from tests import prerequisites
 
 logger = logging.getLogger(__name__)
@@ -305,3 +306,29 @@ def pcsc_sim() -> Iterator[PcscSim]:
         skip_or_fail(str(exc))
     with stack:
         yield running
+
+
+class PyscardConnection(CardConnection):
+    """A plain pyscard connection, so tests and benches reach mynacard through PC/SC without the
+    bridge (whose reader quirks are tested on their own)."""
+
+    def __init__(self, reader_name: str) -> None:
+        # Imported here so that a machine without pyscard skips (the fixture says why) instead
+        # of failing at collection; under CI=true the fixture turns that skip into a failure.
+        from smartcard.System import readers
+
+        reader = next(r for r in readers() if str(r) == reader_name)
+        self._connection = reader.createConnection()
+        self._connection.connect()
+
+    def send_and_receive(self, apdu: bytes) -> tuple[bytes, int]:
+        data, sw1, sw2 = self._connection.transmit(list(apdu))
+        return bytes(data), sw1 << 8 | sw2
+
+    def close(self) -> None:
+        self._connection.disconnect()
+        # Release the PC/SC context now: pyscard would otherwise do it in __del__, after the
+        # private pcscd may be gone, and print an ignored exception.
+        release = getattr(self._connection, "release", None)
+        if release is not None:
+            release()

@@ -13,38 +13,17 @@ from mynacard.challenge import challenge_digest, sha256_digest_info
 from mynacard.jpki import CertificateKind, JpkiSession, KeyKind
 from mynacard.pins import PinKind
 from mynacard.records import JP2_SIGNATURE
-from mynacard.transport import CardConnection
 from mynacard.visual import VisualApSession
-from tests.pcsc import PcscSim, pcsc_sim, skip_or_fail  # noqa: F401 - the fixture is used by name
+from tests.pcsc import (  # noqa: F401 - the fixture is used by name
+    PcscSim,
+    PyscardConnection,
+    pcsc_sim,
+    skip_or_fail,
+)
 
 pytestmark = pytest.mark.pcsc
 
 DEMO_PIN_B = "60072320344821"
-
-
-class PyscardConnection(CardConnection):
-    """A minimal pyscard-backed connection for this test (the real one belongs to bridge/)."""
-
-    def __init__(self, reader_name: str) -> None:
-        # Imported here so that a machine without pyscard skips (the fixture says why) instead
-        # of failing at collection; under CI=true the fixture turns that skip into a failure.
-        from smartcard.System import readers
-
-        reader = next(r for r in readers() if str(r) == reader_name)
-        self._connection = reader.createConnection()
-        self._connection.connect()
-
-    def send_and_receive(self, apdu: bytes) -> tuple[bytes, int]:
-        data, sw1, sw2 = self._connection.transmit(list(apdu))
-        return bytes(data), sw1 << 8 | sw2
-
-    def close(self) -> None:
-        self._connection.disconnect()
-        # Release the PC/SC context now: pyscard would otherwise do it in __del__, after the
-        # private pcscd may be gone, and print an ignored exception.
-        release = getattr(self._connection, "release", None)
-        if release is not None:
-            release()
 
 
 def test_pcscd_reports_the_contact_atr(pcsc_sim: PcscSim) -> None:  # noqa: F811
