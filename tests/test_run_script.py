@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> dict[str, int]:
+def running(tmp_path: Path) -> Iterator[dict[str, int]]:
     ports = {"web": _free_port(), "bridge": _free_port()}
     env = {
         **os.environ,
