@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +33,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     compare = commands.add_parser("compare", help="distance of each probe to the reference face")
     compare.add_argument("reference", type=Path, help="JPEG, PNG or JPEG 2000 (chip photo)")
     compare.add_argument("probes", type=Path, nargs="+")
-    compare.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    compare.add_argument(
+        "--threshold",
+        type=float,
+        default=default_threshold(),
+        help="default: MYNA_FACE_THRESHOLD from the environment when > 0, else the calibrated "
+        f"{DEFAULT_THRESHOLD}",
+    )
     analyze = commands.add_parser("analyze", help="pose, smile and quality of every face")
     analyze.add_argument("image", type=Path)
     args = parser.parse_args(argv)
@@ -40,6 +47,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     if args.command == "compare":
         return _compare(args.reference, args.probes, args.threshold, stream)
     return _analyze(args.image, stream)
+
+
+def default_threshold() -> float:
+    """The server's threshold: MYNA_FACE_THRESHOLD when set and > 0 (as in webapp/settings.py)."""
+    try:
+        configured = float(os.environ.get("MYNA_FACE_THRESHOLD", "") or 0.0)
+    except ValueError:
+        configured = 0.0
+    return configured if 0.0 < configured <= 2.0 else DEFAULT_THRESHOLD
 
 
 def _compare(reference: Path, probes: list[Path], threshold: float, out: TextIO) -> int:

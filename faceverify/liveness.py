@@ -10,7 +10,8 @@ What it defends against (shared/docs/peers.md, remote identity proofing):
   for `frozen_frames` frames in a row end the attempt (a real sensor always adds noise);
 - a swap between people (the holder's photo for the frontal frames, someone else for the rest):
   every embedding taken during the attempt must stay within `continuity_max` of the first one;
-- one lucky frame: the identity score is the median of the best k frontal distances.
+- one lucky frame: the identity score is the median of *all* frontal distances of the attempt
+  (at least `min_identity_frames`), so a few favourable frames among many cannot carry it.
 """
 
 from __future__ import annotations
@@ -62,16 +63,19 @@ class LivenessConfig:
     prompt_timeout: float = 12.0
     calibration_frames: int = 2
     calibration_timeout: float = 15.0
-    frontal_max_yaw: float = 18.0
+    frontal_max_yaw: float = 18.0  # absolute for calibration and identity frames
     frontal_max_pitch: float = 15.0  # relative to the calibration baseline
-    left_min_yaw: float = 25.0
+    # A left turn must end clearly on the resident's own left of the camera axis *and* be a real
+    # turn away from the session's first frontal frames: calibrated at +18° (allowed), a head at
+    # 28° has turned only 10° and does not count.
+    left_min_yaw: float = 25.0  # absolute
+    left_min_turn: float = 12.0  # relative to the calibration baseline
     turn_max_pitch: float = 25.0
     smile_min: float = 0.85
     smile_max_yaw: float = 20.0
     continuity_max: float = 0.55
     frozen_motion: float = 0.35  # mean absolute gray-level change of the face crop
     frozen_frames: int = 5
-    identity_k: int = 3
     min_identity_frames: int = 3
     embed_stride: int = 3
 
@@ -121,7 +125,7 @@ class Decision:
 
     passed: bool
     reason: Reason | None
-    score: float | None  # median of the best-k frontal distances; lower is more similar
+    score: float | None  # median of all frontal distances; lower is more similar
     threshold: float
     prompts: tuple[Prompt, ...]
     prompts_passed: tuple[Prompt, ...]
@@ -149,7 +153,8 @@ class Challenge:
     _phase_started: float = 0.0
     _index: int = -1  # -1 while calibrating
     _held: int = 0
-    _calibration: list[float] = field(default_factory=list)
+    _calibration: list[tuple[float, float]] = field(default_factory=list)  # (yaw, pitch)
+    _baseline_yaw: float | None = None
     _baseline_pitch: float | None = None
     _passed: list[Prompt] = field(default_factory=list)
     _anchor: Embedding | None = None
@@ -252,7 +257,7 @@ class Challenge:
 
     def _calibrate(self, m: FrameMeasure, usable: bool) -> list[Event]:
         if usable and self._is_frontal_yaw(m.yaw) and not math.isnan(m.pitch):
-            self._calibration.append(m.pitch)
+            self._calibration.append((m.yaw, m.pitch))
             self._last_advice = None
         else:
             self._calibration.clear()
@@ -261,7 +266,9 @@ class Challenge:
             return [*self._advise(Advice.FACE_FRONT), ProgressEvent(held=0, needed=needed)]
         if len(self._calibration) < needed:
             return [ProgressEvent(held=len(self._calibration), needed=needed)]
-        self._baseline_pitch = statistics.median(self._calibration)
+        # The session's first frontal frames fix where "straight ahead" is (docs/faceverify.md).
+        self._baseline_yaw = statistics.median(yaw for yaw, _ in self._calibration)
+        self._baseline_pitch = statistics.median(pitch for _, pitch in self._calibration)
         return self._next_prompt(m.t)
 
     def _hold(self, m: FrameMeasure, usable: bool) -> list[Event]:
@@ -303,16 +310,14 @@ class Challenge:
         return [*self._advise(Advice.FACE_FRONT), ProgressEvent(held=have, needed=needed)]
 
     def _decide(self) -> Decision:
-        best = sorted(self._distances)[: self.config.identity_k]
-        score = float(statistics.median(best))
+        score = float(statistics.median(self._distances))
         if score <= self.config.threshold:
             return self._finish(None, score=score)
         return self._finish(Reason.NO_MATCH, score=score)
 
     def _finish(self, reason: Reason | None, *, score: float | None = None) -> Decision:
         if score is None and self._distances:
-            best = sorted(self._distances)[: self.config.identity_k]
-            score = float(statistics.median(best))
+            score = float(statistics.median(self._distances))
         if reason is Reason.TIMEOUT and self._index >= len(self.prompts):
             reason = Reason.TOO_FEW_FRAMES
         self.decision = Decision(
@@ -340,6 +345,10 @@ class Challenge:
         self._last_advice = code
         return [AdviceEvent(code)]
 
+    def _relative_yaw(self, m: FrameMeasure) -> float:
+        base = self._baseline_yaw if self._baseline_yaw is not None else 0.0
+        return m.yaw - base
+
     def _relative_pitch(self, m: FrameMeasure) -> float:
         base = self._baseline_pitch if self._baseline_pitch is not None else m.pitch
         return m.pitch - base
@@ -355,10 +364,15 @@ class Challenge:
 
     def _meets(self, prompt: Prompt, m: FrameMeasure) -> bool:
         if prompt is Prompt.FACE_FRONT:
-            return self._is_frontal(m)
+            # Back to the calibrated "straight ahead", and facing the camera.
+            return (
+                self._is_frontal(m) and abs(self._relative_yaw(m)) <= self.config.frontal_max_yaw
+            )
         if prompt is Prompt.TURN_LEFT:
+            # yaw > 0 is the resident's own left in an unmirrored frame (geometry.py).
             return (
                 m.yaw >= self.config.left_min_yaw
+                and self._relative_yaw(m) >= self.config.left_min_turn
                 and abs(self._relative_pitch(m)) <= self.config.turn_max_pitch
             )
         return m.smile >= self.config.smile_min and abs(m.yaw) <= self.config.smile_max_yaw

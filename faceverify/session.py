@@ -24,7 +24,15 @@ from faceverify.analyzer import (
     embed,
     observe,
 )
-from faceverify.imaging import MAX_FRAME_SIDE, Image, ImageError, decode, scale_to_width, to_gray
+from faceverify.imaging import (
+    JPEG,
+    MAX_FRAME_SIDE,
+    Image,
+    ImageError,
+    decode,
+    scale_to_width,
+    to_gray,
+)
 from faceverify.liveness import (
     Challenge,
     Decision,
@@ -115,8 +123,8 @@ class FaceCheck:
         return self.challenge.decision
 
     def feed_jpeg(self, data: bytes, t: float) -> list[Event]:
-        """Decode and process one frame; ImageError when the bytes are not a usable image."""
-        return self.feed(decode(data), t)
+        """Decode and process one JPEG frame; ImageError when the bytes are not a usable JPEG."""
+        return self.feed(decode(data, formats=frozenset({JPEG})), t)
 
     def feed(self, image: Image, t: float) -> list[Event]:
         if self.decision is not None:

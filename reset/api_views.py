@@ -48,6 +48,31 @@ def _refuse(reason: str, status: int, **extra: Any) -> JsonResponse:
     )
 
 
+def _limited(reason: str, limit: limits.Limit) -> JsonResponse:
+    """A 429 that says when to try again (JST, as every time the resident sees), not "later"."""
+    from django.utils.translation import gettext
+
+    from reset.models import JST
+
+    now = timezone.now()
+    until = limits.window_end(limit, now=now)
+    wait = max(1, int((until - now).total_seconds()))
+    retry = gettext("%(time)s(日本時間)以降に、もう一度お試しください。") % {
+        "time": until.astimezone(JST).strftime("%Y/%m/%d %H:%M")
+    }
+    response = JsonResponse(
+        {
+            "ok": False,
+            "reason": reason,
+            "message": f"{MESSAGES[reason]}{retry}",
+            "retry_after": wait,
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait)  # RFC 9110 §10.2.3
+    return response
+
+
 def _json_body(request: HttpRequest) -> Any:
     if len(request.body) > MAX_BODY:
         raise EvidenceRejected("malformed")
@@ -125,7 +150,7 @@ def evidence(request: HttpRequest) -> JsonResponse:
     if state.step_enum != Step.CHIP:
         return _refuse("wrong_step", 409, step=state.step)
     if not limits.consume(limits.evidence_session_limit(), _session_key(request)):
-        return _refuse("rate_limited", 429)
+        return _limited("rate_limited", limits.evidence_session_limit())
     return _check_evidence(request, state)
 
 
@@ -146,7 +171,7 @@ def _check_evidence(request: HttpRequest, state: wizard_state.WizardState) -> Js
     except EvidenceRejected as exc:
         return _refuse(exc.code, 400)
     if not limits.consume(limits.evidence_card_limit(), accepted.card_identity):
-        return _refuse("card_rate_limited", 429)
+        return _limited("card_rate_limited", limits.evidence_card_limit())
     wizard_state.record_evidence(
         request.session,
         state,

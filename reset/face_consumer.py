@@ -30,15 +30,17 @@ import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from importlib import import_module
 from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.utils import translation
 from django.utils.translation import gettext_noop
 
-from faceverify.imaging import ImageError, decode
+from faceverify.imaging import JPEG, ImageError, decode
 from faceverify.liveness import (
     DEFAULT_THRESHOLD,
     AdviceEvent,
@@ -66,6 +68,10 @@ MAX_FRAME_BYTES = 200 * 1024
 MAX_FRAME_SIDE = 1280
 MIN_FRAME_SIDE = 120
 FRAME_INTERVAL_MS = 100  # 10 frames per second at most
+# The only text message is the reference (base64 of ≤ REFERENCE_MAX_BYTES plus a little JSON);
+# anything longer is refused before json.loads runs on the event loop.
+MAX_TEXT_CHARS = REFERENCE_MAX_BYTES * 4 // 3 + 1024
+_FRAME_FORMATS = frozenset({JPEG})
 SESSION_WINDOW = 60 * 60
 CARD_WINDOW = 24 * 60 * 60
 
@@ -168,7 +174,8 @@ class FaceConsumer(AsyncWebsocketConsumer):
             await self._frame(bytes_data)
             return
         try:
-            message = json.loads(text_data or "")
+            too_long = len(text_data or "") > MAX_TEXT_CHARS
+            message = None if too_long else json.loads(text_data or "")
         except ValueError:
             message = None
         if not isinstance(message, dict) or message.get("type") != "reference":
@@ -208,6 +215,11 @@ class FaceConsumer(AsyncWebsocketConsumer):
             self.check = await self._offload(self._start_check, photo, config, rng)
         except ReferenceError:
             logger.warning("chip photo has no usable face")
+            await self._error("reference_unusable")
+            await self._end()
+            return
+        except Exception:
+            logger.exception("chip photo could not be analysed")
             await self._error("reference_unusable")
             await self._end()
             return
@@ -262,14 +274,27 @@ class FaceConsumer(AsyncWebsocketConsumer):
             if not self.finished:
                 await self._error(exc.reason)
             return
+        except Exception:
+            # An engine failure on one odd frame (OpenCV or dlib raising) must not end the
+            # connection: the frame is refused like any unreadable one and the attempt goes on.
+            logger.exception("face frame could not be analysed")
+            if not self.finished:
+                await self._error("undecodable")
+            return
         if self.finished or self.check is not check:
-            return  # the deadline ended the attempt while this frame was being analysed
+            # The deadline ended the attempt while this frame was being analysed; the worker may
+            # have kept this frame's crop after the discard, so drop it again.
+            check.discard()
+            return
         for event in events:
             await self._event(event)
 
     @staticmethod
     def _process(check: FaceCheck, data: bytes, now: float) -> list[Event]:
-        image = decode(data, max_side=MAX_FRAME_SIDE, min_side=MIN_FRAME_SIDE)
+        # Frames are JPEG only; the sides are checked from the header before any pixel is decoded.
+        image = decode(
+            data, max_side=MAX_FRAME_SIDE, min_side=MIN_FRAME_SIDE, formats=_FRAME_FORMATS
+        )
         return check.feed(image, now)
 
     async def _event(self, event: Event) -> None:
@@ -327,7 +352,9 @@ class FaceConsumer(AsyncWebsocketConsumer):
         state = wizard_state.load(session)
         if state is None or state.step_enum != Step.FACE:
             return None
-        if not state.photo_sha256 or not state.card_identity:
+        # Only wizard_state.record_evidence sets these, after the server verified the chip
+        # evidence (architecture.md, trust model 1–3); check 4 builds on them.
+        if not state.photo_sha256 or not state.card_identity or state.evidence_at <= 0:
             return None
         return state
 
@@ -344,12 +371,19 @@ class FaceConsumer(AsyncWebsocketConsumer):
         return session_ok and card_ok, max(0, left)
 
     def _record_pass(self, distance: float) -> bool:
-        session = self.scope["session"]
+        # The scope's session was read when the socket opened; the attempt takes a minute, and the
+        # resident's other requests may have changed the session since. Read it afresh, so the
+        # check below sees the current state and the save does not overwrite newer data.
+        session = _fresh_session(self.scope["session"].session_key)
         state = wizard_state.load(session)
+        # The evidence this attempt started from must still be the session's (not re-read with
+        # another card in another tab meanwhile).
         if (
             state is None
+            or self.state is None
             or state.step_enum != Step.FACE
-            or state.photo_sha256 != (self.state.photo_sha256 if self.state else None)
+            or state.photo_sha256 != self.state.photo_sha256
+            or state.card_identity != self.state.card_identity
         ):
             return False
         wizard_state.record_face_pass(session, state, distance=round(distance, 4))
@@ -387,6 +421,11 @@ class FaceConsumer(AsyncWebsocketConsumer):
     def _t(self, message: str) -> str:
         with translation.override(self.language):
             return translation.gettext(message)
+
+
+def _fresh_session(session_key: str) -> SessionBase:
+    store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
+    return store(session_key=session_key)
 
 
 def _language(scope: dict[str, Any]) -> str:

@@ -65,6 +65,13 @@ def remaining(limit: Limit, key: str, *, now: datetime | None = None) -> int:
     return limit.attempts - (row.count if row else 0)
 
 
+def window_end(limit: Limit, *, now: datetime | None = None) -> datetime:
+    """When the current window closes: the moment a refused resident may try again."""
+    return _window_start(now or datetime.now(tz=UTC), limit.window) + timedelta(
+        seconds=limit.window
+    )
+
+
 def prune(*, older_than: timedelta = timedelta(days=2), now: datetime | None = None) -> int:
     cutoff = (now or datetime.now(tz=UTC)) - older_than
     deleted, _ = AttemptCounter.objects.filter(window_start__lt=cutoff).delete()

@@ -101,6 +101,12 @@ def card_page_strings(target: Target) -> dict[str, str]:
             "利用者証明用パスワードの初期化に対応しているキオスク端末(店舗)は限られます。事前に対"
             "応店舗を確認してください。"
         ),
+        "route.stores": _("%Tの初期化に対応しているキオスク端末がある店舗: %S"),
+        "route.no_store": _(
+            "現在、%Tの初期化に対応しているキオスク端末の店舗はありません。お住まいの市区町村窓口"
+            "で手続きを行ってください。"
+        ),
+        "list.separator": _("、"),
         "route.pin_b_locked": _(
             "カード表面の情報による照合がロックされています。お住まいの市区町村窓口で手続きを行っ"
             "てください。"
@@ -145,4 +151,89 @@ def card_page_strings(target: Target) -> dict[str, str]:
         "chip.network": _("サーバーに接続できませんでした。インターネット接続を確認してください。"),
         "server.wrong_step": _("手続きの順番が正しくありません。最初からやり直してください。"),
         "known": known,
+        **card_face_camera_strings(),
+        "target": _("署名用パスワード") if target == Target.SIGN else _("利用者証明用パスワード"),
+    }
+
+
+def card_face_camera_strings() -> dict[str, str]:
+    """The camera panel's texts (static/reset/cardface.js, keys prefixed "cardface.")."""
+    return {
+        "cardface.group": _("カメラで読み取る"),
+        "cardface.field.birth_date": _("生年月日"),
+        "cardface.field.expiry_date": _("有効期限"),
+        "cardface.field.security_code": _("セキュリティコード"),
+        "cardface.filledList": _("(%Lを入力しました)"),
+        "cardface.listSeparator": _("・"),
+        "cardface.intro": _(
+            "マイナンバーカード(表面)を黒わくにあわせてください。表面の内容(有効期限やマイナ"
+            "ちゃんマーク)が隠れないようご注意ください。"
+        ),
+        "cardface.privacy": _(
+            "撮影した画像は読み取りのためにサーバーへ1回だけ送られ、読み取り後すぐに破棄され"
+            "ます(保存も記録もしません)。"
+        ),
+        "cardface.capture": _("撮影する"),
+        "cardface.retake": _("もう一度撮影する"),
+        "cardface.close": _("閉じる"),
+        "cardface.starting": _("カメラを起動しています…"),
+        "cardface.ready": _("カードを黒わくにあわせて「撮影する」を押してください。"),
+        "cardface.reading": _("読み取っています…"),
+        "cardface.done": _(
+            "読み取った内容を下の欄に入力しました。カードと見比べて、正しいことを確認してから"
+            "「次へ」を押してください。"
+        ),
+        "cardface.partial": _(
+            "読み取れた項目だけを入力しました。残りは手で入力し、すべてカードと見比べて確認し"
+            "てください。"
+        ),
+        "cardface.sure": _(
+            "カメラで読み取りました(確からしさ %P%)。カードと見比べて確認してください。"
+        ),
+        "cardface.unsure": _(
+            "カメラで読み取りましたが、確からしさが低めです(%P%)。必ずカードと見比べて確認し"
+            "てください。"
+        ),
+        "cardface.manual": _("下の欄に手で入力することもできます。"),
+        "cardface.noCamera": _("カメラが見つかりません。下の欄に手で入力してください。"),
+        "cardface.denied": _(
+            "カメラの使用が許可されていません。ブラウザーの設定でカメラを許可するか、下の欄に"
+            "手で入力してください。"
+        ),
+        "cardface.busy": _(
+            "カメラを起動できませんでした。ほかのアプリがカメラを使っていないか確認するか、下"
+            "の欄に手で入力してください。"
+        ),
+        "cardface.insecure": _(
+            "この画面ではカメラを使えません(HTTPSでの接続が必要です)。下の欄に手で入力してく"
+            "ださい。"
+        ),
+        "cardface.network": _(
+            "サーバーに接続できませんでした。通信状態を確認して、もう一度撮影するか、下の欄に"
+            "手で入力してください。"
+        ),
+        "cardface.server": _(
+            "読み取りに失敗しました。もう一度撮影するか、下の欄に手で入力してください。"
+        ),
+        "cardface.tooLarge": _("画像が大きすぎます。もう一度撮影してください。"),
+        "cardface.reason.too_small": _(
+            "カードが小さく写っています。マイナンバーカード(表面)を黒わくいっぱいにあわせて、"
+            "もう一度撮影してください。"
+        ),
+        "cardface.reason.blurred": _(
+            "写真がぼやけています。カードとカメラを動かさず、ピントが合ってから撮影してくださ"
+            "い。"
+        ),
+        "cardface.reason.glare": _(
+            "照明が反射して文字が読めません。反射しない向きにカードを傾けて、もう一度撮影して"
+            "ください。"
+        ),
+        "cardface.reason.not_a_card": _(
+            "マイナンバーカード(表面)が見つかりません。カードの表面を黒わくにあわせてください"
+            "。"
+        ),
+        "cardface.reason.unreadable": _(
+            "券面の文字を読み取れませんでした。もう一度撮影するか、下の欄に手で入力してくださ"
+            "い。"
+        ),
     }

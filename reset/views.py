@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from reset import kiosk_hours, nonces, reservation_cookie, wizard_state
+from reset import kiosk_hours, kiosk_stores, nonces, reservation_cookie, wizard_state
 from reset.calendar_file import reservation_ics
 from reset.evidence_check import MESSAGES
 from reset.models import Reservation, TargetPassword
@@ -71,6 +71,7 @@ def help_page(request: HttpRequest) -> HttpResponse:
             "bridge_url": settings.MYNA_BRIDGE_URL,
             "opens": f"{opens:%H:%M}",
             "closes": f"{closes:%H:%M}",
+            "stores": kiosk_stores.store_list(),
         },
     )
 
@@ -116,6 +117,8 @@ def card(request: HttpRequest) -> HttpResponse:
         "cardfaceUrl": reverse("reset:cardface"),
         "nextUrl": reverse("reset:face"),
         "step": str(state.step),
+        # Data, not code (peers.md): which chains can finish this reset, from kiosk_stores.json.
+        "stores": kiosk_stores.store_list().names_for(str(target)),
     }
     return render(
         request,
@@ -177,10 +180,17 @@ def reservation(request: HttpRequest) -> HttpResponse:
         return redirect("reset:home")
     now = timezone.now()
     window = kiosk_hours.for_reservation(max(now, booked.created), booked.expires)
+    stores = kiosk_stores.store_list()
     return render(
         request,
         "reset/done.html",
-        {"reservation": booked, "window": window, "now": now},
+        {
+            "reservation": booked,
+            "window": window,
+            "now": now,
+            "stores": stores.for_target(booked.target),
+            "store_list": stores,
+        },
     )
 
 

@@ -266,3 +266,55 @@ def test_advice_is_given_once_per_change_not_every_frame() -> None:
     script.feed()  # a frontal frame counts; the next problem is announced again
     events = script.feed(script.frame_measure(advice=Advice.TOO_DARK, embedding=None))
     assert AdviceEvent(Advice.TOO_DARK) in events
+
+
+def test_a_few_lucky_frames_among_many_do_not_decide() -> None:
+    # An impostor at ~0.68 who lingers facing the camera before turning, with one favourable
+    # frame in three: the best few frames are under the threshold, the median of all is not.
+    challenge = Challenge(prompts=(Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE))
+    script = Script(challenge, distance=0.68)
+    lingering = 0
+    lucky = 0
+    while challenge.decision is None and script.frame < 300:
+        if challenge.current is Prompt.TURN_LEFT and lingering < 40:
+            lingering += 1
+            measure = script.frame_measure(yaw=2.0, smile=0.74)
+        else:
+            measure = script.frame_measure()
+        if measure.embedding is not None and abs(measure.yaw) <= CONFIG.frontal_max_yaw:
+            if lucky < 4 and script.frame % 3 == 0:
+                measure = script.frame_measure(
+                    yaw=measure.yaw, smile=measure.smile, distance=0.30
+                )
+                lucky += 1
+        script.feed(measure)
+    decision = challenge.decision
+    assert decision is not None and lucky >= 3 and decision.identity_frames >= 9, decision
+    assert decision.reason is Reason.NO_MATCH
+    assert decision.score == pytest.approx(0.68)
+
+
+def _turn_from(baseline_yaw: float, turned_yaw: float) -> Decision:
+    challenge = Challenge(prompts=(Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE))
+    script = Script(challenge)
+    poses = {
+        None: {"yaw": baseline_yaw, "pitch": -5.0, "smile": 0.74},
+        Prompt.TURN_LEFT: {"yaw": turned_yaw, "pitch": -5.0, "smile": 0.72},
+        Prompt.FACE_FRONT: {"yaw": baseline_yaw, "pitch": -5.0, "smile": 0.74},
+        Prompt.SMILE: {"yaw": baseline_yaw, "pitch": -5.0, "smile": 0.97},
+    }
+    script.pose_for = poses.__getitem__  # type: ignore[assignment]
+    return script.run(limit=int(CONFIG.prompt_timeout * FPS) + 60)
+
+
+def test_left_is_measured_from_the_first_frontal_frames() -> None:
+    # Calibrated at +18° (still "frontal"), a head at 28° has turned only 10°: not a left turn,
+    # although 28° alone would be.
+    slight = _turn_from(18.0, 28.0)
+    assert slight.reason is Reason.TIMEOUT and slight.prompts_passed == ()
+    # Calibrated at −5°, a turn to 27° is.
+    real = _turn_from(-5.0, 27.0)
+    assert real.passed, real
+    # Calibrated at −15°, a 27° turn that ends at +12° is not clearly left of the camera.
+    short = _turn_from(-15.0, 12.0)
+    assert short.reason is Reason.TIMEOUT

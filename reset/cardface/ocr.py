@@ -71,7 +71,24 @@ def _load_engine() -> Any:
         "Cls.model_path": str(cls),
     }
     logger.info("loading the OCR engine")
-    return RapidOCR(params=params)
+    engine = RapidOCR(params=params)
+    _warm_up(engine)
+    return engine
+
+
+def _warm_up(engine: Any) -> None:
+    """Read a few printed digits once so that every model is loaded now.
+
+    rapidocr loads the detector and the recogniser on first use: without this a broken install
+    would surface inside a resident's reading (answered "unreadable") instead of failing here.
+    """
+    import cv2
+
+    canvas = np.full((64, 200, 3), 255, dtype=np.uint8)
+    cv2.putText(canvas, "2034", (16, 46), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (0, 0, 0), 3)
+    result = engine(canvas)
+    if not result.txts:
+        raise RuntimeError("the OCR engine read nothing from its warm-up image")
 
 
 def get_engine() -> Any:

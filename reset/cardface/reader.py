@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from reset.cardface import locate, quality
-from reset.cardface.ocr import read_lines
+from reset.cardface.ocr import get_engine, read_lines
 from reset.cardface.parse import SECURITY_CODE_REGION, ParsedFace, parse_lines
 from reset.cardface.result import CardFaceReading, Reason
 
@@ -145,8 +145,18 @@ def read_card_face_image(jpeg_bytes: bytes, *, today: date | None = None) -> Car
     if image is None:
         logger.info("card face: upload is not a decodable image")
         return CardFaceReading.failed(Reason.NOT_A_CARD)
-    reading = read_card_image(image, today=today)
-    del image
+    # Outside the guard below: a missing model is a deployment fault and must fail loudly.
+    get_engine()
+    try:
+        reading = read_card_image(image, today=today)
+    except Exception as exc:
+        # An OpenCV or OCR failure on one odd photo is answered like any unreadable photo (the
+        # manual form remains) rather than with a 500 whose logged traceback would carry the
+        # exception's text, which may quote what was recognised: log its type only.
+        logger.error("card face read failed: %s", type(exc).__name__)
+        reading = CardFaceReading.failed(Reason.UNREADABLE)
+    finally:
+        del image
     if reading.ok:
         logger.info("card face read: ok")
     else:

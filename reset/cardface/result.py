@@ -10,6 +10,15 @@ from typing import Any, Generic, TypeVar
 
 logger = logging.getLogger(__name__)
 
+
+def gettext_noop(message: str) -> str:
+    """Marks a message for makemessages (which knows this name) without importing Django.
+
+    This package is pure Python for the CLI; view.py translates the message when it answers.
+    """
+    return message
+
+
 T = TypeVar("T")
 
 
@@ -25,21 +34,22 @@ class Reason(StrEnum):
 
 
 # Shown by the page (and returned by the view) next to the manual form, which always remains.
+# Marked for the catalogue only: the CLI prints them as they are, the view translates them.
 MESSAGES_JA: dict[Reason, str] = {
-    Reason.TOO_SMALL: (
+    Reason.TOO_SMALL: gettext_noop(
         "カードが小さく写っています。マイナンバーカード(表面)を黒わくいっぱいにあわせて、"
         "もう一度撮影してください。"
     ),
-    Reason.BLURRED: (
+    Reason.BLURRED: gettext_noop(
         "写真がぼやけています。カードとカメラを動かさず、ピントが合ってから撮影してください。"
     ),
-    Reason.GLARE: (
+    Reason.GLARE: gettext_noop(
         "照明が反射して文字が読めません。反射しない向きにカードを傾けて、もう一度撮影してください。"
     ),
-    Reason.NOT_A_CARD: (
+    Reason.NOT_A_CARD: gettext_noop(
         "マイナンバーカード(表面)が見つかりません。カードの表面を黒わくにあわせてください。"
     ),
-    Reason.UNREADABLE: (
+    Reason.UNREADABLE: gettext_noop(
         "券面の文字を読み取れませんでした。もう一度撮影するか、下の欄に手で入力してください。"
     ),
 }

@@ -3,8 +3,8 @@
 The layout follows the card's front as the official app describes it: 氏名 and 住所 at the top
 left, the birth line (昭和60年 7月23日生 性別 男), the expiry (2034年 7月23日まで有効) in a
 box, the photo on the right with the 4-digit security code under it, and 個人番号カード. The card
-is drawn flat with Noto CJK, then placed on a darker background with rotation, perspective,
-glare, blur, noise and JPEG compression.
+is drawn flat with Noto CJK (or IPA) fonts, then placed on a darker background with rotation,
+perspective, glare, blur, noise and JPEG compression.
 """
 
 from __future__ import annotations
@@ -13,20 +13,18 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from reset.cardface.fonts import Style, font_for
 from reset.cardface.parse import ERA_START, Era
 
 logger = logging.getLogger(__name__)
 
-FONT_DIR = Path("/usr/share/fonts/opentype/noto")
-SANS = FONT_DIR / "NotoSansCJK-Regular.ttc"
-SANS_BOLD = FONT_DIR / "NotoSansCJK-Bold.ttc"
-SERIF = FONT_DIR / "NotoSerifCJK-Regular.ttc"
+# Found on first use (reset/cardface/fonts.py): Noto CJK or IPA, else a clear FontsMissing.
+SANS, SANS_BOLD, SERIF = Style.SANS, Style.SANS_BOLD, Style.SERIF
 BASE_WIDTH = 1000
 BASE_HEIGHT = round(BASE_WIDTH * 54.0 / 85.6)
 
@@ -115,8 +113,9 @@ class Scene:
     seed: int = 0
 
 
-def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(path), size, index=0)  # index 0 is the JP face
+def _font(style: Style, size: int) -> ImageFont.FreeTypeFont:
+    face = font_for(style)
+    return ImageFont.truetype(str(face.path), size, index=face.index)
 
 
 def render_card(front: CardFront) -> Image.Image:

@@ -16,6 +16,7 @@ from asgiref.sync import sync_to_async
 from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -29,9 +30,9 @@ RAW_TYPES = ("image/jpeg", "image/png", "image/webp")
 MULTIPART_OVERHEAD = 64 * 1024
 
 ERRORS_JA = {
-    "missing_image": "画像が送られていません。もう一度撮影してください。",
-    "too_large": "画像が大きすぎます(4MBまで)。",
-    "unsupported_type": "JPEG・PNG・WebPの画像を送ってください。",
+    "missing_image": gettext_noop("画像が送られていません。もう一度撮影してください。"),
+    "too_large": gettext_noop("画像が大きすぎます(4MBまで)。"),
+    "unsupported_type": gettext_noop("JPEG・PNG・WebPの画像を送ってください。"),
 }
 
 
@@ -74,7 +75,10 @@ class MemoryOnlyUploadHandler(FileUploadHandler):
 
 def _error(code: str, status: int) -> JsonResponse:
     logger.info("card face request refused: %s", code)
-    response = JsonResponse({"ok": False, "error": code, "message": ERRORS_JA[code]}, status=status)
+    response = JsonResponse(
+        {"ok": False, "error": code, "message": gettext(ERRORS_JA[code])},
+        status=status, json_dumps_params={"ensure_ascii": False},
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -131,7 +135,10 @@ def _read_checked(request: HttpRequest, handler: MemoryOnlyUploadHandler) -> Htt
         return _error("missing_image", 400)
     reading = read_card_face_image(data)
     del data
-    response = JsonResponse(reading.to_json_dict(), json_dumps_params={"ensure_ascii": False})
+    body = reading.to_json_dict()
+    if "message" in body:
+        body["message"] = gettext(body["message"])  # in the resident's language
+    response = JsonResponse(body, json_dumps_params={"ensure_ascii": False})
     # The answer carries the security code: no cache may keep it.
     response["Cache-Control"] = "no-store"
     return response

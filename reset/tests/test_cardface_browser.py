@@ -19,6 +19,8 @@ import pytest
 from django.test import Client
 
 from reset.cardface import synth
+from reset.cardface.result import MESSAGES_JA, CardFaceReading, Reason
+from reset.tests.test_cardface_read import engine_loaded_offline
 from tests.prerequisites import skip_or_fail
 
 pytestmark = [pytest.mark.browser]
@@ -82,6 +84,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             instance.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _engine() -> None:
+    engine_loaded_offline()  # once per run, and proven offline, whichever module loads it
+
+
 @pytest.fixture(autouse=True)
 def _urls(settings: Any) -> None:
     settings.ROOT_URLCONF = "reset.tests.cardface_urls"
@@ -125,7 +132,10 @@ def test_a_still_is_sent_once_and_fills_the_form(browser: Any) -> None:
         page.goto(f"{ORIGIN}/harness/")
         page.wait_for_function("window.ready === true", timeout=30000)
         assert page.locator(".cardface-guide").count() == 1
-        assert "黒わく" in page.locator("#area").inner_text()
+        shown = page.locator("#area").inner_text()
+        # The official app's words (walkthrough step 3), caution included.
+        assert "マイナンバーカード(表面)を黒わくにあわせてください" in shown
+        assert "有効期限やマイナちゃんマーク" in shown
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.wait_for_timeout(500)  # let a frame arrive so the shot shows the card
         page.screenshot(path=str(SHOTS / "1-camera.png"), full_page=True)
@@ -144,5 +154,47 @@ def test_a_still_is_sent_once_and_fills_the_form(browser: Any) -> None:
         # The camera is off once the still is taken.
         assert page.evaluate("document.querySelector('video').srcObject") is None
         assert not page.locator("video").is_visible()
+    finally:
+        context.close()
+
+
+def test_a_reading_that_fails_says_why_and_leaves_the_form_to_the_resident(browser: Any) -> None:
+    answer = CardFaceReading.failed(Reason.GLARE).to_json_dict()
+    posts: list[str] = []
+
+    def handle(route: Any) -> None:
+        path = route.request.url.removeprefix(ORIGIN)
+        if path == "/harness/":
+            route.fulfill(status=200, content_type="text/html; charset=utf-8",
+                          body=HARNESS.replace("CSRF_SECRET", CSRF_SECRET))
+        elif path.startswith("/static/reset/cardface.js"):
+            route.fulfill(status=200, content_type="text/javascript", body=MODULE.read_text())
+        elif path == "/reset/cardface/" and route.request.method == "POST":
+            posts.append(path)
+            route.fulfill(status=200, content_type="application/json",
+                          body=json.dumps(answer, ensure_ascii=False))
+        else:
+            route.fulfill(status=404, body="")
+
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1000, "height": 900})
+    context.grant_permissions(["camera"], origin=ORIGIN)
+    page = context.new_page()
+    page.route(f"{ORIGIN}/**", handle)
+    try:
+        page.goto(f"{ORIGIN}/harness/")
+        page.wait_for_function("window.ready === true", timeout=30000)
+        page.fill("#security_code", "12")  # the resident had started typing
+        page.get_by_role("button", name="撮影する").click()
+        page.wait_for_function(
+            "document.querySelector('[role=alert]').textContent.length > 0", timeout=30000
+        )
+        assert posts == ["/reset/cardface/"]
+        assert page.locator("[role=alert]").inner_text() == MESSAGES_JA[Reason.GLARE]
+        assert "手で入力" in page.locator("[role=status]").inner_text()
+        assert page.input_value("#security_code") == "12"
+        assert page.input_value("#birth_date") == ""
+        assert page.locator("#f").is_visible() and page.is_editable("#birth_date")
+        assert page.get_by_role("button", name="もう一度撮影する").is_visible()
+        assert page.evaluate("window.submitted") == 0 and page.evaluate("window.filled") is None
     finally:
         context.close()

@@ -52,6 +52,8 @@ out.values = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.val
 out.events = events;
 out.notes = created.map((n) => [n.attrs.id, n.textContent, n.attrs["class:unsure"]]);
 out.describedby = inputs.birth_date.getAttribute("aria-describedby");
+out.localised = m.localised({ "cardface.capture": "Take the photo", "cardface.bogus": "x",
+  "capture": "unprefixed", "cardface.intro": 5, "cardface.reason.glare": "Glare." });
 console.log(JSON.stringify(out));
 """
 
@@ -96,3 +98,15 @@ def test_it_fills_only_what_was_read_and_shows_the_confidence(result: dict[str, 
     assert "99%" in notes["birth_date-cardface"][1] and not notes["birth_date-cardface"][2]
     assert "90%" in notes["security_code-cardface"][1] and notes["security_code-cardface"][2]
     assert "birth_date-cardface" in str(result["describedby"])
+
+
+def test_the_page_can_translate_every_text_by_key(result: dict[str, Any]) -> None:
+    text = result["localised"]
+    assert isinstance(text, dict)
+    assert text["capture"] == "Take the photo"
+    assert text["reason.glare"] == "Glare."
+    # Unknown keys, unprefixed keys and non-strings change nothing.
+    assert "bogus" not in text
+    assert text["intro"].startswith("マイナンバーカード(表面)を黒わくにあわせてください")
+    assert "マイナちゃんマーク" in text["intro"]
+    assert text["reason.too_small"].startswith("カードが小さく写っています")

@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
 import json
+import struct
 import time
 from dataclasses import asdict
 from typing import Any
 
+import cv2
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import translation
 
+from faceverify.liveness import DEFAULT_THRESHOLD
 from faceverify.quality import Advice
+from faceverify.session import FaceCheck
 from faceverify.tests import synth
 from reset import wizard_state
-from reset.face_consumer import ADVICE_TEXT, FaceConsumer
+from reset.face_consumer import ADVICE_TEXT, FaceConsumer, engine_config_from_settings
 from reset.wizard_state import Step, Target, WizardState
 from webapp.asgi import application
 
@@ -39,7 +44,9 @@ def chip() -> bytes:
     return synth.chip_photo("obama3")
 
 
-def make_session(photo: bytes, *, step: Step = Step.FACE) -> SessionStore:
+def make_session(
+    photo: bytes, *, step: Step = Step.FACE, evidence_at: float | None = None
+) -> SessionStore:
     session = SessionStore()
     state = WizardState(
         target=str(Target.SIGN),
@@ -47,7 +54,7 @@ def make_session(photo: bytes, *, step: Step = Step.FACE) -> SessionStore:
         started_at=time.time(),
         card_identity=CARD,
         photo_sha256=hashlib.sha256(photo).hexdigest(),
-        evidence_at=time.time(),
+        evidence_at=time.time() if evidence_at is None else evidence_at,
     )
     session[wizard_state.SESSION_KEY] = asdict(state)
     session.create()
@@ -93,6 +100,13 @@ async def test_it_refuses_a_session_before_the_chip_evidence(chip: bytes) -> Non
     assert not connected
 
 
+async def test_it_refuses_a_face_step_without_recorded_evidence(chip: bytes) -> None:
+    session = await asyncio.to_thread(make_session, chip, evidence_at=0.0)
+    comm = communicator(session)
+    connected, _ = await comm.connect()
+    assert not connected
+
+
 async def test_it_refuses_a_foreign_origin(chip: bytes) -> None:
     session = await asyncio.to_thread(make_session, chip)
     comm = communicator(session, origin=b"https://evil.example")
@@ -118,6 +132,9 @@ async def test_it_answers_bad_messages_and_frames_before_the_reference(chip: byt
     assert (await comm.connect())[0]
     await comm.send_to(text_data="{not json")
     assert (await receive(comm))["reason"] == "bad_message"
+    # Far longer than any reference message: refused unparsed, and the socket stays open.
+    await comm.send_to(text_data=json.dumps({"type": "reference", "photo": "A" * 200_000}))
+    assert (await receive(comm))["reason"] == "bad_message"
     await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame("obama")))
     assert (await receive(comm))["reason"] == "bad_state"
     await comm.disconnect()
@@ -138,12 +155,47 @@ async def test_oversized_and_garbage_frames_get_errors_not_a_crash(
     await comm.send_to(bytes_data=synth.jpeg(synth.blank((2000, 200))))
     assert (await receive(comm))["reason"] == "dimensions"
     await asyncio.sleep(0.1)
+    # Frames are JPEG only: a (small, well-formed) PNG is refused.
+    png = cv2.imencode(".png", synth.blank((320, 240)))[1].tobytes()
+    await comm.send_to(bytes_data=bytes(png))
+    assert (await receive(comm))["reason"] == "undecodable"
+    await asyncio.sleep(0.1)
+    # A small JPEG whose header declares 20000×20000 is refused before decoding.
+    bomb = bytearray(synth.jpeg(synth.webcam_frame("obama")))
+    struct.pack_into(">HH", bomb, bomb.index(b"\xff\xc0") + 5, 20000, 20000)
+    await comm.send_to(bytes_data=bytes(bomb))
+    assert (await receive(comm))["reason"] == "dimensions"
+    await asyncio.sleep(0.1)
     await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame("obama")))
     assert (await receive(comm))["type"] == "progress"  # still alive and working
     # The next frame comes sooner than the (here widened) minimum gap between frames.
     monkeypatch.setattr(FaceConsumer, "min_frame_gap", 60.0)
     await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame("obama", seed=1)))
     assert (await receive(comm))["reason"] == "too_fast"
+    await comm.disconnect()
+
+
+async def test_an_engine_failure_on_one_frame_is_answered_not_fatal(
+    chip: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    await start(comm, chip)
+    original = FaceCheck.feed
+    failed: list[bool] = []
+
+    def fail_once(self: FaceCheck, image: Any, t: float) -> Any:
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("the engine tripped over this frame")
+        return original(self, image, t)
+
+    monkeypatch.setattr(FaceCheck, "feed", fail_once)
+    await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame("obama")))
+    assert (await receive(comm))["reason"] == "undecodable"
+    await asyncio.sleep(0.1)
+    await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame("obama", seed=1)))
+    assert (await receive(comm))["type"] == "progress"  # the attempt goes on
     await comm.disconnect()
 
 
@@ -155,11 +207,10 @@ FRAMES = {
 }
 
 
-async def test_a_full_pass_is_recorded_in_the_session(chip: bytes) -> None:
-    session = await asyncio.to_thread(make_session, chip)
-    comm = communicator(session)
-    ready = await start(comm, chip)
-    assert sorted(ready["prompts"]) == ["face_front", "smile", "turn_left"]
+async def run_attempt(
+    comm: WebsocketCommunicator, ready: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Answer every prompt with matching real frames until the result arrives."""
     current = FRAMES[None]
     result: dict[str, Any] | None = None
     prompts_seen: list[str] = []
@@ -179,7 +230,36 @@ async def test_a_full_pass_is_recorded_in_the_session(chip: bytes) -> None:
                 break
         if result is not None:
             break
+    return result, prompts_seen
+
+
+def biometric_leftovers() -> list[str]:
+    """What any live FaceCheck or FaceConsumer still holds of a face (should be nothing)."""
+    gc.collect()
+    found = []
+    for obj in gc.get_objects():
+        if isinstance(obj, FaceCheck):
+            if obj.reference is not None:
+                found.append("reference embedding")
+            if obj._previous is not None:
+                found.append("last frame crop")
+            if obj.challenge._anchor is not None or obj.challenge._distances:
+                found.append("attempt embeddings")
+        elif isinstance(obj, FaceConsumer) and obj.check is not None:
+            found.append("consumer still holds its FaceCheck")
+    return found
+
+
+async def test_a_full_pass_is_recorded_in_the_session(chip: bytes) -> None:
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    ready = await start(comm, chip)
+    assert sorted(ready["prompts"]) == ["face_front", "smile", "turn_left"]
+    result, prompts_seen = await run_attempt(comm, ready)
     assert result is not None and result["passed"] is True, result
+    assert "score" not in result  # the page never learns how close it came (no hill-climbing)
+    assert (await comm.receive_output(timeout=5))["type"] == "websocket.close"
+    assert biometric_leftovers() == []
     assert prompts_seen == ready["prompts"]
     stored = await asyncio.to_thread(lambda: SessionStore(session_key=session.session_key).load())
     state = WizardState(**stored[wizard_state.SESSION_KEY])
@@ -189,6 +269,40 @@ async def test_a_full_pass_is_recorded_in_the_session(chip: bytes) -> None:
     # Only the photo's hash was ever stored, never the photo (nor frames or embeddings).
     assert set(stored) == {wizard_state.SESSION_KEY}
     assert base64.b64encode(chip).decode()[:64] not in json.dumps(stored)
+
+
+async def test_a_pass_is_not_recorded_over_evidence_from_another_card(chip: bytes) -> None:
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    ready = await start(comm, chip)
+
+    def other_card_meanwhile() -> None:  # another tab verified a different card, same photo
+        stored = SessionStore(session_key=session.session_key)
+        stored[wizard_state.SESSION_KEY] = dict(
+            stored[wizard_state.SESSION_KEY], card_identity="ab" * 32
+        )
+        stored.save()
+
+    await asyncio.to_thread(other_card_meanwhile)
+    result, _ = await run_attempt(comm, ready)
+    assert result is not None and result["passed"] is False and result["reason"] == "bad_state"
+    stored = await asyncio.to_thread(lambda: SessionStore(session_key=session.session_key).load())
+    assert WizardState(**stored[wizard_state.SESSION_KEY]).step == Step.FACE
+
+
+async def test_the_configured_threshold_decides(chip: bytes, settings: Any) -> None:
+    settings.MYNA_FACE_THRESHOLD = 0.05  # far stricter than any real same-person distance
+    assert engine_config_from_settings().liveness.threshold == 0.05
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    result, _ = await run_attempt(comm, await start(comm, chip))
+    assert result is not None and result["passed"] is False, result
+    assert result["reason"] == "no_match"
+    assert sorted(result["prompts_passed"]) == ["face_front", "smile", "turn_left"]
+    stored = await asyncio.to_thread(lambda: SessionStore(session_key=session.session_key).load())
+    assert WizardState(**stored[wizard_state.SESSION_KEY]).step == Step.FACE  # nothing recorded
+    settings.MYNA_FACE_THRESHOLD = 0  # 0 = the calibrated default
+    assert engine_config_from_settings().liveness.threshold == DEFAULT_THRESHOLD
 
 
 async def test_attempts_are_limited_per_card(chip: bytes, settings: Any) -> None:

@@ -48,3 +48,17 @@ def test_pages_switch_language_with_the_cookie(client: Client) -> None:
     body = client.get("/guide/").content.decode()
     assert "What you need" in body
     assert '<html lang="en">' in body
+
+
+def test_every_camera_panel_text_has_a_translatable_page_string() -> None:
+    """cardface.js falls back to Japanese for a key the page does not send; none may be missing."""
+    import re
+    from pathlib import Path
+
+    from reset.page_strings import card_face_camera_strings
+
+    source = (Path(__file__).resolve().parents[2] / "static/reset/cardface.js").read_text()
+    block = source[source.index("const TEXT = {") : source.index("let text = TEXT;")]
+    keys = {q or bare for q, bare in re.findall(r'^\s*(?:"([^"]+)"|(\w+)):\s*"', block, re.M)}
+    assert len(keys) > 20
+    assert {f"cardface.{key}" for key in keys} == set(card_face_camera_strings())

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reset.limits import Limit, consume, prune, remaining, session_key_hash
+from reset.limits import Limit, consume, prune, remaining, session_key_hash, window_end
 from reset.models import AttemptCounter
 
 pytestmark = [pytest.mark.django_db, pytest.mark.backends]
@@ -47,3 +47,12 @@ def test_session_keys_are_stored_only_as_hashes() -> None:
     consume(FACE, key, now=NOW)
     stored = AttemptCounter.objects.get().key
     assert "abcdef0123456789" not in stored and len(stored) == 64
+
+
+def test_the_window_end_is_when_a_refused_key_may_try_again() -> None:
+    limit = Limit("test_end", 1, 3600)
+    now = datetime(2026, 1, 1, 10, 20, tzinfo=UTC)
+    assert window_end(limit, now=now) == datetime(2026, 1, 1, 11, 0, tzinfo=UTC)
+    assert consume(limit, "k", now=now)
+    assert not consume(limit, "k", now=now)
+    assert consume(limit, "k", now=window_end(limit, now=now))

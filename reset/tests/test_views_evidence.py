@@ -239,6 +239,10 @@ def test_it_limits_attempts_per_session(at_chip: Client) -> None:
     response = _post(at_chip, {})
     assert response.status_code == 429
     assert _reason(response) == "rate_limited"
+    # The resident is told when to try again, not just "later".
+    wait = int(response["Retry-After"])
+    assert 0 < wait <= 3600 and response.json()["retry_after"] == wait
+    assert "以降に、もう一度お試しください" in response.json()["message"]
 
 
 @override_settings(MYNA_EVIDENCE_ATTEMPTS=1)
@@ -267,6 +271,8 @@ def test_it_limits_verified_reads_per_card(issue_nonce: Callable[[], dict[str, A
     response = _post(third, read_evidence(purpose=SIGN_PURPOSE, origin=ORIGIN, nonce=raw3).body())
     assert response.status_code == 429
     assert _reason(response) == "card_rate_limited"
+    assert 0 < int(response["Retry-After"]) <= 86400
+    assert "以降に、もう一度お試しください" in response.json()["message"]
 
 
 def test_every_failure_code_has_its_own_message() -> None:

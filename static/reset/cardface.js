@@ -17,9 +17,15 @@ const JPEG_QUALITY = 0.92;
 const SURE = 0.95; // below this the confirmation note asks for an extra careful look
 
 const FIELDS = ["birth_date", "expiry_date", "security_code"];
-const LABELS = { birth_date: "生年月日", expiry_date: "有効期限", security_code: "セキュリティコード" };
-
+// Japanese by default; `start({ strings })` may replace any of them with the page's translated
+// text, under the same key prefixed "cardface." (see localised()).
 const TEXT = {
+  group: "カメラで読み取る",
+  "field.birth_date": "生年月日",
+  "field.expiry_date": "有効期限",
+  "field.security_code": "セキュリティコード",
+  filledList: "(%Lを入力しました)",
+  listSeparator: "・",
   intro: "マイナンバーカード(表面)を黒わくにあわせてください。表面の内容(有効期限やマイナちゃんマーク)が隠れないようご注意ください。",
   privacy: "撮影した画像は読み取りのためにサーバーへ1回だけ送られ、読み取り後すぐに破棄されます(保存も記録もしません)。",
   capture: "撮影する",
@@ -40,16 +46,25 @@ const TEXT = {
   network: "サーバーに接続できませんでした。通信状態を確認して、もう一度撮影するか、下の欄に手で入力してください。",
   server: "読み取りに失敗しました。もう一度撮影するか、下の欄に手で入力してください。",
   tooLarge: "画像が大きすぎます。もう一度撮影してください。",
+  // Fallbacks for the server's stable reason codes (it normally sends `message` itself).
+  "reason.too_small": "カードが小さく写っています。マイナンバーカード(表面)を黒わくいっぱいにあわせて、もう一度撮影してください。",
+  "reason.blurred": "写真がぼやけています。カードとカメラを動かさず、ピントが合ってから撮影してください。",
+  "reason.glare": "照明が反射して文字が読めません。反射しない向きにカードを傾けて、もう一度撮影してください。",
+  "reason.not_a_card": "マイナンバーカード(表面)が見つかりません。カードの表面を黒わくにあわせてください。",
+  "reason.unreadable": "券面の文字を読み取れませんでした。もう一度撮影するか、下の欄に手で入力してください。",
 };
+let text = TEXT;
 
-// Fallbacks for the server's stable reason codes (it normally sends `message` itself).
-const REASONS = {
-  too_small: "カードが小さく写っています。マイナンバーカード(表面)を黒わくいっぱいにあわせて、もう一度撮影してください。",
-  blurred: "写真がぼやけています。カードとカメラを動かさず、ピントが合ってから撮影してください。",
-  glare: "照明が反射して文字が読めません。反射しない向きにカードを傾けて、もう一度撮影してください。",
-  not_a_card: "マイナンバーカード(表面)が見つかりません。カードの表面を黒わくにあわせてください。",
-  unreadable: "券面の文字を読み取れませんでした。もう一度撮影するか、下の欄に手で入力してください。",
-};
+// TEXT with the page's translations laid over it: only known keys, only strings.
+export function localised(strings = {}) {
+  const out = { ...TEXT };
+  for (const [key, value] of Object.entries(strings || {})) {
+    if (!key.startsWith("cardface.") || typeof value !== "string" || !value) continue;
+    const bare = key.slice("cardface.".length);
+    if (Object.hasOwn(TEXT, bare)) out[bare] = value;
+  }
+  return out;
+}
 
 function el(tag, attrs = {}, text = "") {
   const node = document.createElement(tag);
@@ -85,16 +100,16 @@ export function formValue(name, value) {
 }
 
 function cameraError(exc) {
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return TEXT.insecure;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return text.insecure;
   switch (exc && exc.name) {
     case "NotAllowedError":
     case "SecurityError":
-      return TEXT.denied;
+      return text.denied;
     case "NotFoundError":
     case "OverconstrainedError":
-      return TEXT.noCamera;
+      return text.noCamera;
     default:
-      return TEXT.busy;
+      return text.busy;
   }
 }
 
@@ -108,7 +123,7 @@ function confidenceNote(input, confidence) {
     if (!described.split(/\s+/).includes(id)) input.setAttribute("aria-describedby", `${described} ${id}`.trim());
   }
   const percent = Math.floor(confidence * 100);
-  note.textContent = (confidence >= SURE ? TEXT.sure : TEXT.unsure).replace("%P", String(percent));
+  note.textContent = (confidence >= SURE ? text.sure : text.unsure).replace("%P", String(percent));
   note.classList.toggle("unsure", confidence < SURE);
 }
 
@@ -168,12 +183,12 @@ async function send(endpoint, csrfToken, blob) {
       cache: "no-store",
     });
   } catch {
-    return { ok: false, message: TEXT.network };
+    return { ok: false, message: text.network };
   }
   let data = null;
   try { data = await response.json(); } catch { data = null; }
-  if (response.status === 413) return { ok: false, message: TEXT.tooLarge };
-  if (!response.ok || !data) return { ok: false, message: (data && data.message) || TEXT.server };
+  if (response.status === 413) return { ok: false, message: text.tooLarge };
+  if (!response.ok || !data) return { ok: false, message: (data && data.message) || text.server };
   return data;
 }
 
@@ -192,12 +207,13 @@ function placeGuide(overlay, video) {
   overlay.style.height = `${(g.h / video.videoHeight) * 100}%`;
 }
 
-export async function start({ form, container, endpoint, csrfToken = "", onFilled = () => {} }) {
+export async function start({ form, container, endpoint, csrfToken = "", onFilled = () => {}, strings = {} }) {
   if (!form || !container || !endpoint) throw new Error("cardface: form, container and endpoint are required");
+  text = localised(strings);
   container.replaceChildren();
-  const box = el("div", { class: "cardface", role: "group", "aria-label": "カメラで読み取る" });
-  const intro = el("p", {}, TEXT.intro);
-  const privacy = el("p", { class: "note" }, TEXT.privacy);
+  const box = el("div", { class: "cardface", role: "group", "aria-label": text.group });
+  const intro = el("p", {}, text.intro);
+  const privacy = el("p", { class: "note" }, text.privacy);
   const stage = el("div", { class: "cardface-stage" });
   stage.style.cssText = "position:relative;display:inline-block;max-width:100%;overflow:hidden;";
   // An inline `display` beats the `hidden` attribute, so both are set together.
@@ -207,12 +223,12 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
   video.style.cssText = "display:block;max-width:100%;height:auto;";
   const overlay = guideOverlay();
   stage.append(video, overlay);
-  const status = el("p", { class: "status-line", role: "status", "aria-live": "polite" }, TEXT.starting);
+  const status = el("p", { class: "status-line", role: "status", "aria-live": "polite" }, text.starting);
   const error = el("p", { class: "error", role: "alert" });
   const buttons = el("div", { class: "camera-row" });
-  const capture = el("button", { type: "button", class: "button primary" }, TEXT.capture);
-  const retake = el("button", { type: "button", class: "button secondary", hidden: "" }, TEXT.retake);
-  const close = el("button", { type: "button", class: "button secondary" }, TEXT.close);
+  const capture = el("button", { type: "button", class: "button primary" }, text.capture);
+  const retake = el("button", { type: "button", class: "button secondary", hidden: "" }, text.retake);
+  const close = el("button", { type: "button", class: "button secondary" }, text.close);
   buttons.append(capture, retake, close);
   box.append(intro, privacy, stage, status, error, buttons);
   container.append(box);
@@ -230,18 +246,19 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
     showStage(false);
     capture.hidden = true;
     status.textContent = "";
-    error.textContent = `${message} ${message.includes("手で入力") ? "" : TEXT.manual}`.trim();
+    // Every message fail() shows already points to the manual form below.
+    error.textContent = message;
   };
 
   const open = async () => {
     error.textContent = "";
-    status.textContent = TEXT.starting;
+    status.textContent = text.starting;
     showStage(true);
     retake.hidden = true;
     capture.hidden = false;
     capture.disabled = true;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      fail(TEXT.insecure);
+      fail(text.insecure);
       return;
     }
     try {
@@ -261,7 +278,7 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
     });
     try { await video.play(); } catch { /* autoplay is allowed for a muted stream */ }
     placeGuide(overlay, video);
-    status.textContent = TEXT.ready;
+    status.textContent = text.ready;
     capture.disabled = false;
     capture.focus();
   };
@@ -274,14 +291,14 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
     try {
       blob = await stillFromVideo(video);
     } catch {
-      fail(TEXT.server);
+      fail(text.server);
       retake.hidden = false;
       return;
     }
     stop(); // one still is all that is needed: the camera goes off before the upload
     showStage(false);
     capture.hidden = true;
-    status.textContent = TEXT.reading;
+    status.textContent = text.reading;
     const data = await send(endpoint, csrfToken, blob);
     blob = null;
     clearNotes();
@@ -289,14 +306,15 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
     retake.hidden = false;
     if (filled.length) onFilled(filled);
     if (data.ok) {
-      status.textContent = TEXT.done;
+      status.textContent = text.done;
       const first = form.elements.namedItem(FIELDS[0]);
       if (first) first.focus();
     } else {
       status.textContent = filled.length
-        ? `${TEXT.partial}(${filled.map((n) => LABELS[n]).join("・")}を入力しました)`
-        : "";
-      error.textContent = data.message || REASONS[data.reason] || TEXT.server;
+        ? text.partial + text.filledList.replace(
+          "%L", filled.map((n) => text[`field.${n}`]).join(text.listSeparator))
+        : text.manual; // the form below stays usable whatever went wrong
+      error.textContent = data.message || text[`reason.${data.reason}`] || text.server;
     }
   });
   retake.addEventListener("click", () => { open(); });

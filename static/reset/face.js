@@ -84,6 +84,16 @@ async function openCamera() {
     video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15 } },
   });
   ui.video.srcObject = stream;
+  // The camera can go away mid-attempt (unplugged, taken by another app): say so instead of
+  // sending a frozen picture the server would refuse as a static image. stop() fires no "ended".
+  stream.getVideoTracks().forEach((track) =>
+    track.addEventListener("ended", () => {
+      if (!socket) return;
+      finish();
+      say(ui.error, S.camera_busy);
+      ui.retry.hidden = false;
+    }),
+  );
   await ui.video.play().catch(() => {});
 }
 
@@ -218,15 +228,19 @@ function finish() {
 
 function connect() {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-  socket = new WebSocket(`${scheme}//${window.location.host}${root.dataset.wsPath}`);
+  const ws = new WebSocket(`${scheme}//${window.location.host}${root.dataset.wsPath}`);
+  socket = ws;
   socket.binaryType = "arraybuffer";
   decided = false;
   prompt = { index: -1, total: 0 };
   socket.addEventListener("open", () => {
-    socket.send(JSON.stringify({ type: "reference", photo }));
+    ws.send(JSON.stringify({ type: "reference", photo }));
   });
   socket.addEventListener("message", onMessage);
   socket.addEventListener("close", (event) => {
+    // A socket this page closed itself (finish() after a result, a fatal error or a lost camera)
+    // has already said why; only a close the page did not ask for is explained here.
+    if (socket !== ws) return;
     if (decided || (!running && event.code === 1000)) return; // decided, or closed after a fatal error
     const refused = !running && !decided;
     finish();

@@ -142,6 +142,7 @@ $("cardface-camera").addEventListener("click", async () => {
       endpoint: config.cardfaceUrl,
       csrfToken: csrf,
       onFilled: () => { showBoth("birth_date"); showBoth("expiry_date"); },
+      strings: Object.fromEntries(Object.entries(S).filter(([key]) => key.startsWith("cardface."))),
     });
     showBoth("birth_date");
     showBoth("expiry_date");
@@ -275,10 +276,15 @@ function routeFor(pins, certs) {
   }
   const pinB = pins.visual_pin_b;
   if (pinB && (pinB.blocked || pinB.tries_left === 0)) return { ok: false, messages: [S["route.pin_b_locked"]] };
+  // Which chains can finish this reset is data (reset/kiosk_stores.json, peers.md): with none,
+  // a booking could not be used, so the resident is sent to the counter before any try.
+  const stores = config.stores || [];
+  if (!stores.length) return { ok: false, messages: [fmt(S["route.no_store"], { T: S["target"] })] };
   routes.push(fmt(S["route.ok"], { K: S["known"] }));
   const target = pins[TARGET_PIN];
   if (target && !target.blocked && target.tries_left > 0) routes.push(fmt(S["route.target_not_locked"], { N: target.tries_left }));
   if (config.target === "auth") routes.push(S["route.store_auth"]);
+  routes.push(fmt(S["route.stores"], { T: S["target"], S: stores.join(S["list.separator"]) }));
   for (const other of ["text_pin", "juki_pin"]) {
     const p = pins[other];
     if (p && (p.blocked || p.tries_left === 0)) routes.push(fmt(S["route.other_pins"], { P: S[`pin.${other}`] }));

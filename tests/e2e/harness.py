@@ -1,4 +1,5 @@
-"""The `make run` stack for browser tests and the bench: daphne + myna-bridge --simulate + Chromium.
+"""The `make run` stack for browser tests and the bench: scripts/run.sh (daphne + myna-bridge
+--simulate) on free ports, and Debian's Chromium.
 
 Shared by tests/e2e/test_wizard_e2e.py and bench/wizard_e2e.py. Chromium is Debian's
 (/usr/bin/chromium), never downloaded; its fake camera plays a Y4M built from the real fixture
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -95,21 +97,27 @@ def _wait_http(url: str, timeout: float = 60.0) -> None:
     raise RuntimeError(f"server did not answer at {url}")
 
 
-def _wait_line(process: subprocess.Popen[bytes], marker: bytes, timeout: float = 60.0) -> None:
-    assert process.stdout is not None
+def _wait_file_line(
+    path: Path, marker: bytes, process: subprocess.Popen[bytes], timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if marker in line:
+        if path.exists() and marker in path.read_bytes():
             return
-        if not line and process.poll() is not None:
-            raise RuntimeError(f"process exited early with {process.returncode}")
-    raise RuntimeError(f"no {marker!r} within {timeout}s")
+        if process.poll() is not None:
+            raise RuntimeError(f"scripts/run.sh exited early with {process.returncode}: see {path}")
+        time.sleep(0.1)
+    raise RuntimeError(f"no {marker!r} from scripts/run.sh within {timeout}s: see {path}")
 
 
 @contextlib.contextmanager
 def running_stack(workdir: Path) -> Iterator[Stack]:
-    """daphne on a free port and `myna-bridge --simulate` allowing exactly that origin."""
+    """`make run`'s own script (scripts/run.sh: daphne + `myna-bridge --simulate`) on free ports.
+
+    The script itself runs, not a copy of its commands, so the test exercises what a developer
+    starts; only the ports and a throw-away database differ. `make run`'s set-up step migrates,
+    so the database is migrated here first.
+    """
     port, bridge_port = free_port(), free_port()
     base_url = f"http://127.0.0.1:{port}"
     bridge_url = f"ws://127.0.0.1:{bridge_port}/"
@@ -117,7 +125,10 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "webapp.settings",
         "DB_NAME": str(workdir / "e2e.sqlite3"),
-        "MYNA_BRIDGE_URL": bridge_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "BRIDGE_PORT": str(bridge_port),
+        "VENV": str(VENV_BIN.parent),
         "MYNA_TRUST_ANCHORS": "sim",
         "DEBUG": "false",
         "PYTHONUNBUFFERED": "1",
@@ -129,41 +140,30 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
     stack = Stack(base_url=base_url, bridge_url=bridge_url)
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    log = logs / "make-run.out"
+    # A new session: run.sh's bridge and daphne are then one process group, stopped together.
+    process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+        ["/bin/bash", str(ROOT / "scripts" / "run.sh")],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    stack.processes.append(process)
     try:
-        server = subprocess.Popen(
-            [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webapp.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=(logs / "daphne.out").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        stack.processes.append(server)
-        bridge = subprocess.Popen(
-            [
-                str(VENV_BIN / "myna-bridge"),
-                "--simulate",
-                "--allow-origin",
-                base_url,
-                "--port",
-                str(bridge_port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        stack.processes.append(bridge)
-        _wait_line(bridge, b"LISTENING")
+        _wait_file_line(log, b"LISTENING", process, timeout=60)
         _wait_http(base_url + "/")
         yield stack
     finally:
-        for process in reversed(stack.processes):
-            process.terminate()
-        for process in stack.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
 
 
 # --------------------------------------------------------------------------- browser
@@ -201,6 +201,8 @@ Shot = Callable[[str], None]
 
 def shooter(page: Any, prefix: str) -> Shot:
     OUTPUT.mkdir(parents=True, exist_ok=True)
+    for stale in OUTPUT.glob(f"{prefix}-*.png"):  # an earlier run's numbering may differ
+        stale.unlink()
     counter = {"n": 0}
 
     def shot(name: str) -> None:
@@ -211,10 +213,15 @@ def shooter(page: Any, prefix: str) -> Shot:
     return shot
 
 
-def choose(page: Any, base_url: str, target: str = "sign") -> None:
+def choose(
+    page: Any, base_url: str, target: str = "sign", *, at_choose: Callable[[], None] | None = None
+) -> None:
+    """From the home page to the card page; `at_choose` runs on the choose screen (shots, axe)."""
     page.goto(base_url + "/")
     page.get_by_role("link", name="パスワード初期化予約", exact=True).click()
     page.wait_for_url("**/reset/choose/")
+    if at_choose is not None:
+        at_choose()
     label = "署名用パスワード" if target == "sign" else "利用者証明用パスワード"
     page.get_by_role("button", name=label, exact=True).click()
     page.wait_for_url("**/reset/card/")

@@ -68,7 +68,19 @@ def test_a_resident_books_a_reset_and_sees_the_deadline(
     page.goto(stack.base_url + "/")
     assert_accessible(page, "home")
     shot("home")
-    harness.choose(page, stack.base_url, "sign")
+    for path, name in (("/guide/", "guide"), ("/help/", "help")):
+        page.goto(stack.base_url + path)
+        assert_accessible(page, name)
+        shot(name)
+    # The store list on the help page comes from reset/kiosk_stores.json (data, not code).
+    assert "セブン-イレブン" in page.inner_text("#store-table")
+
+    def at_choose() -> None:
+        assert "個人番号カード用パスワード" in page.inner_text("main")
+        assert_accessible(page, "choose")
+        shot("choose")
+
+    harness.choose(page, stack.base_url, "sign", at_choose=at_choose)
     shot("card-face")
     assert_accessible(page, "card-face")
 
@@ -94,7 +106,22 @@ def test_a_resident_books_a_reset_and_sees_the_deadline(
     assert_accessible(page, "status-password")
     shot("status-password")
 
+    # Hold the evidence request so the chip step (progress bar, live status) can be seen.
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/reset/evidence/", hold)
     harness.submit_password(page, harness.DEMO["auth_pin"])
+    page.locator("#chip-status").filter(has_text="サーバーで確認しています").wait_for(timeout=30000)
+    assert page.get_attribute("#chip-status", "aria-live") == "polite"
+    assert page.evaluate("() => document.getElementById('chip-progress').value") == 85
+    assert_accessible(page, "chip")
+    shot("chip")
+    assert len(held) == 1
+    held[0].continue_()
+    page.unroute("**/reset/evidence/")
     harness.wait_for_face_page(page)
     assert page.evaluate("() => (sessionStorage.getItem('myna.chipPhoto') || '').length") > 100
     assert_accessible(page, "face")
@@ -103,40 +130,64 @@ def test_a_resident_books_a_reset_and_sees_the_deadline(
     harness.run_face_check(page)
     assert "パスワード初期化予約完了" in page.inner_text("h1")
     deadline = page.inner_text("#done-deadline")
+    assert "セブン-イレブン" in page.inner_text("#store-list")
+    assert page.get_attribute("#ics-link", "href").endswith("/reset/reservation.ics")
     assert_accessible(page, "done")
     shot("done")
 
     page.goto(stack.base_url + "/")
     assert deadline in page.inner_text("#reservation-deadline")
     assert "署名用パスワード初期化予約有効期限" in page.inner_text("#reservation-deadline")
+    assert_accessible(page, "home-with-deadline")
     shot("home-with-deadline")
     context.close()
 
 
-def test_a_wrong_password_shows_tries_left_and_the_last_try_asks_first(
-    stack: harness.Stack, chromium: Any
-) -> None:
+def _to_password_step(chromium: Any, stack: harness.Stack, prefix: str) -> tuple[Any, Any, Any]:
     context = chromium.new_context(locale="ja-JP", viewport={"width": 1100, "height": 900})
     page = context.new_page()
-    shot = harness.shooter(page, "wrong-pin")
+    shot = harness.shooter(page, prefix)
     harness.choose(page, stack.base_url, "sign")
     harness.fill_card_face(page)
     harness.wait_for_card(page)
     harness.to_password(page)
+    # Every run starts from a full counter: the previous run's right password restored it.
+    assert "残り3回" in page.inner_text("#pin-tries")
+    return context, page, shot
+
+
+def test_a_wrong_password_shows_tries_left(stack: harness.Stack, chromium: Any) -> None:
+    context, page, shot = _to_password_step(chromium, stack, "wrong-pin")
 
     # Client-side format check: nothing reaches the card.
     harness.submit_password(page, "12a")
     assert "数字4桁" in page.inner_text("#pin-error")
+    assert "残り3回" in page.inner_text("#pin-tries")
     shot("format")
 
     harness.submit_password(page, "1111")
     page.locator("#pin-error").filter(has_text="残り2回").wait_for(timeout=30000)
     assert "残り2回" in page.inner_text("#pin-tries")
+    assert "残り2回" in page.inner_text("#status-rows")
+    assert not page.locator("#last-try-dialog").is_visible()
     assert_accessible(page, "wrong-pin")
     shot("tries-left-2")
 
-    harness.submit_password(page, "1112")
-    page.locator("#pin-error").filter(has_text="残り1回").wait_for(timeout=30000)
+    # The right password restores the counter on the card (no dialog: two tries were left).
+    harness.submit_password(page, harness.DEMO["auth_pin"])
+    harness.wait_for_face_page(page)
+    shot("after-right-pin")
+    context.close()
+
+
+def test_at_one_try_left_the_page_asks_before_the_last_try(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    context, page, shot = _to_password_step(chromium, stack, "last-try")
+    for wrong, left in (("1111", 2), ("1112", 1)):
+        harness.submit_password(page, wrong)
+        page.locator("#pin-error").filter(has_text=f"残り{left}回").wait_for(timeout=30000)
+    assert "あと1回でロック" in page.inner_text("#status-rows")
     shot("tries-left-1")
 
     # One try left: the page asks before spending it; cancelling sends nothing.
@@ -148,6 +199,8 @@ def test_a_wrong_password_shows_tries_left_and_the_last_try_asks_first(
     shot("last-try-dialog")
     page.click("#last-try-cancel")
     assert not dialog.is_visible()
+    assert page.locator("#step-password").is_visible()
+    assert "残り1回" in page.inner_text("#pin-tries")
 
     # Confirmed, the right password goes through (and restores the counter on the card).
     harness.submit_password(page, harness.DEMO["auth_pin"])
