@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -74,10 +75,16 @@ def _limited(reason: str, limit: limits.Limit) -> JsonResponse:
 
 
 def _json_body(request: HttpRequest) -> Any:
-    if len(request.body) > MAX_BODY:
+    try:
+        # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE with its own HTML 400; the page
+        # needs a reason code (docs/internal-api.md) like for any other bad body.
+        body = request.body
+    except RequestDataTooBig:
+        raise EvidenceRejected("malformed") from None
+    if len(body) > MAX_BODY:
         raise EvidenceRejected("malformed")
     try:
-        return json.loads(request.body or b"null")
+        return json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
         raise EvidenceRejected("malformed") from None
 
@@ -85,7 +92,9 @@ def _json_body(request: HttpRequest) -> Any:
 def public_origin(request: HttpRequest) -> str:
     """The origin the card must have signed (settings, or this request's scheme://host)."""
     configured = str(getattr(settings, "MYNA_PUBLIC_ORIGIN", "") or "")
-    return configured.rstrip("/") or f"{request.scheme}://{request.get_host()}"
+    # get_host() is checked against ALLOWED_HOSTS but keeps the header's case; a browser
+    # serializes its origin in lower case (RFC 6454 §6.2), and so must we, byte for byte.
+    return configured.rstrip("/") or f"{request.scheme}://{request.get_host()}".lower()
 
 
 def _session_key(request: HttpRequest) -> str:

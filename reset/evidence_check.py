@@ -199,6 +199,11 @@ def verify(
         code = str(getattr(exc, "code", "malformed"))
         logger.info("evidence rejected code=%s", code)
         raise EvidenceRejected(code if code in MESSAGES else "malformed") from None
+    except ValueError:
+        # challenge_digest refuses a non-canonical origin or purpose (docs/evidence.md §1): the
+        # page gets a reason code, not a server error.
+        logger.info("evidence rejected code=malformed (non-canonical challenge input)")
+        raise EvidenceRejected("malformed") from None
     if verified.jpki_key != expected_key:
         raise EvidenceRejected("wrong_key")
     return Accepted(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -103,6 +103,22 @@ class Reservation(models.Model):
         if target not in TargetPassword.values:
             raise ValueError(f"unknown target {target!r}")
         current = now or timezone.now()
+        try:
+            return cls._book_once(card_identity=card_identity, target=target, now=current)
+        except IntegrityError:
+            # A concurrent booking of the same card and target (a double submit of the done step)
+            # committed between our SELECT and INSERT. Both requests answer with that one active
+            # reservation, so whichever response the browser keeps, its cookie names a usable
+            # booking, and the resident never sees a server error.
+            concurrent = cls.objects.active_for(card_identity, target).first()
+            logger.info("reservation booking raced target=%s", target)
+            if concurrent is not None:
+                return concurrent
+            return cls._book_once(card_identity=card_identity, target=target, now=current)
+
+    @classmethod
+    def _book_once(cls, *, card_identity: str, target: str, now: datetime) -> Reservation:
+        current = now
         hours = int(getattr(settings, "MYNA_RESERVATION_HOURS", 24))
         with transaction.atomic():
             earlier = list(cls.objects.select_for_update().active_for(card_identity, target))

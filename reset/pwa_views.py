@@ -23,6 +23,7 @@ SHELL_STATIC = (
     "reset/bridge-client.js",
     "reset/card-face.js",
     "reset/pwa.js",
+    "reset/chip-photo-hygiene.js",
     "icons/icon-192.png",
     "icons/icon-512.png",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,11 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+if PRODUCTION and "*" in ALLOWED_HOSTS:
+    # Without MYNA_PUBLIC_ORIGIN the origin the card must have signed comes from the Host header,
+    # and Channels' WebSocket origin check is ALLOWED_HOSTS: "*" would let any site's origin pass
+    # both (architecture.md, trust model 1).
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the site's hosts in production, not '*'")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -59,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "webapp.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -188,7 +195,15 @@ if PRODUCTION and MYNA_TRUST_ANCHORS == "sim":
         "MYNA_TRUST_ANCHORS must name a directory of real anchors in production"
     )
 # The origin the card signs into its evidence (scheme://host[:port]); empty = from the request.
-MYNA_PUBLIC_ORIGIN = env_str("MYNA_PUBLIC_ORIGIN", "")
+MYNA_PUBLIC_ORIGIN = env_str("MYNA_PUBLIC_ORIGIN", "").rstrip("/")
+# The card signs the origin byte for byte (docs/evidence.md §1): a spelling the browser would never
+# send (upper case, a path) could match no evidence, so it stops start-up instead.
+if MYNA_PUBLIC_ORIGIN and not re.fullmatch(
+    r"https?://([a-z0-9.\-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?", MYNA_PUBLIC_ORIGIN
+):
+    raise ImproperlyConfigured(
+        "MYNA_PUBLIC_ORIGIN must be a lower-case origin like https://reset.example.jp (no path)"
+    )
 MYNA_RESERVATION_HOURS = env_int("MYNA_RESERVATION_HOURS", 24, minimum=1, maximum=72)
 MYNA_WIZARD_MAX_AGE_SECONDS = env_int("MYNA_WIZARD_MAX_AGE_SECONDS", 30 * 60, minimum=60)
 MYNA_NONCE_TTL_SECONDS = env_int("MYNA_NONCE_TTL_SECONDS", 300, minimum=30, maximum=900)

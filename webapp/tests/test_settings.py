@@ -58,6 +58,9 @@ def test_check_deploy_warns_without_production_variables(tmp_path: Path) -> None
         ({**PRODUCTION_ENV, "SECRET_KEY": "short"}, "at least 50 characters"),
         ({**PRODUCTION_ENV, "DEBUG": "true"}, "DEBUG must be off"),
         ({**PRODUCTION_ENV, "MYNA_TRUST_ANCHORS": "sim"}, "MYNA_TRUST_ANCHORS must name"),
+        ({**PRODUCTION_ENV, "ALLOWED_HOSTS": "reset.example.jp,*"}, "not '*'"),
+        ({"MYNA_PUBLIC_ORIGIN": "https://Reset.example.jp"}, "MYNA_PUBLIC_ORIGIN must be"),
+        ({"MYNA_PUBLIC_ORIGIN": "https://reset.example.jp/app"}, "MYNA_PUBLIC_ORIGIN must be"),
     ],
 )
 def test_bad_values_stop_start_up(env: dict[str, str], message: str, tmp_path: Path) -> None:
@@ -73,3 +76,9 @@ def test_development_secret_key_is_generated_once_and_kept(tmp_path: Path) -> No
     assert run_manage(["check"], {}, tmp_path).returncode == 0
     assert (tmp_path / "dev-secret-key").read_text() == first
     assert len(first) >= 50
+
+
+def test_a_public_origin_with_a_trailing_slash_is_accepted(tmp_path: Path) -> None:
+    env = {"MYNA_PUBLIC_ORIGIN": "https://reset.example.jp:8443/"}
+    result = run_manage(["check"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
