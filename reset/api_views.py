@@ -15,9 +15,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
+from django.views import csrf
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -138,7 +140,7 @@ def nonce(request: HttpRequest) -> JsonResponse:
     if state.step_enum != Step.CHIP:
         return _refuse("wrong_step", 409, step=state.step)
     purpose = PURPOSE_FOR_TARGET[state.target]
-    value = nonces.issue(request.session, purpose)
+    value = nonces.issue(_session_key(request), purpose)
     return JsonResponse(
         {
             "ok": True,
@@ -169,7 +171,7 @@ def _check_evidence(request: HttpRequest, state: wizard_state.WizardState) -> Js
     except EvidenceRejected as exc:
         return _refuse(exc.code, 400)
     purpose = PURPOSE_FOR_TARGET[state.target]
-    taken = nonces.take(request.session, fields.nonce, purpose)
+    taken = nonces.take(_session_key(request), fields.nonce, purpose)
     if taken is not nonces.NonceCheck.OK:
         logger.info("evidence refused nonce=%s", taken)
         return _refuse(str(taken), 400)
@@ -190,3 +192,37 @@ def _check_evidence(request: HttpRequest, state: wizard_state.WizardState) -> Js
     )
     logger.info("evidence accepted target=%s", state.target)
     return JsonResponse({"ok": True, "next": reverse("reset:face")})
+
+
+#: The endpoints the card page calls with fetch() and whose replies it reads as JSON
+#: (static/reset/wizard.js, static/reset/cardface.js).
+JSON_API_VIEWS = frozenset({"reset:progress", "reset:nonce", "reset:evidence", "reset:cardface"})
+CSRF_FAILED_MESSAGE = gettext_lazy(
+    "画面の有効期限が切れました。ページを再読み込みして、最初からやり直してください。"
+)
+
+
+def _view_name(request: HttpRequest) -> str | None:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+    return str(match.view_name)
+
+
+def csrf_failure(
+    request: HttpRequest, reason: str = "", template_name: str = csrf.CSRF_FAILURE_TEMPLATE_NAME
+) -> HttpResponse:
+    """settings.CSRF_FAILURE_VIEW: a JSON 403 the card page can show, Django's page elsewhere.
+
+    The page's fetch() calls read `message` from a JSON reply; Django's HTML 403 would leave the
+    resident with a generic error instead of the way out (reload the page and start again).
+    """
+    if _view_name(request) not in JSON_API_VIEWS:
+        return csrf.csrf_failure(request, reason=reason, template_name=template_name)
+    logger.info("csrf refused view=%s", _view_name(request))
+    return JsonResponse(
+        {"ok": False, "reason": "csrf_failed", "message": str(CSRF_FAILED_MESSAGE)}, status=403
+    )

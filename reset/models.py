@@ -37,6 +37,26 @@ class AttemptCounter(models.Model):
         return f"{self.kind}:{self.key[:8]}… {self.count}"
 
 
+class ServerNonce(models.Model):
+    """An outstanding nonce of the card page (reset/nonces.py), kept as a hash only.
+
+    In the database rather than the session so that taking one is a single conditional DELETE:
+    of two concurrent requests presenting it, exactly one sees the row go (architecture.md,
+    trust model 1: single use). The session is known by a hash of its key only.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)  # SHA-256 hex of the nonce
+    session = models.CharField(max_length=64)  # limits.session_key_hash(), never the raw key
+    purpose = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["session", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.digest[:8]}…"
+
+
 class ReservationState(models.TextChoices):
     """Where a reservation is in its life; only `active` ones can be used at a kiosk."""
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from reset import kiosk_hours, kiosk_stores, nonces, reservation_cookie, wizard_state
+from reset import kiosk_hours, kiosk_stores, limits, nonces, reservation_cookie, wizard_state
 from reset.calendar_file import reservation_ics
 from reset.evidence_check import MESSAGES
 from reset.models import Reservation, TargetPassword
@@ -76,6 +76,12 @@ def help_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _forget_nonces(request: HttpRequest) -> None:
+    """Drop the session's outstanding nonces (a session without a key never had any)."""
+    if request.session.session_key:
+        nonces.clear(limits.session_key_hash(request.session.session_key))
+
+
 @require_http_methods(["GET", "POST"])
 def choose(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -83,7 +89,7 @@ def choose(request: HttpRequest) -> HttpResponse:
         if target not in Target.__members__.values():
             messages.error(request, str(_choose_error()))
             return render(request, "reset/choose.html", status=400)
-        nonces.clear(request.session)
+        _forget_nonces(request)
         wizard_state.start(request.session, Target(target))
         logger.info("wizard started target=%s", target)
         return redirect("reset:card")
@@ -167,7 +173,7 @@ def done(request: HttpRequest) -> HttpResponse:
         return _elsewhere(state)
     reservation = Reservation.book(card_identity=state.card_identity, target=state.target)
     wizard_state.clear(request.session)
-    nonces.clear(request.session)
+    _forget_nonces(request)
     response = redirect("reset:reservation")
     reservation_cookie.remember(response, reservation)
     return response
@@ -213,6 +219,6 @@ def reservation_ics_view(request: HttpRequest) -> HttpResponse:
 def cancel(request: HttpRequest) -> HttpResponse:
     """The resident abandons the wizard: drop every trace of it from the session."""
     wizard_state.clear(request.session)
-    nonces.clear(request.session)
+    _forget_nonces(request)
     logger.info("wizard abandoned")
     return redirect("reset:home")

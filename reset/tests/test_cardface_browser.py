@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from django.test import Client
 
+from reset import api_views
 from reset.cardface import synth
 from reset.cardface.result import MESSAGES_JA, CardFaceReading, Reason
 from reset.tests.test_cardface_read import engine_loaded_offline
@@ -196,5 +197,50 @@ def test_a_reading_that_fails_says_why_and_leaves_the_form_to_the_resident(brows
         assert page.locator("#f").is_visible() and page.is_editable("#birth_date")
         assert page.get_by_role("button", name="もう一度撮影する").is_visible()
         assert page.evaluate("window.submitted") == 0 and page.evaluate("window.filled") is None
+    finally:
+        context.close()
+
+
+def test_a_csrf_refusal_shows_the_servers_message(browser: Any, settings: Any) -> None:
+    # The project's URLconf, where settings.CSRF_FAILURE_VIEW knows this endpoint as JSON.
+    settings.ROOT_URLCONF = "webapp.urls"
+    client = Client(enforce_csrf_checks=True)  # no CSRF cookie: the token cannot match
+    replies: list[int] = []
+
+    def handle(route: Any) -> None:
+        request = route.request
+        path = request.url.removeprefix(ORIGIN)
+        if path == "/harness/":
+            route.fulfill(status=200, content_type="text/html; charset=utf-8",
+                          body=HARNESS.replace("CSRF_SECRET", CSRF_SECRET))
+        elif path.startswith("/static/reset/cardface.js"):
+            route.fulfill(status=200, content_type="text/javascript", body=MODULE.read_text())
+        elif path == "/reset/cardface/" and request.method == "POST":
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                response = pool.submit(
+                    client.post, path, data=request.post_data_buffer,
+                    content_type=request.headers["content-type"],
+                    headers={"X-CSRFToken": request.headers.get("x-csrftoken", "")},
+                ).result()
+            replies.append(response.status_code)
+            route.fulfill(status=response.status_code, content_type=response["Content-Type"],
+                          body=response.content)
+        else:
+            route.fulfill(status=404, body="")
+
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1000, "height": 900})
+    context.grant_permissions(["camera"], origin=ORIGIN)
+    page = context.new_page()
+    page.route(f"{ORIGIN}/**", handle)
+    try:
+        page.goto(f"{ORIGIN}/harness/")
+        page.wait_for_function("window.ready === true", timeout=30000)
+        page.get_by_role("button", name="撮影する").click()
+        page.wait_for_function(
+            "document.querySelector('[role=alert]').textContent.length > 0", timeout=30000
+        )
+        assert replies == [403]
+        assert page.locator("[role=alert]").inner_text() == str(api_views.CSRF_FAILED_MESSAGE)
+        assert page.locator("#f").is_visible() and page.is_editable("#birth_date")
     finally:
         context.close()

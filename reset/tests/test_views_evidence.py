@@ -13,6 +13,7 @@ import pytest
 from django.test import Client, override_settings
 
 from reset import anchors, api_views, evidence_check, wizard_state
+from reset.models import ServerNonce
 from reset.tests.conftest import ORIGIN, post_json, put_state, read_evidence
 from reset.wizard_state import Step, Target
 
@@ -88,12 +89,7 @@ def test_it_rejects_an_expired_nonce(
 ) -> None:
     nonce = issue_nonce()
     evidence = read_evidence(purpose=SIGN_PURPOSE, origin=ORIGIN, nonce=nonce["raw"])
-    session = at_chip.session
-    table = session["wizard_nonces"]
-    for entry in table.values():
-        entry[1] = time.time() - 1
-    session["wizard_nonces"] = table
-    session.save()
+    ServerNonce.objects.update(expires_at=datetime.now(tz=UTC) - timedelta(seconds=1))
     assert _reason(_post(at_chip, evidence.body())) == "expired_nonce"
 
 

@@ -9,7 +9,8 @@ import time
 import pytest
 from django.test import Client
 
-from reset import nonces
+from reset.limits import session_key_hash
+from reset.models import ServerNonce
 from reset.tests.conftest import post_json, put_state
 from reset.wizard_state import Step, Target
 
@@ -25,12 +26,18 @@ def test_it_issues_a_256_bit_nonce_for_the_target(client: Client) -> None:
     assert data["expires_in"] == 300
 
 
-def test_it_stores_only_a_hash_of_the_nonce(client: Client) -> None:
+def test_it_stores_only_hashes_of_the_nonce_and_the_session_key(client: Client) -> None:
     put_state(client, step=str(Step.CHIP))
     data = post_json(client, "/reset/nonce/", {}).json()
     raw = base64.b64decode(data["nonce"])
-    stored = client.session[nonces.SESSION_KEY]
-    assert hashlib.sha256(raw).hexdigest() in stored
+    row = ServerNonce.objects.get()
+    session_key = client.session.session_key
+    assert session_key
+    assert row.digest == hashlib.sha256(raw).hexdigest()
+    assert row.session == session_key_hash(session_key)
+    stored = str(list(ServerNonce.objects.values()))
+    for secret in (data["nonce"], raw.hex(), session_key):
+        assert secret not in stored
     assert data["nonce"] not in str(dict(client.session))
     assert raw.hex() not in str(dict(client.session))
 
@@ -57,25 +64,3 @@ def test_it_rejects_get(client: Client) -> None:
 def test_it_rejects_an_expired_session(client: Client) -> None:
     put_state(client, step=str(Step.CHIP), started_at=time.time() - 99999)
     assert post_json(client, "/reset/nonce/", {}).json()["reason"] == "expired_session"
-
-
-def test_take_is_single_use_and_purpose_bound() -> None:
-    session: dict[str, object] = {}
-    value = nonces.issue(session, "myna-reset/reserve/sign")
-    assert nonces.take(session, value, "myna-reset/reserve/auth") is nonces.NonceCheck.WRONG_PURPOSE
-    value = nonces.issue(session, "myna-reset/reserve/sign")
-    assert nonces.take(session, value, "myna-reset/reserve/sign") is nonces.NonceCheck.OK
-    assert nonces.take(session, value, "myna-reset/reserve/sign") is nonces.NonceCheck.UNKNOWN
-
-
-def test_take_refuses_after_the_lifetime() -> None:
-    session: dict[str, object] = {}
-    value = nonces.issue(session, "p", now=1000.0)
-    assert nonces.take(session, value, "p", now=1000.0 + 301) is nonces.NonceCheck.EXPIRED
-
-
-def test_a_nonce_of_another_session_is_unknown() -> None:
-    mine: dict[str, object] = {}
-    theirs: dict[str, object] = {}
-    value = nonces.issue(theirs, "p")
-    assert nonces.take(mine, value, "p") is nonces.NonceCheck.UNKNOWN
