@@ -29,28 +29,33 @@ class PhotoError(ValueError):
     """The photo cannot be read, has no face, or does not fit the size budget."""
 
 
-def _face_box(grey: Any) -> tuple[int, int, int, int]:
-    import cv2
+def _face_box(image: Any) -> tuple[int, int, int, int]:
+    """The largest face (x, y, w, h), found by dlib's HOG detector.
 
-    cascades = Path(cv2.__file__).parent / "data"  # cv2.data.haarcascades, typed
-    cascade = cv2.CascadeClassifier(str(cascades / "haarcascade_frontalface_default.xml"))
-    faces = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(60, 60))
+    dlib rather than OpenCV's Haar cascades: OpenCV 5 moved CascadeClassifier out of the main
+    package, and dlib is already what the face check runs on, so one detector serves both.
+    """
+    import cv2
+    import dlib
+
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    faces = dlib.get_frontal_face_detector()(rgb, 1)  # upsample once: small faces in big photos
     if len(faces) == 0:
         raise PhotoError("no face found in the photo")
-    x, y, w, h = max(faces, key=lambda f: int(f[2]) * int(f[3]))  # the largest face
-    return int(x), int(y), int(w), int(h)
+    face = max(faces, key=lambda r: r.width() * r.height())  # the largest face
+    return int(face.left()), int(face.top()), int(face.width()), int(face.height())
 
 
 def _crop_portrait(image: Any) -> Any:
     """A 4:5 crop around the face with head-and-shoulders margins, like an ID-card photo."""
     import cv2
 
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    x, y, w, h = _face_box(grey)
-    crop_w = int(w * 1.9)
+    x, y, w, h = _face_box(image)
+    # dlib's box runs from the brows to the chin; these margins add hair and shoulders.
+    crop_w = int(w * 2.1)
     crop_h = crop_w * PHOTO_HEIGHT // PHOTO_WIDTH
     cx = x + w // 2
-    top = y - int(h * 0.55)
+    top = y - int(h * 0.75)
     left = cx - crop_w // 2
     # Pad with edge pixels where the crop leaves the image, rather than shifting the face.
     rows, cols = image.shape[:2]
