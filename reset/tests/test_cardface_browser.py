@@ -8,8 +8,9 @@ fields filled — never the form submitted.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,33 +96,31 @@ def _urls(settings: Any) -> None:
     settings.ROOT_URLCONF = "reset.tests.cardface_urls"
 
 
-def test_a_still_is_sent_once_and_fills_the_form(browser: Any) -> None:
-    client = Client(enforce_csrf_checks=True)
-    client.cookies["csrftoken"] = CSRF_SECRET
-    posts: list[dict[str, Any]] = []
+def _forward(client: Client, request: Any) -> Any:
+    """Hand a POST the page made to Django's test client, and return Django's response."""
+    # The view is async; Django's client must run it outside Playwright's event loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(
+            client.post, "/reset/cardface/", data=request.post_data_buffer,
+            content_type=request.headers["content-type"],
+            headers={"X-CSRFToken": request.headers.get("x-csrftoken", "")},
+        ).result()
+
+
+@contextmanager
+def _harness_page(browser: Any, on_post: Callable[[Any], None]) -> Iterator[Any]:
+    """The harness page with the camera allowed and the module loaded; `on_post` answers the
+    module's POST to /reset/cardface/, everything else off the harness is a 404."""
 
     def handle(route: Any) -> None:
-        request = route.request
-        path = request.url.removeprefix(ORIGIN)
+        path = route.request.url.removeprefix(ORIGIN)
         if path == "/harness/":
             route.fulfill(status=200, content_type="text/html; charset=utf-8",
                           body=HARNESS.replace("CSRF_SECRET", CSRF_SECRET))
         elif path.startswith("/static/reset/cardface.js"):
             route.fulfill(status=200, content_type="text/javascript", body=MODULE.read_text())
-        elif path == "/reset/cardface/" and request.method == "POST":
-            headers = request.headers
-            # The view is async; Django's client must run it outside Playwright's event loop.
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                response = pool.submit(
-                    client.post, path, data=request.post_data_buffer,
-                    content_type=headers["content-type"],
-                    headers={"X-CSRFToken": headers.get("x-csrftoken", "")},
-                ).result()
-            body = json.loads(response.content)
-            posts.append({"type": headers["content-type"], "status": response.status_code,
-                          "body": body})
-            route.fulfill(status=response.status_code, content_type="application/json",
-                          body=response.content)
+        elif path == "/reset/cardface/" and route.request.method == "POST":
+            on_post(route)
         else:
             route.fulfill(status=404, body="")
 
@@ -132,6 +131,24 @@ def test_a_still_is_sent_once_and_fills_the_form(browser: Any) -> None:
     try:
         page.goto(f"{ORIGIN}/harness/")
         page.wait_for_function("window.ready === true", timeout=30000)
+        yield page
+    finally:
+        context.close()
+
+
+def test_a_still_is_sent_once_and_fills_the_form(browser: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = CSRF_SECRET
+    posts: list[dict[str, Any]] = []
+
+    def answer(route: Any) -> None:
+        response = _forward(client, route.request)
+        posts.append({"type": route.request.headers["content-type"],
+                      "status": response.status_code, "body": json.loads(response.content)})
+        route.fulfill(status=response.status_code, content_type="application/json",
+                      body=response.content)
+
+    with _harness_page(browser, answer) as page:
         assert page.locator(".cardface-guide").count() == 1
         shown = page.locator("#area").inner_text()
         # The official app's words (walkthrough step 3), caution included.
@@ -155,35 +172,18 @@ def test_a_still_is_sent_once_and_fills_the_form(browser: Any) -> None:
         # The camera is off once the still is taken.
         assert page.evaluate("document.querySelector('video').srcObject") is None
         assert not page.locator("video").is_visible()
-    finally:
-        context.close()
 
 
 def test_a_reading_that_fails_says_why_and_leaves_the_form_to_the_resident(browser: Any) -> None:
-    answer = CardFaceReading.failed(Reason.GLARE).to_json_dict()
+    failed = CardFaceReading.failed(Reason.GLARE).to_json_dict()
     posts: list[str] = []
 
-    def handle(route: Any) -> None:
-        path = route.request.url.removeprefix(ORIGIN)
-        if path == "/harness/":
-            route.fulfill(status=200, content_type="text/html; charset=utf-8",
-                          body=HARNESS.replace("CSRF_SECRET", CSRF_SECRET))
-        elif path.startswith("/static/reset/cardface.js"):
-            route.fulfill(status=200, content_type="text/javascript", body=MODULE.read_text())
-        elif path == "/reset/cardface/" and route.request.method == "POST":
-            posts.append(path)
-            route.fulfill(status=200, content_type="application/json",
-                          body=json.dumps(answer, ensure_ascii=False))
-        else:
-            route.fulfill(status=404, body="")
+    def answer(route: Any) -> None:
+        posts.append(route.request.url.removeprefix(ORIGIN))
+        route.fulfill(status=200, content_type="application/json",
+                      body=json.dumps(failed, ensure_ascii=False))
 
-    context = browser.new_context(locale="ja-JP", viewport={"width": 1000, "height": 900})
-    context.grant_permissions(["camera"], origin=ORIGIN)
-    page = context.new_page()
-    page.route(f"{ORIGIN}/**", handle)
-    try:
-        page.goto(f"{ORIGIN}/harness/")
-        page.wait_for_function("window.ready === true", timeout=30000)
+    with _harness_page(browser, answer) as page:
         page.fill("#security_code", "12")  # the resident had started typing
         page.get_by_role("button", name="撮影する").click()
         page.wait_for_function(
@@ -197,8 +197,6 @@ def test_a_reading_that_fails_says_why_and_leaves_the_form_to_the_resident(brows
         assert page.locator("#f").is_visible() and page.is_editable("#birth_date")
         assert page.get_by_role("button", name="もう一度撮影する").is_visible()
         assert page.evaluate("window.submitted") == 0 and page.evaluate("window.filled") is None
-    finally:
-        context.close()
 
 
 def test_a_csrf_refusal_shows_the_servers_message(browser: Any, settings: Any) -> None:
@@ -207,34 +205,13 @@ def test_a_csrf_refusal_shows_the_servers_message(browser: Any, settings: Any) -
     client = Client(enforce_csrf_checks=True)  # no CSRF cookie: the token cannot match
     replies: list[int] = []
 
-    def handle(route: Any) -> None:
-        request = route.request
-        path = request.url.removeprefix(ORIGIN)
-        if path == "/harness/":
-            route.fulfill(status=200, content_type="text/html; charset=utf-8",
-                          body=HARNESS.replace("CSRF_SECRET", CSRF_SECRET))
-        elif path.startswith("/static/reset/cardface.js"):
-            route.fulfill(status=200, content_type="text/javascript", body=MODULE.read_text())
-        elif path == "/reset/cardface/" and request.method == "POST":
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                response = pool.submit(
-                    client.post, path, data=request.post_data_buffer,
-                    content_type=request.headers["content-type"],
-                    headers={"X-CSRFToken": request.headers.get("x-csrftoken", "")},
-                ).result()
-            replies.append(response.status_code)
-            route.fulfill(status=response.status_code, content_type=response["Content-Type"],
-                          body=response.content)
-        else:
-            route.fulfill(status=404, body="")
+    def answer(route: Any) -> None:
+        response = _forward(client, route.request)
+        replies.append(response.status_code)
+        route.fulfill(status=response.status_code, content_type=response["Content-Type"],
+                      body=response.content)
 
-    context = browser.new_context(locale="ja-JP", viewport={"width": 1000, "height": 900})
-    context.grant_permissions(["camera"], origin=ORIGIN)
-    page = context.new_page()
-    page.route(f"{ORIGIN}/**", handle)
-    try:
-        page.goto(f"{ORIGIN}/harness/")
-        page.wait_for_function("window.ready === true", timeout=30000)
+    with _harness_page(browser, answer) as page:
         page.get_by_role("button", name="撮影する").click()
         page.wait_for_function(
             "document.querySelector('[role=alert]').textContent.length > 0", timeout=30000
@@ -242,5 +219,3 @@ def test_a_csrf_refusal_shows_the_servers_message(browser: Any, settings: Any) -
         assert replies == [403]
         assert page.locator("[role=alert]").inner_text() == str(api_views.CSRF_FAILED_MESSAGE)
         assert page.locator("#f").is_visible() and page.is_editable("#birth_date")
-    finally:
-        context.close()
