@@ -16,7 +16,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from mynacard.challenge import PURPOSE_RESERVE_SIGN_RESET, challenge_digest
-from mynacard.evidence import ReservationEvidence, TrustAnchors
+from mynacard.evidence import (
+    EvidenceError,
+    ReservationEvidence,
+    TrustAnchors,
+    VerifiedEvidence,
+    verify_reservation_evidence,
+)
 from mynacard.pkcs1 import sha256_digest_info, sign_digest_info
 from mynacard.records import build_card_face, build_cv_certificate, make_key_id
 
@@ -220,3 +226,22 @@ def make_evidence(pki: Pki, nonce: bytes) -> MakeEvidence:
 
     return make
 
+
+def check(
+    evidence: ReservationEvidence, anchors: TrustAnchors, nonce: bytes, **kw: object
+) -> VerifiedEvidence:
+    """Verify with the tests' origin, clock and purpose unless a keyword overrides them."""
+    options: dict[str, object] = {
+        "purpose": evidence.purpose, "origin": ORIGIN, "nonce": nonce, "now": NOW,
+    }
+    options.update(kw)
+    return verify_reservation_evidence(evidence, anchors, **options)  # type: ignore[arg-type]
+
+
+def code_of(
+    evidence: ReservationEvidence, anchors: TrustAnchors, nonce: bytes, **kw: object
+) -> str:
+    """The EvidenceError code that `check` raises (fails the test if it raises none)."""
+    with pytest.raises(EvidenceError) as info:
+        check(evidence, anchors, nonce, **kw)
+    return str(info.value.code)

@@ -17,46 +17,24 @@ from hypothesis import strategies as st
 from mynacard.challenge import PURPOSE_RESERVE_AUTH_RESET, PURPOSE_RESERVE_SIGN_RESET
 from mynacard.evidence import (
     EvidenceError,
-    ReservationEvidence,
-    TrustAnchors,
-    VerifiedEvidence,
     certificate_identity,
     load_trust_anchors,
-    verify_reservation_evidence,
 )
 from mynacard.records import build_cv_certificate, make_key_id
 from mynacard.tests.conftest import (
     CV_CA_ID,
     JP2_PHOTO,
-    NOW,
-    ORIGIN,
     MakeEvidence,
     Pki,
     build_face,
+    check,
+    code_of,
     make_end_entity,
     make_root,
     new_key,
 )
 
 OTHER_NONCE = bytes(32)
-
-
-def check(
-    evidence: ReservationEvidence, anchors: TrustAnchors, nonce: bytes, **kw: object
-) -> VerifiedEvidence:
-    options: dict[str, object] = {
-        "purpose": evidence.purpose, "origin": ORIGIN, "nonce": nonce, "now": NOW,
-    }
-    options.update(kw)
-    return verify_reservation_evidence(evidence, anchors, **options)  # type: ignore[arg-type]
-
-
-def code_of(
-    evidence: ReservationEvidence, anchors: TrustAnchors, nonce: bytes, **kw: object
-) -> str:
-    with pytest.raises(EvidenceError) as info:
-        check(evidence, anchors, nonce, **kw)
-    return str(info.value.code)
 
 
 def der(cert: x509.Certificate) -> bytes:

@@ -17,11 +17,8 @@ from mynacard.challenge import (
 )
 from mynacard.errors import PinBlockedError, SecurityStatusError, WrongPinError
 from mynacard.evidence import (
-    EvidenceError,
     ReservationEvidence,
     TrustAnchors,
-    VerifiedEvidence,
-    verify_reservation_evidence,
 )
 from mynacard.jpki import CertificateKind, JpkiSession, KeyKind
 from mynacard.juki import JukiSession
@@ -29,12 +26,10 @@ from mynacard.pins import PinKind, make_pin_b
 from mynacard.pkcs1 import sha256_digest_info
 from mynacard.records import JP2_SIGNATURE, parse_cv_certificate
 from mynacard.sim import SimulatedCard, SimulatedConnection, demo_profile, sim_trust_anchors
-from mynacard.tests.conftest import Pki
+from mynacard.tests.conftest import ORIGIN, Pki, check, code_of
 from mynacard.textap import TextApSession
 from mynacard.visual import VisualApSession
 
-ORIGIN = "https://myna.example.jp"
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 # Demo profile (docs/internal-api.md): 昭和60年7月23日, expiry 2034, security code 4821.
 PIN_B = make_pin_b(date(1985, 7, 23), date(2034, 7, 23), "4821")
 AUTH_PIN, SIGN_PASSWORD = "2580", "MYNA2580"
@@ -90,24 +85,6 @@ def collect(
         cv_certificate=visual.read_cv_certificate(),
         card_key_signature=visual.sign(digest_info),
     )
-
-
-def verify(
-    evidence: ReservationEvidence, anchors: TrustAnchors, nonce: bytes, **kw: object
-) -> VerifiedEvidence:
-    options: dict[str, object] = {
-        "purpose": evidence.purpose, "origin": ORIGIN, "nonce": nonce, "now": NOW,
-    }
-    options.update(kw)
-    return verify_reservation_evidence(evidence, anchors, **options)  # type: ignore[arg-type]
-
-
-def code_of(
-    evidence: ReservationEvidence, anchors: TrustAnchors, nonce: bytes, **kw: object
-) -> str:
-    with pytest.raises(EvidenceError) as info:
-        verify(evidence, anchors, nonce, **kw)
-    return str(info.value.code)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -213,7 +190,7 @@ def test_sign_and_verify_evidence(
     conn: SimulatedConnection, anchors: TrustAnchors, purpose: str, jpki_key: str
 ) -> None:
     nonce = secrets.token_bytes(32)
-    result = verify(collect(conn, purpose=purpose, nonce=nonce), anchors, nonce)
+    result = check(collect(conn, purpose=purpose, nonce=nonce), anchors, nonce)
     assert result.jpki_key == jpki_key
     assert result.birth_date == date(1985, 7, 23)
     assert result.photo_jp2.startswith(JP2_SIGNATURE)
@@ -224,8 +201,8 @@ def test_the_same_card_keeps_its_identity(
     conn: SimulatedConnection, anchors: TrustAnchors
 ) -> None:
     first, second = secrets.token_bytes(32), secrets.token_bytes(32)
-    a = verify(collect(conn, purpose=PURPOSE_RESERVE_SIGN_RESET, nonce=first), anchors, first)
-    b = verify(collect(conn, purpose=PURPOSE_RESERVE_SIGN_RESET, nonce=second), anchors, second)
+    a = check(collect(conn, purpose=PURPOSE_RESERVE_SIGN_RESET, nonce=first), anchors, first)
+    b = check(collect(conn, purpose=PURPOSE_RESERVE_SIGN_RESET, nonce=second), anchors, second)
     assert a.card_identity == b.card_identity
 
 
