@@ -129,12 +129,11 @@ def _occlusion(image: Image, points: Points, config: QualityConfig) -> list[Advi
     just above them much darker than the cheeks. Both are ratios against the same face's cheeks,
     so skin tone and white balance cancel out.
     """
-    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB).astype(np.float64)
     eye_span = float(points[45][0] - points[36][0])
     if eye_span <= 4:
         return []
     cheeks = _region_mean(
-        lab,
+        image,
         [
             (points[41][0], points[41][1] + 0.1 * eye_span, points[39][0], points[31][1]),
             (points[42][0], points[46][1] + 0.1 * eye_span, points[46][0], points[35][1]),
@@ -142,7 +141,7 @@ def _occlusion(image: Image, points: Points, config: QualityConfig) -> list[Advi
     )
     # Between the nostrils and the chin, inside the mouth corners' span, lips excluded.
     chin = _region_mean(
-        lab,
+        image,
         [
             (
                 points[48][0],
@@ -154,7 +153,7 @@ def _occlusion(image: Image, points: Points, config: QualityConfig) -> list[Advi
     )
     brows_top = min(points[19][1], points[24][1])
     band = _region_mean(
-        lab,
+        image,
         [(points[19][0], brows_top - 0.25 * eye_span, points[24][0], brows_top - 0.05 * eye_span)],
     )
     found: list[Advice] = []
@@ -170,19 +169,22 @@ def _occlusion(image: Image, points: Points, config: QualityConfig) -> list[Advi
 
 
 def _region_mean(
-    lab: npt.NDArray[np.float64], rects: list[tuple[float, float, float, float]]
+    image: Image, rects: list[tuple[float, float, float, float]]
 ) -> npt.NDArray[np.float64] | None:
-    height, width = lab.shape[:2]
+    """Mean Lab colour over the rects. Only their pixels are converted, not the whole frame:
+    this runs on every well-exposed frame, and Lab is per pixel, so the values are the same."""
+    height, width = image.shape[:2]
     chunks = []
     for x0, y0, x1, y1 in rects:
         left, top, right, bottom = _clip(
             (round(x0), round(y0), round(x1), round(y1)), width, height
         )
         if right - left >= 2 and bottom - top >= 2:
-            chunks.append(lab[top:bottom, left:right].reshape(-1, 3))
+            chunks.append(image[top:bottom, left:right].reshape(-1, 3))
     if not chunks:
         return None
-    return np.asarray(np.concatenate(chunks).mean(axis=0), dtype=np.float64)
+    lab = cv2.cvtColor(np.concatenate(chunks)[np.newaxis], cv2.COLOR_BGR2LAB)[0]
+    return np.asarray(lab.astype(np.float64).mean(axis=0), dtype=np.float64)
 
 
 def _clip(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:

@@ -20,6 +20,7 @@ from datetime import date
 from enum import StrEnum, unique
 from typing import TypeVar
 
+from mynacard.pins import ERAS
 from reset.cardface.ocr import OcrLine
 from reset.cardface.result import FieldReading
 
@@ -30,7 +31,7 @@ T = TypeVar("T")
 
 @unique
 class Era(StrEnum):
-    """Japanese eras that can appear on a card, with their first day (spec §6.2)."""
+    """Japanese eras that can appear on a card (spec §6.2); ERA_START has their first days."""
 
     MEIJI = "明治"
     TAISHO = "大正"
@@ -39,13 +40,8 @@ class Era(StrEnum):
     REIWA = "令和"
 
 
-ERA_START: dict[Era, date] = {
-    Era.MEIJI: date(1868, 1, 25),
-    Era.TAISHO: date(1912, 7, 30),
-    Era.SHOWA: date(1926, 12, 25),
-    Era.HEISEI: date(1989, 1, 8),
-    Era.REIWA: date(2019, 5, 1),
-}
+# Oldest first. The dates are mynacard.pins.ERAS's, the ones 照合番号B is built with.
+ERA_START: dict[Era, date] = {Era(era.name): era.start for era in reversed(ERAS)}
 _ERA_ORDER = list(ERA_START)
 
 # Every character of a value must be at least this sure; a 3 read as 8 usually scores lower.

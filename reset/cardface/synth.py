@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from mynacard.pins import to_wareki
 from reset.cardface.fonts import Style, font_for
-from reset.cardface.parse import ERA_START, Era
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +31,9 @@ BASE_HEIGHT = round(BASE_WIDTH * 54.0 / 85.6)
 
 def wareki(day: date) -> str:
     """`昭和60年 7月23日` as printed on a card: era, year (元 for the first), padded month/day."""
-    era = max((e for e in Era if ERA_START[e] <= day), key=lambda e: ERA_START[e])
-    year = day.year - ERA_START[era].year + 1
+    era, year = to_wareki(day)
     year_text = "元" if year == 1 else str(year)
-    return f"{era.value}{year_text}年{day.month:>2}月{day.day:>2}日"
+    return f"{era.name}{year_text}年{day.month:>2}月{day.day:>2}日"
 
 
 def seireki(day: date) -> str:

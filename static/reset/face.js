@@ -242,7 +242,7 @@ function connect() {
     // has already said why; only a close the page did not ask for is explained here.
     if (socket !== ws) return;
     if (decided || (!running && event.code === 1000)) return; // decided, or closed after a fatal error
-    const refused = !running && !decided;
+    const refused = !running; // never got "ready": the server refused the attempt
     finish();
     say(ui.error, refused ? S.refused : S.network);
     ui.retry.hidden = refused;
