@@ -171,10 +171,6 @@ class Reservation(models.Model):
     def deadline_jst(self) -> datetime:
         return self.expires.astimezone(JST)
 
-    @property
-    def created_jst(self) -> datetime:
-        return self.created.astimezone(JST)
-
     def mark_used(self, now: datetime | None = None) -> None:
         if not self.is_active(now):
             raise ValueError("only an active reservation can be used")

@@ -12,8 +12,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reset import kiosk_hours, kiosk_stores, limits, nonces, reservation_cookie, wizard_state
@@ -45,11 +47,15 @@ def _elsewhere(state: wizard_state.WizardState) -> HttpResponseRedirect:
     return redirect(STEP_URL[state.step_enum])
 
 
+def _shown_reservation(request: HttpRequest) -> Reservation | None:
+    """This browser's reservation while its deadline is still shown, else None."""
+    booked = reservation_cookie.find(request)
+    return booked if booked is not None and booked.shows_deadline() else None
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    reservation = reservation_cookie.find(request)
-    if reservation is not None and not reservation.shows_deadline():
-        reservation = None
+    reservation = _shown_reservation(request)
     in_progress = wizard_state.load(request.session)
     return render(
         request, "reset/home.html", {"reservation": reservation, "in_progress": in_progress}
@@ -68,7 +74,7 @@ def help_page(request: HttpRequest) -> HttpResponse:
         request,
         "reset/help.html",
         {
-            "bridge_url": settings.MYNA_BRIDGE_URL,
+            # bridge_url comes from webapp.context_processors.site.
             "opens": f"{opens:%H:%M}",
             "closes": f"{closes:%H:%M}",
             "stores": kiosk_stores.store_list(),
@@ -87,19 +93,13 @@ def choose(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         target = request.POST.get("target", "")
         if target not in Target.__members__.values():
-            messages.error(request, str(_choose_error()))
+            messages.error(request, gettext("初期化するパスワードを選んでください。"))
             return render(request, "reset/choose.html", status=400)
         _forget_nonces(request)
         wizard_state.start(request.session, Target(target))
         logger.info("wizard started target=%s", target)
         return redirect("reset:card")
     return render(request, "reset/choose.html")
-
-
-def _choose_error() -> str:
-    from django.utils.translation import gettext
-
-    return gettext("初期化するパスワードを選んでください。")
 
 
 @require_GET
@@ -119,7 +119,7 @@ def card(request: HttpRequest) -> HttpResponse:
         "progressUrl": reverse("reset:progress"),
         "nonceUrl": reverse("reset:nonce"),
         "evidenceUrl": reverse("reset:evidence"),
-        "cardfaceModule": _static("reset/cardface.js"),
+        "cardfaceModule": static("reset/cardface.js"),
         "cardfaceUrl": reverse("reset:cardface"),
         "nextUrl": reverse("reset:face"),
         "step": str(state.step),
@@ -136,12 +136,6 @@ def card(request: HttpRequest) -> HttpResponse:
             "wizard_strings": card_page_strings(target),
         },
     )
-
-
-def _static(path: str) -> str:
-    from django.templatetags.static import static
-
-    return static(path)
 
 
 @require_GET
@@ -181,8 +175,8 @@ def done(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def reservation(request: HttpRequest) -> HttpResponse:
-    booked = reservation_cookie.find(request)
-    if booked is None or not booked.shows_deadline():
+    booked = _shown_reservation(request)
+    if booked is None:
         return redirect("reset:home")
     now = timezone.now()
     window = kiosk_hours.for_reservation(max(now, booked.created), booked.expires)
@@ -202,8 +196,8 @@ def reservation(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def reservation_ics_view(request: HttpRequest) -> HttpResponse:
-    booked = reservation_cookie.find(request)
-    if booked is None or not booked.shows_deadline():
+    booked = _shown_reservation(request)
+    if booked is None:
         return redirect("reset:home")
     opens, closes = kiosk_hours.kiosk_hours()
     body = reservation_ics(

@@ -31,9 +31,6 @@ class Step(StrEnum):
     DONE = "done"
 
 
-ORDER: tuple[Step, ...] = tuple(Step)
-
-
 class Target(StrEnum):
     """Which password the resident wants reset."""
 
@@ -59,9 +56,6 @@ class WizardState:
     @property
     def step_enum(self) -> Step:
         return Step(self.step)
-
-    def is_at_least(self, step: Step) -> bool:
-        return ORDER.index(self.step_enum) >= ORDER.index(step)
 
 
 Session = MutableMapping[str, Any]

@@ -20,7 +20,6 @@ export class BridgeClient {
     this.pending = new Map();
     this.nextId = 1;
     this.listeners = new Set();
-    this.hello = null;
   }
 
   onEvent(listener) { this.listeners.add(listener); return () => this.listeners.delete(listener); }
@@ -39,10 +38,7 @@ export class BridgeClient {
       socket.addEventListener("open", () => {
         clearTimeout(timer);
         this.socket = socket;
-        this.request("HELLO", { api: API_LEVEL }).then((reply) => {
-          this.hello = reply;
-          resolve(reply);
-        }, (error) => reject({ kind: "version", detail: error }));
+        this.request("HELLO", { api: API_LEVEL }).then(resolve, (error) => reject({ kind: "version", detail: error }));
       });
       socket.addEventListener("error", () => { clearTimeout(timer); reject({ kind: "unreachable", detail: "error" }); });
       socket.addEventListener("message", (event) => this._onMessage(event));
@@ -57,13 +53,11 @@ export class BridgeClient {
     });
   }
 
-  get connected() { return this.socket !== null && this.socket.readyState === WebSocket.OPEN; }
-
   request(cmd, body = {}) {
     if (!this.socket) return Promise.reject(new BridgeError({ reason: "BRIDGE_CLOSED" }));
     const id = `r${this.nextId++}`;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, cmd });
+      this.pending.set(id, { resolve, reject });
       this.socket.send(JSON.stringify({ cmd, id, ...body }));
     });
   }

@@ -1,5 +1,6 @@
 // Registers the service worker (served from / so its scope covers the site).
-const script = document.currentScript || document.querySelector("script[data-sw]");
+// A module script has no document.currentScript: find the tag by its data-sw attribute.
+const script = document.querySelector("script[data-sw]");
 const url = script ? script.dataset.sw : "/sw.js";
 if ("serviceWorker" in navigator && url) {
   window.addEventListener("load", () => {

@@ -1,7 +1,7 @@
 // The card page: card-face items → reader → card status + password → chip read, client-side.
 // Card-face items and the password live only in `memory` below, go only to the local bridge,
 // and are dropped after the chip read (docs/wizard.md; architecture.md, trust model).
-import { BridgeClient, BridgeError } from "./bridge-client.js";
+import { BridgeClient } from "./bridge-client.js";
 import { bothForms, checkPassword, parseDate, validateCardFace } from "./card-face.js";
 
 const config = JSON.parse(document.getElementById("wizard-config").textContent);
@@ -13,7 +13,6 @@ const fmt = (text, values) => Object.entries(values).reduce((out, [k, v]) => out
 const KNOWN_KEY = config.target === "sign" ? "auth" : "sign"; // the key the resident still knows
 const KNOWN_PIN = KNOWN_KEY === "auth" ? "jpki_auth" : "jpki_sign";
 const TARGET_PIN = config.target === "sign" ? "jpki_sign" : "jpki_auth";
-const PURPOSE = config.target === "sign" ? "myna-reset/reserve/sign" : "myna-reset/reserve/auth";
 
 const memory = { items: null, pin: null, confirmLastTry: false, knownTries: null };
 let serverStep = config.step;
@@ -135,8 +134,7 @@ $("cardface-camera").addEventListener("click", async () => {
   try {
     const module = await import(config.cardfaceModule);
     area.textContent = "";
-    const start = module.start || module.default || module.readCardFront;
-    await start({
+    await module.start({
       form: $("card-face-form"),
       container: area,
       endpoint: config.cardfaceUrl,
@@ -446,7 +444,7 @@ async function readChip() {
       birth_date: memory.items.birth_date,
       expiry_date: memory.items.expiry_date,
       security_code: memory.items.security_code,
-      purpose: issued.data.purpose || PURPOSE,
+      purpose: issued.data.purpose, // the server's purpose for this target (docs/internal-api.md)
       nonce: issued.data.nonce,
       confirm_last_try: memory.confirmLastTry,
     });
@@ -463,7 +461,7 @@ async function readChip() {
   if (evidence.purpose) body.purpose = evidence.purpose;
   const verdict = await postJson(config.evidenceUrl, body);
   if (!verdict.data.ok) { failChip(verdict.data.message || S["chip.failed"]); return; }
-  const photo = evidence.photo || evidence.photo_jp2 || "";
+  const photo = evidence.photo || "";
   try { sessionStorage.setItem("myna.chipPhoto", photo); } catch { /* private mode: face page will say so */ }
   forget();
   chipStatus(S["chip.ok"], 100);

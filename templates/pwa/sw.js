@@ -23,13 +23,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (NEVER.some((pattern) => pattern.test(url.pathname))) {
-    if (request.mode === "navigate") {
-      event.respondWith(fetch(request).catch(() => caches.match(OFFLINE_URL)));
-    }
-    return;
-  }
-  if (SHELL.includes(url.pathname)) {
+  const never = NEVER.some((pattern) => pattern.test(url.pathname));
+  if (!never && SHELL.includes(url.pathname)) {
     // Shell files: the cache first, refreshed in the background.
     event.respondWith(
       caches.open(CACHE).then((cache) => cache.match(request).then((hit) => {
