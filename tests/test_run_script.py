@@ -32,6 +32,21 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
         return exc.code, ""
 
 
+def _serves_home(port: int) -> bool:
+    try:
+        return _get(f"http://127.0.0.1:{port}/")[0] == 200
+    except OSError:
+        return False
+
+
+def _listens(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[dict[str, int]]:
     ports = {"web": _free_port(), "bridge": _free_port()}
@@ -46,24 +61,23 @@ def running(tmp_path: Path) -> Iterator[dict[str, int]]:
         [str(ROOT / ".venv/bin/python"), "manage.py", "migrate", "-v", "0"],
         cwd=ROOT, env=env, check=True, timeout=120,
     )
-    process = subprocess.Popen(
-        ["bash", "scripts/run.sh"], cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    # A file, not a pipe: nobody reads a pipe while the servers run, and a full one blocks them.
+    log = tmp_path / "run.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            ["bash", "scripts/run.sh"], cwd=ROOT, env=env, start_new_session=True,
+            stdout=output, stderr=subprocess.STDOUT,
+        )
     try:
+        # Both halves of the main job: the web app answers, and the bridge accepts connections
+        # (it starts separately and may come up after the web app).
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while not (_serves_home(ports["web"]) and _listens(ports["bridge"])):
             if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"scripts/run.sh exited early:\n{output}")
-            try:
-                if _get(f"http://127.0.0.1:{ports['web']}/")[0] == 200:
-                    break
-            except OSError:
-                pass
+                pytest.fail(f"scripts/run.sh exited early:\n{log.read_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"scripts/run.sh was not up within 60 s:\n{log.read_text()}")
             time.sleep(0.3)
-        else:
-            pytest.fail("scripts/run.sh did not serve the home page within 60 s")
         yield ports
     finally:
         os.killpg(process.pid, signal.SIGTERM)
