@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         "PC/SC",
     )
     parser.add_argument(
-        "--log-level", default="INFO", choices=["TRAFFIC", "DEBUG", "INFO", "WARNING", "ERROR"],
+        "--log-level", default="INFO", choices=list(_LEVELS),
         help="log level; TRAFFIC (below DEBUG) adds every APDU header. PINs and 照合番号B are "
         "never logged at any level",
     )

@@ -19,7 +19,12 @@ from datetime import date
 from typing import Any, Literal
 
 from bridge.reasons import Reason
-from mynacard.challenge import PURPOSE_RESERVE_AUTH_RESET, PURPOSE_RESERVE_SIGN_RESET
+from mynacard.challenge import (
+    MAX_NONCE_LENGTH,
+    MIN_NONCE_LENGTH,
+    PURPOSE_RESERVE_AUTH_RESET,
+    PURPOSE_RESERVE_SIGN_RESET,
+)
 from mynacard.errors import InvalidPinFormatError
 from mynacard.pins import PinKind, make_pin_b, normalize_pin
 
@@ -28,9 +33,10 @@ logger = logging.getLogger(__name__)
 #: The API level this bridge speaks; HELLO must ask for it (docs/bridge-protocol.md, "HELLO").
 API_LEVEL = 1
 SUPPORTED_API_LEVELS = frozenset({API_LEVEL})
-#: Nonces come from the server (architecture.md, trust model: ≥ 256 bits).
-MIN_NONCE_BYTES = 32
-MAX_NONCE_BYTES = 64
+#: Nonces come from the server (architecture.md, trust model: ≥ 256 bits); the card signs
+#: only what mynacard.challenge accepts, so its bounds are the bridge's.
+MIN_NONCE_BYTES = MIN_NONCE_LENGTH
+MAX_NONCE_BYTES = MAX_NONCE_LENGTH
 MAX_ID_LENGTH = 64
 MAX_READER_NAME = 256
 
@@ -265,7 +271,7 @@ def _card_face_items(body: Mapping[str, Any]) -> CardFaceItems:
     if not isinstance(code, str) or not re.fullmatch(r"[0-9]{4}", code):
         raise ArgumentError('"security_code" must be 4 digits', **_PIN_B_MALFORMED)
     try:
-        pin_b = normalize_pin(PinKind.VISUAL_PIN_B, make_pin_b(birth, expiry, code))
+        pin_b = make_pin_b(birth, expiry, code)  # already normalised (mynacard.pins)
     except InvalidPinFormatError as exc:
         # The exception text is not forwarded: it could quote the value.
         raise ArgumentError(

@@ -239,7 +239,6 @@ class ReaderMonitor:
         self._report = report
         self._interval = interval
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._lock = threading.Lock()
         self.snapshot = take_snapshot(backend)
         self._thread = threading.Thread(target=self._run, name="myna-bridge-monitor", daemon=True)
@@ -249,12 +248,7 @@ class ReaderMonitor:
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
         self._thread.join(timeout=5)
-
-    def poke(self) -> None:
-        """Poll now (the simulated card changed, or a command wants fresh state)."""
-        self._wake.set()
 
     def refresh(self) -> ReaderSnapshot:
         """Poll synchronously and report changes; returns the new snapshot."""
@@ -272,5 +266,4 @@ class ReaderMonitor:
                 self.refresh()
             except Exception:  # a monitor that dies silently would hide every later event
                 logger.exception("reader monitor poll failed")
-            self._wake.wait(self._interval)
-            self._wake.clear()
+            self._stop.wait(self._interval)

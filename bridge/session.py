@@ -90,15 +90,20 @@ class ClientSession:
             return "NEW"
         return "BUSY" if self.workflow else "READY"
 
+    def _effective_reader(self, names: list[str]) -> tuple[str | None, bool]:
+        """The reader card commands use, and whether it was auto-selected (the only one)."""
+        if self.selected in names:
+            return self.selected, False
+        if len(names) == 1:
+            return names[0], True  # the only reader: documented auto-selection
+        return None, False
+
     def _readers_json(self) -> dict[str, Any]:
         snapshot = self._snapshot()
         names = [r.name for r in snapshot.readers]
         if self.selected is not None and self.selected not in names:
             self.selected = None
-        effective = self.selected
-        auto = False
-        if effective is None and len(names) == 1:
-            effective, auto = names[0], True  # the only reader: documented auto-selection
+        effective, auto = self._effective_reader(names)
         body: dict[str, Any] = {
             "readers": [r.to_json() for r in snapshot.readers],
             "selected": effective,
@@ -131,11 +136,7 @@ class ClientSession:
         GET_CARD_STATUS (spec §4.4), so no try is spent. It queues on the one card thread, so
         a command sent meanwhile simply runs after it.
         """
-        snapshot = self._snapshot()
-        names = [r.name for r in snapshot.readers]
-        effective = self.selected if self.selected in names else None
-        if effective is None and len(names) == 1:
-            effective = names[0]
+        effective, _ = self._effective_reader([r.name for r in self._snapshot().readers])
         if reader != effective or self.workflow is not None:
             return
         if self._probe is not None and not self._probe.done():

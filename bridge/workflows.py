@@ -93,30 +93,25 @@ class _Progress:
         self._context.cancel.raise_if_cancelled()
         self._current = name
         self._apdus_at_step = self._apdus
-        index = self._steps.index(name)
-        self._context.emit(
-            {
-                "msg": "STATUS",
-                "workflow": self._context.workflow,
-                "step": name,
-                "progress": round(100 * index / len(self._steps)),
-            }
-        )
+        self._emit()
 
     def on_apdu(self, count: int) -> None:
         self._apdus = count
         in_step = count - self._apdus_at_step
         if self._current == "reading_card_face" and in_step and in_step % APDU_PROGRESS_EVERY == 0:
-            index = self._steps.index(self._current)
-            self._context.emit(
-                {
-                    "msg": "STATUS",
-                    "workflow": self._context.workflow,
-                    "step": self._current,
-                    "progress": round(100 * index / len(self._steps)),
-                    "apdus": in_step,
-                }
-            )
+            self._emit(apdus=in_step)
+
+    def _emit(self, **extra: int) -> None:
+        index = self._steps.index(self._current)
+        self._context.emit(
+            {
+                "msg": "STATUS",
+                "workflow": self._context.workflow,
+                "step": self._current,
+                "progress": round(100 * index / len(self._steps)),
+                **extra,
+            }
+        )
 
 
 @contextlib.contextmanager
@@ -204,13 +199,9 @@ def pin_status_json(status: PinStatus | None) -> dict[str, Any] | None:
     }
 
 
-def _guarded_verify(
-    status: PinStatus, *, confirm_last_try: bool, verify: Callable[[], None]
-) -> None:
-    """The last-try guard, then exactly one VERIFY (issue 4; peers.md "warn at the last try").
-
-    A blocked key is never sent a VERIFY; a VERIFY that could lock the key (one try left) needs
-    ``confirm_last_try``; a wrong value is reported, never retried.
+def _check_last_try(status: PinStatus, *, confirm_last_try: bool) -> None:
+    """The last-try guard (issue 4; peers.md "warn at the last try"): a blocked key is never
+    sent a VERIFY, and a VERIFY that could lock the key (one try left) needs ``confirm_last_try``.
     """
     pin = status.kind.value
     if status.blocked or status.tries_left == 0:
@@ -222,6 +213,14 @@ def _guarded_verify(
             pin=pin,
             tries_left=1,
         )
+
+
+def _guarded_verify(
+    status: PinStatus, *, confirm_last_try: bool, verify: Callable[[], None]
+) -> None:
+    """The last-try guard, then exactly one VERIFY; a wrong value is reported, never retried."""
+    _check_last_try(status, confirm_last_try=confirm_last_try)
+    pin = status.kind.value
     try:
         verify()
     except WrongPinError as exc:
@@ -342,7 +341,6 @@ def card_status(context: WorkflowContext) -> dict[str, Any]:
 
 def _card_face_part(
     connection: GuardedConnection,
-    context: WorkflowContext,
     progress: _Progress,
     items: CardFaceItems,
     digest_info: bytes,
@@ -417,7 +415,7 @@ def read_card_face(context: WorkflowContext, command: ReadCardFace) -> dict[str,
         _my_number_card(connection)
         status = VisualApSession(connection).pin_b_status()
         part = _card_face_part(
-            connection, context, progress, command.items, digest_info,
+            connection, progress, command.items, digest_info,
             status=status, confirm_last_try=command.confirm_last_try,
         )
     return {"ok": True, **_binding(context, command.challenge), **part}
@@ -465,19 +463,9 @@ def reserve(context: WorkflowContext, command: Reserve) -> dict[str, Any]:
         jpki_status = _jpki_precheck(connection, command.key)
         pin_b_status = VisualApSession(connection).pin_b_status()
         for status in (jpki_status, pin_b_status):
-            if status.blocked or status.tries_left == 0:
-                raise BridgeFailure(
-                    Reason.PIN_BLOCKED, "PIN blocked", pin=status.kind.value, tries_left=0
-                )
-            if status.tries_left == 1 and not command.confirm_last_try:
-                raise BridgeFailure(
-                    Reason.LAST_TRY_CONFIRMATION_REQUIRED,
-                    "one try left; confirm_last_try is required",
-                    pin=status.kind.value,
-                    tries_left=1,
-                )
+            _check_last_try(status, confirm_last_try=command.confirm_last_try)
         face = _card_face_part(
-            connection, context, progress, command.items, digest_info,
+            connection, progress, command.items, digest_info,
             status=pin_b_status, confirm_last_try=command.confirm_last_try,
         )
         certificate, signature = _jpki_part(

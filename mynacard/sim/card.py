@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from mynacard.constants import AID, CLA_PROPRIETARY, INS, MAX_SIGN_INPUT, SW
+from mynacard.constants import AID, CLA_PROPRIETARY, INS, MAX_SIGN_INPUT, SW, SW_VERIFY_FAILED_MASK
 from mynacard.pins import PinKind
-from mynacard.pkcs1 import SHA256_DIGEST_INFO_PREFIX, sign_digest_info
+from mynacard.pkcs1 import sha256_digest_info, sign_digest_info
 from mynacard.sim.apps import build_applications
 from mynacard.sim.command import Command, MalformedApduError, parse_command
 from mynacard.sim.filesystem import Application, BinaryEF, PinKey, SigningKey
@@ -37,7 +37,6 @@ __all__ = ["CONTACT_ATR", "CardPoweredOffError", "SimOptions", "SimulatedCard"]
 #: XOR of T0..the last historical byte is 00, so it checks). pcscd accepts it
 #: (tests/test_pcsc_sim.py).
 CONTACT_ATR = bytes.fromhex("3BC5FF8131FB458073C6010000")
-_CHANGE_KEY = 0x32  # 80 32: CHANGE KEY of the 住基/共通 APs (§3)
 
 
 class CardPoweredOffError(RuntimeError):
@@ -78,7 +77,7 @@ def _sw_bytes(sw: int) -> bytes:
 
 
 def _tries_sw(remaining: int) -> int:
-    return 0x63C0 | min(remaining, 0x0F)
+    return SW_VERIFY_FAILED_MASK | min(remaining, 0x0F)
 
 
 class SimulatedCard:
@@ -116,7 +115,7 @@ class SimulatedCard:
             (0x00, INS.READ_BINARY): self._read_binary,
             (0x00, INS.VERIFY): self._verify,
             (0x00, INS.CHANGE_REFERENCE_DATA): self._change_reference_data,
-            (CLA_PROPRIETARY, _CHANGE_KEY): self._change_reference_data,
+            (CLA_PROPRIETARY, INS.CHANGE_KEY): self._change_reference_data,  # 住基/共通 (§3)
             (CLA_PROPRIETARY, INS.COMPUTE_DIGITAL_SIGNATURE): self._compute_signature,
             (0x00, INS.GET_CHALLENGE): self._get_challenge,
         }
@@ -321,7 +320,7 @@ class SimulatedCard:
             return b"", SW.REFERENCE_DATA_BLOCKED  # without comparing the value (§4.4)
         if len(c.data) != len(state.value) and self.options.wrong_length_sw is not None:
             return b"", self.options.wrong_length_sw
-        if _constant_time_equal(c.data, state.value):
+        if hmac.compare_digest(c.data, state.value):
             if state.max_tries is not None:
                 state.remaining = state.max_tries  # only success restores the counter (§4.3)
             state.verified = True
@@ -400,10 +399,6 @@ class SimulatedCard:
         return os.urandom(c.le), SW.OK
 
 
-def _constant_time_equal(a: bytes, b: bytes) -> bool:
-    return hmac.compare_digest(a, b)
-
-
 def _sign(key: RSAPrivateKey, p1: int, data: bytes) -> bytes | None:
     """The P1 schemes of ``80 2A`` (§4.6); None when the input length does not fit."""
     if p1 == 0x00:  # PKCS#1 v1.5 over exactly the bytes given (normally a DigestInfo)
@@ -418,6 +413,6 @@ def _sign(key: RSAPrivateKey, p1: int, data: bytes) -> bytes | None:
     if p1 == 0x01:  # bare 32-byte hash, no DigestInfo
         return sign_digest_info(key, digest)
     if p1 in (0x02, 0x03):  # SHA-256 DigestInfo = sha256WithRSAEncryption
-        return sign_digest_info(key, SHA256_DIGEST_INFO_PREFIX + digest)
+        return sign_digest_info(key, sha256_digest_info(digest))
     pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
     return key.sign(digest, pss, utils.Prehashed(hashes.SHA256()))

@@ -12,14 +12,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from mynacard.records import JP2_SIGNATURE
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["PHOTO_HEIGHT", "PHOTO_WIDTH", "PhotoError", "encode_chip_photo", "JP2_SIGNATURE"]
 
 PHOTO_WIDTH = 200
 PHOTO_HEIGHT = 250
-#: The JP2 signature box every DF27 starts with (§6.3).
-JP2_SIGNATURE = bytes.fromhex("0000000C6A5020200D0A870A")
 MIN_BYTES = 3 * 1024
 MAX_BYTES = 5 * 1024
 _TARGET_BYTES = 4 * 1024

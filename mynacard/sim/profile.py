@@ -15,9 +15,15 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from mynacard.constants import MAX_TRIES_FOUR_DIGIT, MAX_TRIES_JPKI_AUTH, MAX_TRIES_JPKI_SIGN
+from mynacard.constants import (
+    MAX_TRIES_FOUR_DIGIT,
+    MAX_TRIES_JPKI_AUTH,
+    MAX_TRIES_JPKI_SIGN,
+    MAX_TRIES_VISUAL_PIN_B,
+)
 from mynacard.errors import InvalidPinFormatError
 from mynacard.pins import PinKind, normalize_pin
+from mynacard.records import JP2_SIGNATURE
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +52,7 @@ PIN_MAX_TRIES: Mapping[str, int] = {
 }
 #: Keys the visual AP derives from the card face (§6.2); only their tries are set in a profile.
 DERIVED_KEY_MAX_TRIES: Mapping[str, int] = {
-    "visual_pin_b": 10,  # second-hand figure, §6.2 / §13.2
+    "visual_pin_b": MAX_TRIES_VISUAL_PIN_B,  # second-hand figure, §6.2 / §13.2
     "visual_pin_a": 10,  # unknown on a real card (§13.2); the simulator chooses 10
     "visual_birth_date": 10,  # unknown on a real card (§13.2); the simulator chooses 10
 }
@@ -183,7 +189,7 @@ def parse_profile(data: Mapping[str, Any], *, base: Path, where: str = "profile"
         photo_jp2 = jp2_path.read_bytes()
     except OSError as exc:
         raise ProfileError(f"{where} [photo]: cannot read the JP2 file {jp2_path.name!r}") from exc
-    if not photo_jp2.startswith(bytes.fromhex("0000000C6A5020200D0A870A")):
+    if not photo_jp2.startswith(JP2_SIGNATURE):
         raise ProfileError(f"{where} [photo]: {jp2_path.name!r} is not a JP2 file (§6.3)")
     source = photo_table.get("source")
     if source is not None and not isinstance(source, str):
