@@ -20,10 +20,9 @@ from typing import Any, Literal
 
 from bridge.reasons import Reason
 from mynacard.challenge import (
+    KEY_FOR_PURPOSE,
     MAX_NONCE_LENGTH,
     MIN_NONCE_LENGTH,
-    PURPOSE_RESERVE_AUTH_RESET,
-    PURPOSE_RESERVE_SIGN_RESET,
 )
 from mynacard.errors import InvalidPinFormatError
 from mynacard.pins import PinKind, make_pin_b, normalize_pin
@@ -43,10 +42,7 @@ MAX_READER_NAME = 256
 KeyName = Literal["auth", "sign"]
 #: Which JPKI key proves the holder for each purpose: resetting one password needs the OTHER
 #: one (peers.md, cross-credential rule; spec §10).
-PURPOSE_KEYS: Mapping[str, KeyName] = {
-    PURPOSE_RESERVE_SIGN_RESET: "auth",
-    PURPOSE_RESERVE_AUTH_RESET: "sign",
-}
+PURPOSE_KEYS: Mapping[str, KeyName] = KEY_FOR_PURPOSE
 KEY_PIN_KINDS: Mapping[str, PinKind] = {"auth": PinKind.JPKI_AUTH, "sign": PinKind.JPKI_SIGN}
 
 #: Command → the ``msg`` of its reply.

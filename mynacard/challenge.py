@@ -15,6 +15,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal
 
 from mynacard.pkcs1 import sha256_digest_info
 
@@ -22,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CHALLENGE_DOMAIN",
+    "KEY_FOR_PURPOSE",
     "MAX_NONCE_LENGTH",
     "MIN_NONCE_LENGTH",
     "PURPOSES",
@@ -34,6 +38,11 @@ __all__ = [
 PURPOSE_RESERVE_SIGN_RESET = "myna-reset/reserve/sign"  # resident resets the 署名用 password
 PURPOSE_RESERVE_AUTH_RESET = "myna-reset/reserve/auth"  # resident resets the 利用者証明用 PIN
 PURPOSES = frozenset({PURPOSE_RESERVE_SIGN_RESET, PURPOSE_RESERVE_AUTH_RESET})
+#: The JPKI key that must sign for each purpose: the resident proves the password they still know,
+#: so a 署名用 reset is signed with the user-auth key and the reverse (architecture.md, table).
+KEY_FOR_PURPOSE: Mapping[str, Literal["auth", "sign"]] = MappingProxyType(
+    {PURPOSE_RESERVE_SIGN_RESET: "auth", PURPOSE_RESERVE_AUTH_RESET: "sign"}
+)
 #: Separates these digests from anything else a JPKI key might ever sign.
 CHALLENGE_DOMAIN = "myna-reset/challenge/v1"
 #: The server nonce is at least 256 bits (architecture.md "Trust model"); 64 bytes is plenty.

@@ -34,8 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from mynacard.challenge import (
-    PURPOSE_RESERVE_AUTH_RESET,
-    PURPOSE_RESERVE_SIGN_RESET,
+    KEY_FOR_PURPOSE,
     challenge_digest,
 )
 from mynacard.errors import BadResponseError
@@ -62,7 +61,6 @@ __all__ = [
 
 #: The JPKI key that must sign for each purpose: the one whose password the resident still
 #: knows (architecture.md, reset-target table).
-_KEY_FOR_PURPOSE = {PURPOSE_RESERVE_SIGN_RESET: "auth", PURPOSE_RESERVE_AUTH_RESET: "sign"}
 _CERT_SUFFIXES = (".pem", ".der", ".crt", ".cer")
 _KEY_SUFFIXES = (".pem", ".der")
 
@@ -222,7 +220,7 @@ def verify_reservation_evidence(
         raise _fail(EvidenceErrorCode.MALFORMED, "jpki_key must be 'auth' or 'sign'")
     if evidence.purpose != purpose:
         raise _fail(EvidenceErrorCode.WRONG_PURPOSE, "the evidence is for another purpose")
-    if _KEY_FOR_PURPOSE.get(purpose, evidence.jpki_key) != evidence.jpki_key:
+    if KEY_FOR_PURPOSE.get(purpose, evidence.jpki_key) != evidence.jpki_key:
         raise _fail(EvidenceErrorCode.WRONG_PURPOSE, "this purpose needs the other JPKI key")
     if evidence.origin != origin:
         raise _fail(EvidenceErrorCode.WRONG_ORIGIN, "the evidence was made for another origin")
