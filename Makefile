@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BRIDGE_PORT ?= 9581
 
-.PHONY: run test setup lint typecheck pytest bench clean
+.PHONY: run test setup lint typecheck pytest bench clean helper
 
 setup:
 	@scripts/setup.sh
@@ -23,6 +23,10 @@ typecheck:
 
 pytest:
 	@scripts/test.sh
+
+# The standalone card helper and its .deb, into dist/helper (docs/bridge-deployment.md).
+helper: setup
+	@scripts/build-helper.sh
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
