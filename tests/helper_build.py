@@ -9,11 +9,13 @@ dist/helper, so a deployment's own build is never replaced by a test build.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,10 +50,17 @@ class BuiltHelper:
 
 
 def build_helper() -> BuiltHelper:
-    """Run the build script as a developer or CI would (``make helper``'s command)."""
+    """Run the build script as a developer or CI would (``make helper``'s command).
+
+    ``MYNA_HELPER_REUSE_BUILD=1`` reuses this directory's last test build instead (a developer
+    re-running one test); CI never sets it, so it always builds from the clean tree.
+    """
     for tool in ("dpkg-deb", "tar", "sha256sum"):
         if shutil.which(tool) is None:
             skip_or_fail(f"{tool} is missing", what="the helper build")
+    if os.environ.get("MYNA_HELPER_REUSE_BUILD") == "1" and (OUT / "helper.json").exists():
+        manifest = json.loads((OUT / "helper.json").read_text())
+        return BuiltHelper(FOLDER, OUT, manifest, 0.0)
     venv = Path(os.environ.get("VENV", ROOT / ".venv"))
     shutil.rmtree(OUT, ignore_errors=True)
     env = {
@@ -70,3 +79,26 @@ def build_helper() -> BuiltHelper:
         raise AssertionError(f"build-helper.sh failed:\n{result.stdout}\n{result.stderr}")
     manifest = json.loads((OUT / "helper.json").read_text())
     return BuiltHelper(FOLDER, OUT, manifest, time.monotonic() - started)
+
+
+@contextlib.contextmanager
+def running_helper(binary: Path, *, port: int, origin: str, log: Path) -> Iterator[str]:
+    """The built helper with the simulated card, allowing ``origin``; yields its ws:// URL."""
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(  # noqa: S603 - the binary this session built
+            [str(binary), "--simulate", "--port", str(port), "--allow-origin", origin],
+            stdout=subprocess.PIPE, stderr=stderr,
+        )
+        try:
+            assert process.stdout is not None  # noqa: S101 - PIPE above
+            line = process.stdout.readline()
+            if b"LISTENING" not in line:
+                raise AssertionError(f"built helper did not start ({line!r}); log in {log}")
+            yield f"ws://127.0.0.1:{port}/"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
