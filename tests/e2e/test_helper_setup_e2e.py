@@ -157,3 +157,58 @@ def test_a_helper_below_the_minimum_version_is_asked_to_update(
         assert f"バージョン {__version__}" in outdated.inner_text()
         assert "99.0" in outdated.inner_text()
         page.context.close()
+
+
+def test_chromes_local_network_prompt_is_explained_first_and_a_block_is_explained_after(
+    site: dict[str, Any], settings: Any
+) -> None:
+    # The page as a resident meets it in production: a public, secure origin. Chromium is told
+    # so (its documented flags for testing Local Network Access without a public server); its
+    # permission prompt then really appears on the first connection to 127.0.0.1, and headless
+    # Chromium answers it with "Block", as a resident might.
+    from playwright.sync_api import sync_playwright
+
+    port = int(site["url"].rsplit(":", 1)[1])
+    origin = f"http://reset.test:{port}"
+    settings.ALLOWED_HOSTS = ["reset.test", "localhost", "testserver"]
+    args = [
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--host-resolver-rules=MAP reset.test 127.0.0.1",
+        f"--ip-address-space-overrides=127.0.0.1:{port}=public",
+        f"--unsafely-treat-insecure-origin-as-secure={origin}",
+    ]
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=harness.CHROMIUM, headless=True, args=args
+        )
+        try:
+            page = _to_reader_step(chromium, origin)
+            sockets: list[str] = []
+            page.on("websocket", lambda ws: sockets.append(ws.url))
+            shot = harness.shooter(page, "helper-lna")
+            explain = page.locator("#lna-explain")
+            explain.wait_for(state="visible", timeout=20000)
+            assert "許可する" in explain.inner_text()
+            assert explain.locator("svg title").count() == 1  # the picture of the prompt
+            assert sockets == []  # explained before anything could make the prompt appear
+            assert not page.locator("#helper-missing").is_visible()
+            assert_accessible(page, "permission explained")
+            shot("explained")
+            page.click("#lna-continue")
+            blocked = page.locator("#lna-blocked")
+            blocked.wait_for(state="visible", timeout=20000)
+            assert sockets  # the connection was tried, and the browser refused it
+            assert "サイトの設定" in blocked.inner_text()
+            assert "ブロック" in page.inner_text("#bridge-status") or "止めて" in page.inner_text(
+                "#bridge-status"
+            )
+            assert not page.locator("#helper-missing").is_visible()  # not "install it"
+            shot("blocked")
+            # A later visit starts from the remembered "Block": the undo steps straight away.
+            page.reload()
+            harness.fill_card_face(page)
+            blocked.wait_for(state="visible", timeout=20000)
+            assert not page.locator("#lna-explain").is_visible()
+            page.context.close()
+        finally:
+            chromium.close()
