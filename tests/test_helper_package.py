@@ -139,6 +139,9 @@ def test_the_deb_installs_runs_and_purges_leaving_nothing_behind(
     ).stdout
     assert out.strip() == f"myna-bridge {__version__}"  # the installed copy, through the link
 
+    _dpkg(root, "--remove", "myna-bridge")  # apt remove: only the edited-or-not conffile stays
+    assert _files(root) - before - {"var", "var/lib"} == {"etc", "etc/myna-bridge",
+                                                          "etc/myna-bridge/config.toml"}
     _dpkg(root, "--purge", "myna-bridge")
     left = _files(root) - before
     assert left <= {"var", "var/lib"}, sorted(left)[:20]
