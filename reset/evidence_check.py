@@ -20,17 +20,17 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from reset.wizard_state import Target
+from mynacard.targets import TargetPassword
 
 logger = logging.getLogger(__name__)
 
 # mynacard/challenge.py purposes (docs/internal-api.md); repeated here as the values are a contract.
 PURPOSE_FOR_TARGET: Mapping[str, str] = {
-    Target.SIGN: "myna-reset/reserve/sign",
-    Target.AUTH: "myna-reset/reserve/auth",
+    TargetPassword.SIGN: "myna-reset/reserve/sign",
+    TargetPassword.AUTH: "myna-reset/reserve/auth",
 }
 #: The key that must have signed: the one the resident still knows (architecture.md table).
-JPKI_KEY_FOR_TARGET: Mapping[str, str] = {Target.SIGN: "auth", Target.AUTH: "sign"}
+JPKI_KEY_FOR_TARGET: Mapping[str, str] = {TargetPassword.SIGN: "auth", TargetPassword.AUTH: "sign"}
 
 _BINARY_FIELDS = (
     "nonce",
