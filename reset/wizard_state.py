@@ -52,6 +52,10 @@ class WizardState:
     def step_enum(self) -> Step:
         return Step(self.step)
 
+    @property
+    def target_enum(self) -> TargetPassword:
+        return TargetPassword(self.target)
+
 
 Session = MutableMapping[str, Any]
 
