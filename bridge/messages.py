@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from bridge.reasons import FIXES, BridgeFailure, BridgeReason
+from bridge.reasons import FIXES, BridgeFailure, BridgeReason, failure_fields
 from mynacard.jpki import JpkiKeyName
 from mynacard.pins import PinStatus
 
@@ -93,7 +93,7 @@ class Failure:
         body: dict[str, Any] = {"ok": False}
         if self.error is not None:
             body["error"] = self.error
-        return {**body, "reason": self.reason.value, "fix": FIXES[self.reason], **self.extra}
+        return {**body, **failure_fields(self.reason, self.extra)}
 
 
 @dataclass(frozen=True)
