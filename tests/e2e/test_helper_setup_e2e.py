@@ -29,13 +29,19 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
+    """One Playwright per module (it cannot be nested): the browsers below are launched from it."""
+    if not Path(harness.CHROMIUM).exists() or not AXE.exists():
+        skip_or_fail("Debian chromium or axe-core is missing", what="the browser tests")
+    from playwright.sync_api import sync_playwright
+
     # Sync Playwright keeps an event loop in this thread; the test database's set-up and flush
     # (plain sync code, nothing concurrent) would otherwise be refused by Django's async guard.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
-        yield from _chromium()
+        with sync_playwright() as instance:
+            yield instance
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
@@ -43,20 +49,18 @@ def chromium() -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-def _chromium() -> Iterator[Any]:
-    if not Path(harness.CHROMIUM).exists() or not AXE.exists():
-        skip_or_fail("Debian chromium or axe-core is missing", what="the browser tests")
-    from playwright.sync_api import sync_playwright
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=harness.CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
+
+@pytest.fixture(scope="module")
+def chromium(playwright: Any) -> Iterator[Any]:
+    instance = playwright.chromium.launch(
+        executable_path=harness.CHROMIUM, headless=True, args=BROWSER_ARGS
+    )
+    try:
+        yield instance
+    finally:
+        instance.close()
 
 
 @pytest.fixture
@@ -160,55 +164,50 @@ def test_a_helper_below_the_minimum_version_is_asked_to_update(
 
 
 def test_chromes_local_network_prompt_is_explained_first_and_a_block_is_explained_after(
-    site: dict[str, Any], settings: Any
+    playwright: Any, site: dict[str, Any], settings: Any
 ) -> None:
     # The page as a resident meets it in production: a public, secure origin. Chromium is told
     # so (its documented flags for testing Local Network Access without a public server); its
     # permission prompt then really appears on the first connection to 127.0.0.1, and headless
     # Chromium answers it with "Block", as a resident might.
-    from playwright.sync_api import sync_playwright
-
     port = int(site["url"].rsplit(":", 1)[1])
     origin = f"http://reset.test:{port}"
     settings.ALLOWED_HOSTS = ["reset.test", "localhost", "testserver"]
     args = [
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        *BROWSER_ARGS,
         "--host-resolver-rules=MAP reset.test 127.0.0.1",
         f"--ip-address-space-overrides=127.0.0.1:{port}=public",
         f"--unsafely-treat-insecure-origin-as-secure={origin}",
     ]
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=harness.CHROMIUM, headless=True, args=args
-        )
-        try:
-            page = _to_reader_step(chromium, origin)
-            sockets: list[str] = []
-            page.on("websocket", lambda ws: sockets.append(ws.url))
-            shot = harness.shooter(page, "helper-lna")
-            explain = page.locator("#lna-explain")
-            explain.wait_for(state="visible", timeout=20000)
-            assert "許可する" in explain.inner_text()
-            assert explain.locator("svg title").count() == 1  # the picture of the prompt
-            assert sockets == []  # explained before anything could make the prompt appear
-            assert not page.locator("#helper-missing").is_visible()
-            assert_accessible(page, "permission explained")
-            shot("explained")
-            page.click("#lna-continue")
-            blocked = page.locator("#lna-blocked")
-            blocked.wait_for(state="visible", timeout=20000)
-            assert sockets  # the connection was tried, and the browser refused it
-            assert "サイトの設定" in blocked.inner_text()
-            assert "ブロック" in page.inner_text("#bridge-status") or "止めて" in page.inner_text(
-                "#bridge-status"
-            )
-            assert not page.locator("#helper-missing").is_visible()  # not "install it"
-            shot("blocked")
-            # A later visit starts from the remembered "Block": the undo steps straight away.
-            page.reload()
-            harness.fill_card_face(page)
-            blocked.wait_for(state="visible", timeout=20000)
-            assert not page.locator("#lna-explain").is_visible()
-            page.context.close()
-        finally:
-            chromium.close()
+    chromium = playwright.chromium.launch(
+        executable_path=harness.CHROMIUM, headless=True, args=args
+    )
+    try:
+        page = _to_reader_step(chromium, origin)
+        sockets: list[str] = []
+        page.on("websocket", lambda ws: sockets.append(ws.url))
+        shot = harness.shooter(page, "helper-lna")
+        explain = page.locator("#lna-explain")
+        explain.wait_for(state="visible", timeout=20000)
+        assert "許可する" in explain.inner_text()
+        assert explain.locator("svg title").count() == 1  # the picture of the prompt
+        assert sockets == []  # explained before anything could make the prompt appear
+        assert not page.locator("#helper-missing").is_visible()
+        assert_accessible(page, "permission explained")
+        shot("explained")
+        page.click("#lna-continue")
+        blocked = page.locator("#lna-blocked")
+        blocked.wait_for(state="visible", timeout=20000)
+        assert sockets  # the connection was tried, and the browser refused it
+        assert "サイトの設定" in blocked.inner_text()
+        assert "接続を止めています" in page.inner_text("#bridge-status")
+        assert not page.locator("#helper-missing").is_visible()  # not "install it"
+        shot("blocked")
+        # A later visit starts from the remembered "Block": the undo steps straight away.
+        page.reload()
+        harness.fill_card_face(page)
+        blocked.wait_for(state="visible", timeout=20000)
+        assert not page.locator("#lna-explain").is_visible()
+        page.context.close()
+    finally:
+        chromium.close()
