@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes first: no HTTPS redirect, host check, session or CSRF work (webapp/health.py).
+    "webapp.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "webapp.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -117,6 +119,10 @@ elif DB_ENGINE == "postgres":
             "HOST": env_str("DB_HOST", ""),
             "PORT": env_str("DB_PORT", ""),
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60, minimum=0),
+            # A connection to a database that is down fails fast and the request gets an answer;
+            # `/readyz` depends on it (docs/deployment.md, "when PostgreSQL restarts").
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": {"connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)},
         }
     }
 else:
