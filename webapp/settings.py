@@ -137,7 +137,11 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # channels_redis waits for messages with a 5 s blocking pop; redis-py 8 gives every
+            # socket read a 5 s timeout by default, so an idle consumer (a face check between
+            # frames' replies, any WebSocket open > 5 s) died with "Timeout reading". The read
+            # timeout must outlast the blocking pop (measured: tests/test_deploy_stack.py).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
 else:
