@@ -28,7 +28,7 @@ SERVE_DIR=$(realpath -m "${SERVE_DIR:-var/serve}")
 NGINX=${NGINX:-nginx}
 
 # What the app needs behind this proxy (webapp/settings.py); an operator's values win.
-export DJANGO_SETTINGS_MODULE=webapp.settings
+export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-webapp.settings}
 export BEHIND_TLS_PROXY=${BEHIND_TLS_PROXY:-true}
 export SESSION_COOKIE_SECURE=${SESSION_COOKIE_SECURE:-true}
 export CSRF_COOKIE_SECURE=${CSRF_COOKIE_SECURE:-true}
