@@ -327,3 +327,37 @@ class ResidentSession:
     def start_wizard(self, target: str = "sign") -> tuple[int, str]:
         self.open("/reset/choose/")
         return self.open("/reset/choose/", {"target": target})
+
+    def post_json(self, path: str, payload: object) -> tuple[int, dict[str, object]]:
+        token = next(c.value for c in self.jar if c.name == "csrftoken") or ""
+        request = urllib.request.Request(  # noqa: S310 - our own loopback server
+            self.base_url + path, data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", "X-CSRFToken": token,
+                     "Referer": self.base_url + path, "Origin": self.base_url},
+        )
+        try:
+            with self.opener.open(request, timeout=30) as answer:
+                return int(answer.status), json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return int(error.code), json.loads(error.read() or b"{}")
+
+    def to_face_step(self) -> None:
+        """Through the card steps with real evidence from the simulated demo card (untimed)."""
+        import base64
+
+        from reset.tests.conftest import read_evidence
+
+        assert self.start_wizard()[0] == 200
+        for done in ("card_face", "reader", "password"):
+            assert self.post_json("/reset/progress/", {"done": done})[0] == 200
+        status, nonce = self.post_json("/reset/nonce/", {})
+        assert status == 200, nonce
+        evidence = read_evidence(
+            purpose=str(nonce["purpose"]), origin=str(nonce["origin"]),
+            nonce=base64.b64decode(str(nonce["nonce"])),
+        )
+        status, answer = self.post_json("/reset/evidence/", evidence.body())
+        assert status == 200, answer
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)

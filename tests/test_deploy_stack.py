@@ -10,6 +10,7 @@ The recovery times printed here are the figures docs/deployment.md quotes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -55,6 +56,33 @@ def _wait_for(check: Any, *, timeout: float, what: str) -> float:
             return time.monotonic() - started
         time.sleep(0.25)
     raise AssertionError(f"{what} within {timeout}s")
+
+
+async def _open_face_socket(
+    stack: serve_stack.ServedStack, resident: serve_stack.ResidentSession
+) -> Any:
+    import websockets
+
+    url = stack.base_url.replace("https://", "wss://") + "/ws/face/"
+    return await websockets.connect(
+        url, ssl=serve_stack.insecure_tls(), origin=stack.base_url,  # type: ignore[arg-type]
+        additional_headers={"Cookie": resident.cookie_header()}, open_timeout=15,
+    )
+
+
+async def _watch(socket: Any, seconds: float) -> str:
+    """"open" if the socket is still open after `seconds` (nothing sent to it), else its close."""
+    import websockets
+
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(socket.recv(), timeout=seconds)
+    except TimeoutError:
+        return "open"
+    except websockets.ConnectionClosed as closed:
+        code = closed.rcvd.code if closed.rcvd else None
+        return f"closed {code} after {time.monotonic() - started:.2f}s"
+    return "sent a message"
 
 
 def _ready(port: int) -> tuple[int, dict[str, Any]]:
@@ -170,6 +198,14 @@ def test_readyz_follows_redis_and_recovers_by_itself(
     _, redis = backends
     resident = serve_stack.ResidentSession(stack.base_url)
     assert resident.start_wizard()[0] == 200
+    # A resident whose face check is open when Redis goes, and one who starts after it is back.
+    during, after = (serve_stack.ResidentSession(stack.base_url) for _ in range(2))
+    during.to_face_step()
+    after.to_face_step()
+    # One event loop for the sockets of this test (a socket belongs to the loop that opened it).
+    loop = asyncio.new_event_loop()
+    face = loop.run_until_complete(_open_face_socket(stack, during))
+    assert loop.run_until_complete(_watch(face, 6)) == "open"  # longer than the 5 s blocking pop
     redis.stop()
     try:
         for port in stack.worker_ports:
@@ -181,13 +217,24 @@ def test_readyz_follows_redis_and_recovers_by_itself(
             )
         # Pages do not need Redis (only the channel layer does): they still answer.
         status_down, _ = resident.open("/reset/card/")
+        # The open face check's socket is closed with 1011 (server error).
+        open_check = loop.run_until_complete(_watch(face, 10))
     finally:
         redis.start()
     recovered = max(
         _wait_for(lambda p=port: _ready(p)[0] == 200, timeout=60, what=f"worker {port} ready")
         for port in stack.worker_ports
     )
-    print(f"\n[deploy] Redis down: a mid-wizard page answered {status_down}; "
-          f"workers ready again {recovered:.2f}s after it was back")
+    try:
+        fresh = loop.run_until_complete(_open_face_socket(stack, after))
+        new_check = loop.run_until_complete(_watch(fresh, 6))
+        loop.run_until_complete(fresh.close())
+    finally:
+        loop.close()
+    print(f"\n[deploy] Redis down: a mid-wizard page answered {status_down}; an open face "
+          f"check {open_check}; workers ready again {recovered:.2f}s after it was back; "
+          f"a new face check then stayed {new_check}")
     assert status_down == 200
+    assert open_check.startswith("closed 1011")
+    assert new_check == "open"
     assert stack.process is not None and stack.process.poll() is None
