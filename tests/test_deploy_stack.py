@@ -238,3 +238,33 @@ def test_readyz_follows_redis_and_recovers_by_itself(
     assert open_check.startswith("closed 1011")
     assert new_check == "open"
     assert stack.process is not None and stack.process.poll() is None
+
+
+def test_the_proxy_serves_static_files_limits_bodies_and_redirects_to_https(
+    stack: serve_stack.ServedStack,
+) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    before = len(stack.worker_log())
+    status, body = serve_stack.get(stack.base_url + "/static/reset/wizard.css")
+    assert status == 200 and body
+    # Served by nginx from STATIC_ROOT: no worker saw it.
+    assert not [e for e in stack.worker_log()[before:] if "/static/" in str(e["message"])]
+
+    # A body over the app's 5 MB limit is refused by nginx before any worker reads it.
+    host, port = urlsplit(stack.base_url).hostname, urlsplit(stack.base_url).port
+    conn = http.client.HTTPSConnection(str(host), port, context=serve_stack.insecure_tls())
+    conn.request("POST", "/reset/cardface/", body=b"\0" * (6 * 1024 * 1024),
+                 headers={"Content-Type": "image/jpeg"})
+    assert conn.getresponse().status == 413
+    conn.close()
+
+    # Plain HTTP only redirects to HTTPS.
+    plain_port = int(stack.env["HTTP_PORT"])
+    conn2 = http.client.HTTPConnection("127.0.0.1", plain_port)
+    conn2.request("GET", "/guide/")
+    answer = conn2.getresponse()
+    assert answer.status == 301
+    assert answer.getheader("Location") == f"https://127.0.0.1:{port}/guide/"
+    conn2.close()
