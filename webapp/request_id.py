@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 logger = logging.getLogger(__name__)
 
 HEADER = "X-Request-ID"
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})  # webapp/health.py
 _ASGI_HEADER = HEADER.lower().encode("latin-1")
 _TOKEN = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 
@@ -62,7 +63,10 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response[HEADER] = request_id
-            logger.info(
+            # A monitor probes every few seconds per worker: a healthy answer is not news.
+            quiet = request.path in PROBE_PATHS and response.status_code == 200
+            logger.log(
+                logging.DEBUG if quiet else logging.INFO,
                 "request finished method=%s path=%s status=%d duration_ms=%.1f",
                 request.method,
                 request.path,

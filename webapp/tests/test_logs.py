@@ -123,6 +123,19 @@ def test_the_access_line_never_holds_the_query_string(captured: io.StringIO) -> 
 
 
 @pytest.mark.django_db
+def test_healthy_probes_leave_no_access_line_but_a_failing_one_does(
+    captured: io.StringIO,
+) -> None:
+    Client().get("/healthz")
+    Client().get("/readyz")
+    assert "request finished" not in captured.getvalue()
+    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):
+        assert Client().get("/readyz").status_code == 503
+    finished = [e for e in lines_of(captured) if e["event"] == "request finished"]
+    assert [e["fields"]["status"] for e in finished] == ["503"]
+
+
+@pytest.mark.django_db
 @override_settings(MYNA_TRUST_REQUEST_ID=True)
 def test_a_trusted_proxys_id_is_kept() -> None:
     response = Client().get("/guide/", HTTP_X_REQUEST_ID="0f1e2d3c4b5a69788796a5b4c3d2e1f0")
