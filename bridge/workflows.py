@@ -392,6 +392,14 @@ def _jpki_part(
     return certificate, signature
 
 
+def _auth_certificate(connection: GuardedConnection, key: KeyName, signer: bytes) -> bytes:
+    """The user-auth certificate (EF 000A, no PIN needed, spec §4.1): the card's one identity
+    on the server, whichever key signed (docs/evidence.md)."""
+    if key == "auth":
+        return signer
+    return JpkiSession(connection).read_certificate(CertificateKind.AUTH)
+
+
 def _jpki_precheck(connection: GuardedConnection, key: KeyName) -> PinStatus:
     """Certificate present and counter read (no try spent) before anything is verified."""
     _, _, pin_kind = _KEYS[key]
@@ -435,12 +443,14 @@ def authenticate(context: WorkflowContext, command: Authenticate) -> dict[str, A
             connection, progress, command.key, command.pin, digest_info,
             status=status, confirm_last_try=command.confirm_last_try,
         )
+        auth_certificate = _auth_certificate(connection, command.key, certificate)
     return {
         "ok": True,
         **_binding(context, command.challenge),
         "key": command.key,
         "certificate": b64(certificate),
         "signature": b64(signature),
+        "auth_certificate": b64(auth_certificate),
     }
 
 
@@ -472,11 +482,13 @@ def reserve(context: WorkflowContext, command: Reserve) -> dict[str, Any]:
             connection, progress, command.key, command.pin, digest_info,
             status=jpki_status, confirm_last_try=command.confirm_last_try,
         )
+        auth_certificate = _auth_certificate(connection, command.key, certificate)
     return {
         "ok": True,
         **_binding(context, command.challenge),
         "jpki_key": command.key,
         "jpki_certificate": b64(certificate),
         "jpki_signature": b64(signature),
+        "auth_certificate": b64(auth_certificate),
         **face,
     }

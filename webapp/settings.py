@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "reservations",
     "reset",
     "kiosk",
 ]
@@ -215,8 +216,8 @@ MYNA_FACE_ATTEMPTS = env_int("MYNA_FACE_ATTEMPTS", 3, minimum=1)
 MYNA_FACE_THRESHOLD = env_float("MYNA_FACE_THRESHOLD", 0.0, minimum=0.0, maximum=2.0)
 MYNA_KIOSK_OPENS = env_str("MYNA_KIOSK_OPENS", "06:30")
 MYNA_KIOSK_CLOSES = env_str("MYNA_KIOSK_CLOSES", "23:00")
-# Which stores' kiosks reset which password (JSON; empty = reset/kiosk_stores.json). It changes
-# over time (peers.md), so it is data an operator replaces, not code.
+# Which stores' kiosks reset which password (JSON; empty = reservations/kiosk_stores.json).
+# It changes over time (peers.md), so it is data an operator replaces, not code.
 MYNA_KIOSK_STORES_FILE = env_str("MYNA_KIOSK_STORES_FILE", "")
 
 LOGGING = {
