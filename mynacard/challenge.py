@@ -17,8 +17,8 @@ import logging
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Literal
 
+from mynacard.jpki import JpkiKeyName
 from mynacard.pkcs1 import sha256_digest_info
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ PURPOSE_RESERVE_AUTH_RESET = "myna-reset/reserve/auth"  # resident resets the �
 PURPOSES = frozenset({PURPOSE_RESERVE_SIGN_RESET, PURPOSE_RESERVE_AUTH_RESET})
 #: The JPKI key that must sign for each purpose: the resident proves the password they still know,
 #: so a 署名用 reset is signed with the user-auth key and the reverse (architecture.md, table).
-KEY_FOR_PURPOSE: Mapping[str, Literal["auth", "sign"]] = MappingProxyType(
+KEY_FOR_PURPOSE: Mapping[str, JpkiKeyName] = MappingProxyType(
     {PURPOSE_RESERVE_SIGN_RESET: "auth", PURPOSE_RESERVE_AUTH_RESET: "sign"}
 )
 #: Separates these digests from anything else a JPKI key might ever sign.

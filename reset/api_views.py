@@ -23,14 +23,9 @@ from django.views import csrf
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from mynacard.targets import purpose_for
 from reset import limits, nonces, wizard_state
-from reset.evidence_check import (
-    MESSAGES,
-    PURPOSE_FOR_TARGET,
-    EvidenceRejected,
-    decode,
-    verify,
-)
+from reset.evidence_check import MESSAGES, EvidenceRejected, decode, verify
 from reset.wizard_state import Step
 
 logger = logging.getLogger(__name__)
@@ -139,7 +134,7 @@ def nonce(request: HttpRequest) -> JsonResponse:
         return _refuse("expired_session", 409)
     if state.step_enum != Step.CHIP:
         return _refuse("wrong_step", 409, step=state.step)
-    purpose = PURPOSE_FOR_TARGET[state.target]
+    purpose = purpose_for(state.target_enum)
     value = nonces.issue(_session_key(request), purpose)
     return JsonResponse(
         {
@@ -170,7 +165,7 @@ def _check_evidence(request: HttpRequest, state: wizard_state.WizardState) -> Js
         fields = decode(_json_body(request))
     except EvidenceRejected as exc:
         return _refuse(exc.code, 400)
-    purpose = PURPOSE_FOR_TARGET[state.target]
+    purpose = purpose_for(state.target_enum)
     taken = nonces.take(_session_key(request), fields.nonce, purpose)
     if taken is not nonces.NonceCheck.OK:
         logger.info("evidence refused nonce=%s", taken)
