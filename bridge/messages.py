@@ -329,6 +329,29 @@ class Evidence(Message):
 
 
 @dataclass(frozen=True)
+class AuthCertificateReply(Message):
+    """GET_AUTH_CERTIFICATE (kiosk mode): EF 000A, which the server names the card by."""
+
+    MSG: ClassVar[str] = "AUTH_CERTIFICATE"
+    certificate: bytes
+
+    def body(self) -> dict[str, Any]:
+        return {"ok": True, "certificate": b64(self.certificate)}
+
+
+@dataclass(frozen=True)
+class ApduResponse(Message):
+    """RELAY_APDU (kiosk mode): the card's answer, as opaque to the bridge as the command."""
+
+    MSG: ClassVar[str] = "APDU"
+    response: bytes
+    sw: int
+
+    def body(self) -> dict[str, Any]:
+        return {"ok": True, "response": b64(self.response), "sw": f"{self.sw:04X}"}
+
+
+@dataclass(frozen=True)
 class Cancelled(Message):
     """CANCEL acknowledged, naming the workflow it stopped (None when nothing ran)."""
 
@@ -451,6 +474,7 @@ class Status(Message):
 #: Every message class, for the test that checks them against docs/bridge-protocol.md.
 MESSAGE_TYPES: tuple[type[Message], ...] = (
     Invalid, UnknownCommand, BadState, CommandFailed, HelloReply, Readers, CardStatus, CardFace,
-    Authentication, Evidence, Cancelled, DiagnosticsReport, SimCardDone, ReaderEvent,
+    Authentication, Evidence, AuthCertificateReply, ApduResponse, Cancelled, DiagnosticsReport,
+    SimCardDone, ReaderEvent,
     CardStatusEvent, Service, Status,
 )

@@ -371,3 +371,37 @@ def load_trust_anchors(directory: Path) -> TrustAnchors:
         raise ValueError(f"{directory}: needs at least one jpki/ root and one cv/ CA key")
     logger.info("loaded %d JPKI roots and %d CV CA keys", len(roots), len(cv_keys))
     return TrustAnchors(jpki_roots=tuple(roots), cv_ca_keys=cv_keys)
+
+
+# --------------------------------------------------------------------------------------------
+# What the kiosk may learn from the signature certificate (spec §9)
+# --------------------------------------------------------------------------------------------
+
+#: otherName of the signature certificate's subjectAltName holding the birth date (§9).
+_SAN_BIRTH_DATE = x509.ObjectIdentifier("1.2.392.200149.8.5.5.4")
+
+
+def sign_certificate_birth_date(certificate: x509.Certificate) -> date | None:
+    """The holder's birth date from a signature certificate (§9: era digit ‖ YYYYMMDD as a
+    UTF8String otherName), or None when absent or unreadable. Used only in memory, so a new
+    password can be refused when it is the birth date; never stored or logged."""
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for other in names.get_values_for_type(x509.OtherName):
+        if other.type_id != _SAN_BIRTH_DATE:
+            continue
+        raw = other.value
+        # DER UTF8String with a short length: 0C len value (§9 values are 9 characters).
+        if len(raw) < 2 or raw[0] != 0x0C or raw[1] != len(raw) - 2:
+            return None
+        text = raw[2:].decode("utf-8", errors="replace")
+        digits = text[-8:]
+        if len(text) != 9 or not digits.isdigit():
+            return None
+        try:
+            return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+        except ValueError:
+            return None
+    return None

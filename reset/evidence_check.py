@@ -168,7 +168,7 @@ def verify(
 ) -> Accepted:
     """Verify against the server's own purpose/origin/nonce; the nonce was already taken back."""
     from mynacard.evidence import EvidenceError, ReservationEvidence, verify_reservation_evidence
-    from reset.anchors import trust_anchors
+    from reservations.anchors import trust_anchors
 
     purpose = purpose_for(TargetPassword(target))
     # The key that must have signed: the one the resident still knows (architecture.md table).
