@@ -12,6 +12,7 @@ def kiosk_strings() -> dict[str, str]:
     return {
         "known.sign": target_label(TargetPassword.SIGN),
         "known.auth": target_label(TargetPassword.AUTH),
+        "enter_known": _("%(name)sを入力してください"),
         "tries_left": _("残り入力回数:%(n)s回"),
         "last_try": _(
             "残り入力回数が1回です。間違えるとパスワードがロックされ、市区町村窓口での手続きが"

@@ -154,7 +154,7 @@ async function readCard() {
 
 async function askKnown() {
   const key = state.reservation.key;
-  $("known-name").textContent = S[`known.${key}`];
+  $("known-title").textContent = fmt(S.enter_known, { name: S[`known.${key}`] });
   $("known-input").dataset.max = key === "sign" ? "16" : "4";
   buildKeypad(document.querySelector('.keypad[data-for="known-input"]'), keysFor(key));
   activate($("known-input"));
