@@ -323,3 +323,17 @@ async def test_messages_out_of_order_end_the_flow(card: SimulatedCard) -> None:
     reply = await Page(comm, card).send(type="new_password", value="7391", confirm="7391")
     assert reply["reason"] == "bad_message"
     assert (await comm.receive_output(timeout=5))["type"] == "websocket.close"
+
+
+async def test_no_password_nonce_or_card_identity_is_logged(
+    card: SimulatedCard, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    await asyncio.to_thread(book, card, "auth")
+    assert (await _complete(card, "auth", SIGN_PASSWORD, "7391")) == {"type": "done"}
+    logged = caplog.text
+    assert "issuer channel: the card confirmed" in logged  # the actions are logged...
+    for secret in ("7391", SIGN_PASSWORD, AUTH_PIN, card.identity, card.identity[:16]):
+        assert secret not in logged  # ...never a value
