@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from bridge.reasons import FIXES, BridgeFailure, BridgeReason
+from bridge.reasons import FIXES, BridgeFailure, BridgeReason, failure_fields
 from mynacard.jpki import JpkiKeyName
 from mynacard.pins import PinStatus
 
@@ -93,7 +93,7 @@ class Failure:
         body: dict[str, Any] = {"ok": False}
         if self.error is not None:
             body["error"] = self.error
-        return {**body, "reason": self.reason.value, "fix": FIXES[self.reason], **self.extra}
+        return {**body, **failure_fields(self.reason, self.extra)}
 
 
 @dataclass(frozen=True)
@@ -430,14 +430,14 @@ class CardStatusEvent(Message):
     failure: Failure | None = None
 
     def body(self) -> dict[str, Any]:
-        state = (self.info.to_json() if self.info is not None
-                 else {"card_present": True, "card_mute": False})
-        result = (self.failure.to_json() if self.failure is not None
-                  else {"ok": True})
+        # A reader that vanished meanwhile is reported as it was: attached, with a card.
+        state = self.info.to_json() if self.info else {"card_present": True, "card_mute": False}
+        head = {"event": "card_status", "reader": self.reader, "attached": True, **state}
+        if self.failure is not None:  # ok false, card null, then reason, fix and extras
+            result = self.failure.to_json()
+            return {**head, "ok": result.pop("ok"), "card": None, **result}
         card = self.card.to_json() if self.card is not None else None
-        return {"event": "card_status", "reader": self.reader, "attached": True, **state,
-                "ok": result["ok"], "card": card,
-                **{k: v for k, v in result.items() if k != "ok"}}
+        return {**head, "ok": True, "card": card}
 
 
 @dataclass(frozen=True)

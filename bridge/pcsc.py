@@ -8,7 +8,7 @@ helpers):
 * a card that is still settling (contactless field, just inserted) is retried for a short time
   at connect — never during an exchange: an APDU is sent once, a VERIFY is never re-sent;
 * a stale context (pcscd restarted, Windows SCardSvr restarted) is re-created once;
-* every PC/SC failure is mapped to a stable :class:`~bridge.reasons.Reason`.
+* every PC/SC failure is mapped to a stable :class:`~bridge.reasons.BridgeReason`.
 
 The low-level ``smartcard.scard`` module is used instead of ``smartcard.System`` because its
 return codes are the facts we map; the high-level classes turn them into generic exceptions.

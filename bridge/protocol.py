@@ -36,10 +36,6 @@ logger = logging.getLogger(__name__)
 #: The API level this bridge speaks; HELLO must ask for it (docs/bridge-protocol.md, "HELLO").
 API_LEVEL = 1
 SUPPORTED_API_LEVELS = frozenset({API_LEVEL})
-#: Nonces come from the server (architecture.md, trust model: ≥ 256 bits); the card signs
-#: only what mynacard.challenge accepts, so its bounds are the bridge's.
-MIN_NONCE_BYTES = MIN_NONCE_LENGTH
-MAX_NONCE_BYTES = MAX_NONCE_LENGTH
 MAX_ID_LENGTH = 64
 MAX_READER_NAME = 256
 
@@ -254,13 +250,15 @@ def _challenge(body: Mapping[str, Any]) -> Challenge:
     purpose = body.get("purpose")
     if purpose not in KEY_FOR_PURPOSE:
         raise ArgumentError('"purpose" must be one of ' + ", ".join(sorted(KEY_FOR_PURPOSE)))
-    text = _string(body, "nonce", max_length=4 * MAX_NONCE_BYTES)
+    text = _string(body, "nonce", max_length=4 * MAX_NONCE_LENGTH)
     try:
         nonce = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ArgumentError('"nonce" must be standard base64') from exc
-    if not MIN_NONCE_BYTES <= len(nonce) <= MAX_NONCE_BYTES:
-        raise ArgumentError(f'"nonce" must decode to {MIN_NONCE_BYTES}-{MAX_NONCE_BYTES} bytes')
+    # The card signs only what mynacard.challenge accepts (architecture.md, trust model: ≥ 256
+    # bits from the server), so its bounds are the bridge's.
+    if not MIN_NONCE_LENGTH <= len(nonce) <= MAX_NONCE_LENGTH:
+        raise ArgumentError(f'"nonce" must decode to {MIN_NONCE_LENGTH}-{MAX_NONCE_LENGTH} bytes')
     return Challenge(purpose=str(purpose), nonce=nonce)
 
 

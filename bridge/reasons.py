@@ -9,6 +9,7 @@ undetected reader, a stopped PC/SC service and another program holding the reade
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from enum import StrEnum, unique
 from typing import Any
 
@@ -132,6 +133,11 @@ def fix_after_interrupted_verify(reason: BridgeReason) -> str:
     return FIXES[reason].removesuffix(_NO_TRY_SPENT) + _TRY_MAYBE_SPENT
 
 
+def failure_fields(reason: BridgeReason, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """What every failure puts on the wire: the stable reason, its fix, then any extras."""
+    return {"reason": reason.value, "fix": FIXES[reason], **extra}
+
+
 class BridgeFailure(Exception):
     """A final failure with a stable reason; ``extra`` adds reply fields (e.g. tries_left)."""
 
@@ -142,7 +148,7 @@ class BridgeFailure(Exception):
 
     def fields(self) -> dict[str, Any]:
         """The reply fields this failure adds: reason, fix, and any extras."""
-        return {"reason": self.reason.value, "fix": FIXES[self.reason], **self.extra}
+        return failure_fields(self.reason, self.extra)
 
 
 class OperationCancelled(BridgeFailure):

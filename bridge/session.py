@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bridge import __version__
@@ -20,6 +19,7 @@ from bridge.diagnostics import Diagnostics
 from bridge.messages import (
     BadState,
     Cancelled,
+    CardReport,
     CardStatusEvent,
     CommandFailed,
     DiagnosticsReport,
@@ -187,27 +187,23 @@ class ClientSession:
 
     async def _run_probe(self, context: WorkflowContext) -> None:
         loop = asyncio.get_running_loop()
-        info = None
+        card: CardReport | None = None
+        failure: Failure | None = None
         try:
-            result = await loop.run_in_executor(self._executor, card_status, context)
-            event = CardStatusEvent(reader=context.reader, info=info, card=result.card)
-        except BridgeFailure as failure:
-            if failure.reason is BridgeReason.CANCELLED:
+            card = (await loop.run_in_executor(self._executor, card_status, context)).card
+        except BridgeFailure as exc:
+            if exc.reason is BridgeReason.CANCELLED:
                 return
-            event = CardStatusEvent(
-                reader=context.reader, info=info, card=None, failure=Failure.of(failure)
-            )
+            failure = Failure.of(exc)
         except Exception:
             logger.exception("counter read after card insertion crashed")
             return
         if self._probe_cancel.cancelled:  # the page went away meanwhile
             return
-        logger.info(
-            "card status after insertion: %s",
-            event.failure.reason.value if event.failure else "ok",
-        )
+        logger.info("card status after insertion: %s", failure.reason.value if failure else "ok")
+        # The reader's state as it is now, not as it was when the read started.
         info = next((r for r in self._snapshot().readers if r.name == context.reader), None)
-        self._push(replace(event, info=info))
+        self._push(CardStatusEvent(reader=context.reader, info=info, card=card, failure=failure))
 
     # --- incoming ---------------------------------------------------------------------------
 

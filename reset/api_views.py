@@ -88,10 +88,10 @@ def _json_body(request: HttpRequest) -> Any:
 
 def public_origin(request: HttpRequest) -> str:
     """The origin the card must have signed (settings, or this request's scheme://host)."""
-    configured = str(getattr(settings, "MYNA_PUBLIC_ORIGIN", "") or "")
+    configured = settings.MYNA_PUBLIC_ORIGIN  # validated and without a trailing / (settings.py)
     # get_host() is checked against ALLOWED_HOSTS but keeps the header's case; a browser
     # serializes its origin in lower case (RFC 6454 §6.2), and so must we, byte for byte.
-    return configured.rstrip("/") or f"{request.scheme}://{request.get_host()}".lower()
+    return configured or f"{request.scheme}://{request.get_host()}".lower()
 
 
 def _session_key(request: HttpRequest) -> str:
