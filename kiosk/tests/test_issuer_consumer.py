@@ -29,7 +29,7 @@ from mynacard.sim import SimulatedCard, SimulatedConnection, demo_profile
 from reservations.models import Reservation, ReservationState
 from webapp.asgi import application
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.backends]
 
 ORIGIN = b"http://testserver"
 AUTH_PIN, SIGN_PASSWORD = "2580", "MYNA2580"
