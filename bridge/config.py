@@ -68,6 +68,8 @@ class BridgeConfig:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     #: None = real PC/SC; otherwise the simulated card profile ("demo" or a TOML path).
     simulate: str | None = None
+    #: Kiosk mode (``--kiosk``): also relays the issuer channel's APDUs (docs/issuer-channel.md).
+    kiosk: bool = False
 
     @property
     def host(self) -> str:
@@ -109,6 +111,7 @@ def build_config(
     allow_origins: Iterable[str] = (),
     simulate: str | None = None,
     allow_port_zero: bool = False,
+    kiosk: bool = False,
 ) -> BridgeConfig:
     """Merge: command line over config file over defaults.
 
@@ -132,4 +135,5 @@ def build_config(
         allowed_origins=normalized or frozenset(DEFAULT_ALLOWED_ORIGINS),
         max_message_bytes=max_bytes,
         simulate=simulate,
+        kiosk=kiosk,
     )

@@ -299,10 +299,13 @@ class Authentication(Message):
     key: JpkiKeyName
     certificate: bytes
     signature: bytes
+    #: EF 000A, read without a PIN: the card's one identity on the server (docs/evidence.md).
+    auth_certificate: bytes
 
     def body(self) -> dict[str, Any]:
         return {"ok": True, **self.binding.to_json(), "key": self.key,
-                "certificate": b64(self.certificate), "signature": b64(self.signature)}
+                "certificate": b64(self.certificate), "signature": b64(self.signature),
+                "auth_certificate": b64(self.auth_certificate)}
 
 
 @dataclass(frozen=True)
@@ -315,11 +318,37 @@ class Evidence(Message):
     jpki_certificate: bytes
     jpki_signature: bytes
     card_face: CardFaceEvidence
+    #: EF 000A, read without a PIN: the card's one identity on the server (docs/evidence.md).
+    auth_certificate: bytes
 
     def body(self) -> dict[str, Any]:
         return {"ok": True, **self.binding.to_json(), "jpki_key": self.jpki_key,
                 "jpki_certificate": b64(self.jpki_certificate),
-                "jpki_signature": b64(self.jpki_signature), **self.card_face.to_json()}
+                "jpki_signature": b64(self.jpki_signature),
+                "auth_certificate": b64(self.auth_certificate), **self.card_face.to_json()}
+
+
+@dataclass(frozen=True)
+class AuthCertificateReply(Message):
+    """GET_AUTH_CERTIFICATE (kiosk mode): EF 000A, which the server names the card by."""
+
+    MSG: ClassVar[str] = "AUTH_CERTIFICATE"
+    certificate: bytes
+
+    def body(self) -> dict[str, Any]:
+        return {"ok": True, "certificate": b64(self.certificate)}
+
+
+@dataclass(frozen=True)
+class ApduResponse(Message):
+    """RELAY_APDU (kiosk mode): the card's answer, as opaque to the bridge as the command."""
+
+    MSG: ClassVar[str] = "APDU"
+    response: bytes
+    sw: int
+
+    def body(self) -> dict[str, Any]:
+        return {"ok": True, "response": b64(self.response), "sw": f"{self.sw:04X}"}
 
 
 @dataclass(frozen=True)
@@ -445,6 +474,7 @@ class Status(Message):
 #: Every message class, for the test that checks them against docs/bridge-protocol.md.
 MESSAGE_TYPES: tuple[type[Message], ...] = (
     Invalid, UnknownCommand, BadState, CommandFailed, HelloReply, Readers, CardStatus, CardFace,
-    Authentication, Evidence, Cancelled, DiagnosticsReport, SimCardDone, ReaderEvent,
+    Authentication, Evidence, AuthCertificateReply, ApduResponse, Cancelled, DiagnosticsReport,
+    SimCardDone, ReaderEvent,
     CardStatusEvent, Service, Status,
 )

@@ -27,6 +27,7 @@ from mynacard.challenge import (
     MIN_NONCE_LENGTH,
 )
 from mynacard.errors import InvalidPinFormatError
+from mynacard.issuer import is_issuer_apdu
 from mynacard.jpki import KeyKind
 from mynacard.pins import PinKind, make_pin_b, normalize_pin
 
@@ -50,7 +51,11 @@ REPLIES: Mapping[str, str] = {
     "CANCEL": messages.Cancelled.MSG,
     "SIM_CARD": messages.SimCardDone.MSG,
     "GET_DIAGNOSTICS": messages.DiagnosticsReport.MSG,
+    "GET_AUTH_CERTIFICATE": messages.AuthCertificateReply.MSG,
+    "RELAY_APDU": messages.ApduResponse.MSG,
 }
+#: The longest APDU the relay forwards (issuer-channel commands are short APDUs).
+MAX_RELAY_APDU = 261
 _COMMAND_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
 
@@ -160,6 +165,18 @@ class SimCard:
     present: bool
 
 
+@dataclass(frozen=True)
+class GetAuthCertificate:
+    """Kiosk mode: the user-auth certificate (EF 000A, no PIN), which names the card."""
+
+
+@dataclass(frozen=True)
+class RelayApdu:
+    """Kiosk mode: forward one issuer-channel APDU, opaque to the bridge, and return the answer."""
+
+    apdu: bytes
+
+
 Command = (
     Hello
     | GetReaders
@@ -171,8 +188,13 @@ Command = (
     | Cancel
     | SimCard
     | GetDiagnostics
+    | GetAuthCertificate
+    | RelayApdu
 )
-CARD_WORKFLOWS = frozenset({"GET_CARD_STATUS", "READ_CARD_FACE", "AUTHENTICATE", "RESERVE"})
+CARD_WORKFLOWS = frozenset({
+    "GET_CARD_STATUS", "READ_CARD_FACE", "AUTHENTICATE", "RESERVE", "GET_AUTH_CERTIFICATE",
+    "RELAY_APDU",
+})
 
 
 @dataclass(frozen=True)
@@ -304,7 +326,19 @@ def _key_and_pin(body: Mapping[str, Any], challenge: Challenge) -> tuple[KeyKind
     return expected, pin
 
 
-def parse_command(envelope: Envelope, *, simulate: bool) -> Command:
+def _relayed_apdu(body: Mapping[str, Any]) -> bytes:
+    text = _string(body, "apdu", max_length=4 * MAX_RELAY_APDU)
+    try:
+        apdu = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ArgumentError('"apdu" must be standard base64') from exc
+    # Only the issuer channel (docs/issuer-channel.md): the relay can never VERIFY, sign or read.
+    if not is_issuer_apdu(apdu) or len(apdu) > MAX_RELAY_APDU:
+        raise ArgumentError("only the issuer channel's instructions are relayed")
+    return apdu
+
+
+def parse_command(envelope: Envelope, *, simulate: bool, kiosk: bool = False) -> Command:
     """The typed command for ``envelope``; UnknownCommandError or ArgumentError otherwise.
 
     ``SIM_CARD`` exists only in simulate mode: in real mode it is an unknown command, so a page
@@ -361,6 +395,10 @@ def parse_command(envelope: Envelope, *, simulate: bool) -> Command:
             return GetDiagnostics()
         case "SIM_CARD" if simulate:
             return SimCard(present=_bool(body, "present"))
+        case "GET_AUTH_CERTIFICATE" if kiosk:
+            return GetAuthCertificate()
+        case "RELAY_APDU" if kiosk:
+            return RelayApdu(apdu=_relayed_apdu(body))
         case _:
             raise UnknownCommandError(envelope.cmd)
 

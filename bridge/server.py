@@ -161,10 +161,12 @@ class BridgeServer:
             refresh=self._monitor.refresh,
             send=queue.put_nowait,
             diagnostics=self.diagnostics,
+            kiosk=self.config.kiosk,
             settings={
                 "port": self.port,
                 "allowed_origins": sorted(self.config.allowed_origins),
                 "max_message_bytes": self.config.max_message_bytes,
+                "kiosk": self.config.kiosk,
             },
         )
         # Readers as they are now (the monitor sleeps while no page is connected), before the

@@ -50,7 +50,7 @@ def _limited(reason: str, limit: limits.Limit) -> JsonResponse:
     """A 429 that says when to try again (JST, as every time the resident sees), not "later"."""
     from django.utils.translation import gettext
 
-    from reset.models import JST
+    from reservations.models import JST
 
     now = timezone.now()
     until = limits.window_end(limit, now=now)
@@ -182,6 +182,7 @@ def _check_evidence(request: HttpRequest, state: wizard_state.WizardState) -> Js
         request.session,
         state,
         card_identity=accepted.card_identity,
+        signer_identity=accepted.signer_identity,
         photo_sha256=accepted.photo_sha256,
         certificate_not_after=accepted.certificate_not_after,
     )

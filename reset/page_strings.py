@@ -10,13 +10,14 @@ import logging
 from django.utils.translation import gettext as _
 
 from mynacard.targets import TargetPassword
+from reservations.models import target_label as reservations_target_label
 
 logger = logging.getLogger(__name__)
 
 
 def target_label(target: TargetPassword) -> str:
-    """The password's name as the official app writes it."""
-    return _("署名用パスワード") if target == TargetPassword.SIGN else _("利用者証明用パスワード")
+    """The password's name as the official app writes it (reservations.models.TARGET_LABELS)."""
+    return reservations_target_label(target)
 
 
 def card_page_strings(target: TargetPassword) -> dict[str, str]:

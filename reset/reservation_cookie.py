@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 
-from reset.models import Reservation
+from reservations.models import Reservation
 
 logger = logging.getLogger(__name__)
 

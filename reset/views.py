@@ -19,10 +19,11 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mynacard.targets import TargetPassword
-from reset import kiosk_hours, kiosk_stores, limits, nonces, reservation_cookie, wizard_state
+from reservations import kiosk_hours, kiosk_stores
+from reservations.models import Reservation
+from reset import limits, nonces, reservation_cookie, wizard_state
 from reset.calendar_file import reservation_ics
 from reset.evidence_check import MESSAGES
-from reset.models import Reservation
 from reset.page_strings import card_page_strings, target_label
 from reset.wizard_state import Step
 
@@ -124,7 +125,7 @@ def card(request: HttpRequest) -> HttpResponse:
         "cardfaceUrl": reverse("reset:cardface"),
         "nextUrl": reverse("reset:face"),
         "step": str(state.step),
-        # Data, not code (peers.md): which chains can finish this reset, from kiosk_stores.json.
+        # Data, not code (peers.md): which chains can finish this reset (reservations.kiosk_stores).
         "stores": kiosk_stores.store_list().names_for(str(target)),
     }
     return render(
@@ -166,7 +167,11 @@ def done(request: HttpRequest) -> HttpResponse:
         return _expired(request)
     if state.step_enum != Step.DONE or not state.face_passed_at or not state.card_identity:
         return _elsewhere(state)
-    reservation = Reservation.book(card_identity=state.card_identity, target=state.target)
+    reservation = Reservation.book(
+        card_identity=state.card_identity,
+        target=state.target,
+        signer_identity=state.signer_identity or state.card_identity,
+    )
     wizard_state.clear(request.session)
     _forget_nonces(request)
     response = redirect("reset:reservation")

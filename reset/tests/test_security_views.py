@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
-from reset.models import Reservation, ReservationQuerySet, ReservationState
+from reservations.models import Reservation, ReservationQuerySet, ReservationState
 from reset.tests.conftest import put_state
 from reset.wizard_state import Step
 

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client, override_settings
 
 from mynacard.targets import TargetPassword
+from reservations.models import Reservation, ReservationState
 from reset import wizard_state
-from reset.models import Reservation, ReservationState
 from reset.reservation_cookie import COOKIE
 from reset.tests.conftest import put_state
 from reset.wizard_state import Step

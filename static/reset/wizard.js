@@ -416,7 +416,7 @@ function failChip(message) {
   $("chip-retry").focus();
 }
 
-const EVIDENCE_FIELDS = ["jpki_certificate", "jpki_signature", "card_face", "cv_certificate", "card_key_signature"];
+const EVIDENCE_FIELDS = ["jpki_certificate", "jpki_signature", "card_face", "cv_certificate", "card_key_signature", "auth_certificate"];
 
 async function readChip() {
   $("chip-error").textContent = "";

@@ -74,7 +74,7 @@ def test_a_resident_books_a_reset_and_sees_the_deadline(
         page.goto(stack.base_url + path)
         assert_accessible(page, name)
         shot(name)
-    # The store list on the help page comes from reset/kiosk_stores.json (data, not code).
+    # The store list on the help page comes from reservations/kiosk_stores.json (data, not code).
     assert "セブン-イレブン" in page.inner_text("#store-table")
 
     def at_choose() -> None:
