@@ -28,10 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PHYSICAL = "tests/test_physical_reader.py"
 
 
-def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
+def _pytest(*args: str, path: str = PHYSICAL) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", PHYSICAL, "-q", "-rs", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", path, "-q", "-rs", "-p", "no:cacheprovider", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
 
@@ -46,6 +46,16 @@ def test_without_the_option_every_physical_card_test_is_skipped_saying_how_to_ru
     counts = _counts(result.stdout)
     assert counts.get("skipped", 0) >= 4 and "passed" not in counts and "failed" not in counts
     assert "pass --reader NAME" in result.stdout
+
+
+def test_only_tests_marked_reader_are_skipped_not_tests_that_merely_mention_a_reader() -> None:
+    # The wizard has a step called "reader": its parametrized tests carry that word as a keyword.
+    result = _pytest(
+        "-k", "test_the_json_steps_refuse_an_expired_session",
+        path="reset/tests/test_views_every_step.py",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _counts(result.stdout) == {"passed": 3}
 
 
 def test_with_ci_set_they_are_still_skipped_not_failed() -> None:
