@@ -66,8 +66,8 @@ def parse_hhmm(value: str) -> time:
 
 def kiosk_hours() -> tuple[time, time]:
     return (
-        parse_hhmm(str(getattr(settings, "MYNA_KIOSK_OPENS", "06:30"))),
-        parse_hhmm(str(getattr(settings, "MYNA_KIOSK_CLOSES", "23:00"))),
+        parse_hhmm(str(settings.MYNA_KIOSK_OPENS)),
+        parse_hhmm(str(settings.MYNA_KIOSK_CLOSES)),
     )
 
 
