@@ -87,7 +87,9 @@ def _json_body(request: HttpRequest) -> Any:
         raise EvidenceRejected("malformed")
     try:
         return json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: a deeply nested body exhausts the parser's stack before any limit of
+        # ours could apply; it is bad input like any other, not a server error.
         raise EvidenceRejected("malformed") from None
 
 
@@ -121,7 +123,8 @@ def progress(request: HttpRequest) -> JsonResponse:
     except EvidenceRejected:
         return _refuse("malformed", 400)
     done = body.get("done") if isinstance(body, dict) else None
-    if done not in PROGRESS:
+    # A list or an object is unhashable: check the type before the dict lookup.
+    if not isinstance(done, str) or done not in PROGRESS:
         return _refuse("malformed", 400)
     expected, to = PROGRESS[done]
     try:
