@@ -7,6 +7,7 @@ card-face items and the PIN stay in page memory and never reach the server (docs
 from __future__ import annotations
 
 import logging
+import uuid
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,7 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from reset import kiosk_hours, kiosk_stores, limits, nonces, reservation_cookie, wizard_state
+from reset import (
+    booking,
+    kiosk_hours,
+    kiosk_stores,
+    limits,
+    nonces,
+    reservation_cookie,
+    wizard_state,
+)
 from reset.calendar_file import reservation_ics
 from reset.evidence_check import MESSAGES
 from reset.models import Reservation, TargetPassword
@@ -38,9 +47,43 @@ STEP_URL = {
 }
 
 
+#: Session key of the reservation the last wizard run booked (its public id, nothing else).
+FINISHED_KEY = "wizard_finished"
+
+
 def _expired(request: HttpRequest) -> HttpResponseRedirect:
+    """No wizard in the session: either it timed out, or it finished with a booking.
+
+    Back or forward after a booking lands on a wizard page whose state is gone; saying the
+    procedure was interrupted would be false, and the resident would book again.
+    """
+    finished = _finished_reservation(request)
+    if finished is not None:
+        response = _to_reservation(finished)
+        reservation_cookie.remember(request, response, finished)
+        return response
     messages.warning(request, str(MESSAGES["expired_session"]))
     return redirect("reset:home")
+
+
+def _finished_reservation(request: HttpRequest) -> Reservation | None:
+    """The booking the session's last wizard run made, while its deadline is shown.
+
+    The session is this browser's own, so it needs no cookie: a twin request of a double submit
+    may arrive before the browser has stored the first response's cookie.
+    """
+    public_id = request.session.get(FINISHED_KEY)
+    if not isinstance(public_id, str):
+        return None
+    try:
+        found = Reservation.objects.filter(public_id=uuid.UUID(public_id)).first()
+    except ValueError:
+        return None
+    return found if found is not None and found.shows_deadline() else None
+
+
+def _to_reservation(reservation: Reservation) -> HttpResponseRedirect:
+    return redirect(f"{reverse('reset:reservation')}?id={reservation.public_id}")
 
 
 def _elsewhere(state: wizard_state.WizardState) -> HttpResponseRedirect:
@@ -48,17 +91,18 @@ def _elsewhere(state: wizard_state.WizardState) -> HttpResponseRedirect:
 
 
 def _shown_reservation(request: HttpRequest) -> Reservation | None:
-    """This browser's reservation while its deadline is still shown, else None."""
-    booked = reservation_cookie.find(request)
-    return booked if booked is not None and booked.shows_deadline() else None
+    """The reservation named by `?id=` (or this browser's newest) while its deadline is shown."""
+    return reservation_cookie.find(request, request.GET.get("id"))
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    reservation = _shown_reservation(request)
+    # Every reservation of this browser whose deadline is still shown (署名用 and 利用者証明用
+    # are booked separately and both stay usable), newest first.
+    reservations = reservation_cookie.find_all(request)
     in_progress = wizard_state.load(request.session)
     return render(
-        request, "reset/home.html", {"reservation": reservation, "in_progress": in_progress}
+        request, "reset/home.html", {"reservations": reservations, "in_progress": in_progress}
     )
 
 
@@ -82,6 +126,12 @@ def help_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _session_hash(request: HttpRequest) -> str:
+    if not request.session.session_key:
+        request.session.save()
+    return limits.session_key_hash(str(request.session.session_key))
+
+
 def _forget_nonces(request: HttpRequest) -> None:
     """Drop the session's outstanding nonces (a session without a key never had any)."""
     if request.session.session_key:
@@ -96,6 +146,7 @@ def choose(request: HttpRequest) -> HttpResponse:
             messages.error(request, gettext("初期化するパスワードを選んでください。"))
             return render(request, "reset/choose.html", status=400)
         _forget_nonces(request)
+        request.session.pop(FINISHED_KEY, None)
         wizard_state.start(request.session, Target(target))
         logger.info("wizard started target=%s", target)
         return redirect("reset:card")
@@ -160,16 +211,15 @@ def done(request: HttpRequest) -> HttpResponse:
     """The face check passed: book the reservation once, forget the wizard, show the deadline."""
     state = wizard_state.load(request.session)
     if state is None:
-        if reservation_cookie.find(request) is not None:
-            return redirect("reset:reservation")
         return _expired(request)
     if state.step_enum != Step.DONE or not state.face_passed_at or not state.card_identity:
         return _elsewhere(state)
-    reservation = Reservation.book(card_identity=state.card_identity, target=state.target)
+    reservation = booking.book_once(session_hash=_session_hash(request), state=state)
     wizard_state.clear(request.session)
+    request.session[FINISHED_KEY] = str(reservation.public_id)
     _forget_nonces(request)
-    response = redirect("reset:reservation")
-    reservation_cookie.remember(response, reservation)
+    response = _to_reservation(reservation)
+    reservation_cookie.remember(request, response, reservation)
     return response
 
 

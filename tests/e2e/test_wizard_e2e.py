@@ -133,7 +133,7 @@ def test_a_resident_books_a_reset_and_sees_the_deadline(
     assert "パスワード初期化予約完了" in page.inner_text("h1")
     deadline = page.inner_text("#done-deadline")
     assert "セブン-イレブン" in page.inner_text("#store-list")
-    assert page.get_attribute("#ics-link", "href").endswith("/reset/reservation.ics")
+    assert "/reset/reservation.ics?id=" in page.get_attribute("#ics-link", "href")
     assert_accessible(page, "done")
     shot("done")
 
