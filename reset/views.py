@@ -181,6 +181,9 @@ def card(request: HttpRequest) -> HttpResponse:
         request,
         "reset/card.html",
         {
+            # The card is unknown until its chip is read; this browser's own face tries are not.
+            # With none left, say so now rather than after card, PIN and chip read.
+            "face_attempts_left": limits.face_attempts_left(_session_hash(request)),
             "target": target,
             "target_label": TargetPassword(str(target)).label,
             "wizard_config": config,
@@ -202,6 +205,11 @@ def face(request: HttpRequest) -> HttpResponse:
         {
             "target_label": TargetPassword(state.target).label,
             "done_url": reverse("reset:done"),
+            # Said before 開始 is pressed, not discovered after it (a pass uses none up).
+            "attempts_left": limits.face_attempts_left(
+                _session_hash(request), state.card_identity
+            ),
+            "attempts_max": limits.face_card_limit().attempts,
         },
     )
 

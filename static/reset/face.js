@@ -209,6 +209,8 @@ function onResult(result) {
   showPrompt("face_front", S.failed);
   const left = Number(result.attempts_left) || 0;
   say(ui.error, [result.text, left > 0 ? fmt(S.attempts_left, { n: left }) : ""].join(" ").trim());
+  const shown = document.getElementById("face-attempts");
+  if (shown) say(shown, left > 0 ? fmt(S.attempts_left, { n: left }) : S.no_attempts);
   if (left > 0) {
     ui.retry.hidden = false;
   } else {
