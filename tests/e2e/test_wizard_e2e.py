@@ -363,3 +363,48 @@ def test_the_camera_option_reads_a_still_and_keeps_the_manual_form(
     assert page.is_editable("#birth_date") and page.is_editable("#security_code")
     shot("camera-answer")
     context.close()
+
+
+def _book(page: Any, base_url: str, target: str) -> None:
+    harness.choose(page, base_url, target)
+    harness.fill_card_face(page)
+    harness.wait_for_card(page)
+    harness.to_password(page)
+    secret = harness.DEMO["auth_pin"] if target == "sign" else harness.DEMO["sign_password"]
+    harness.submit_password(page, secret)
+    harness.wait_for_face_page(page)
+    # The tries left are said before 開始, and a pass uses none up (issue 14, major 3).
+    assert "あと 3 回試せます" in page.inner_text("#face-attempts")
+    harness.run_face_check(page)
+
+
+def test_back_after_booking_and_a_second_booking_tell_the_truth(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    context = chromium.new_context(locale="ja-JP", viewport={"width": 1100, "height": 900})
+    context.grant_permissions(["camera"], origin=stack.base_url)
+    page = context.new_page()
+    shot = harness.shooter(page, "truthful")
+    _book(page, stack.base_url, "sign")
+    booked_url = page.url
+    # Back after booking: the booking stays finished, nothing says it was interrupted.
+    page.go_back()
+    page.wait_for_load_state()
+    shot("back-after-booking")
+    assert page.url == booked_url
+    assert "中断されました" not in page.inner_text("body")
+    assert "パスワード初期化予約完了" in page.inner_text("h1")
+    page.go_back()
+    page.wait_for_load_state()
+    assert "中断されました" not in page.inner_text("body")
+
+    # A second booking, of the other password: home shows both, each with its type and deadline.
+    _book(page, stack.base_url, "auth")
+    page.goto(stack.base_url + "/")
+    shown = page.inner_text("#reservation-deadline")
+    assert "署名用パスワード初期化予約有効期限" in shown
+    assert "利用者証明用パスワード初期化予約有効期限" in shown
+    assert page.locator("#reservation-deadline time").count() == 2
+    assert_accessible(page, "home-with-two-deadlines")
+    shot("home-two-deadlines")
+    context.close()
