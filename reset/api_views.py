@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,9 +22,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django.views import csrf
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from reset import limits, nonces, wizard_state
+from reset.cardface.view import read_card_front
 from reset.evidence_check import (
     MESSAGES,
     PURPOSE_FOR_TARGET,
@@ -110,6 +113,33 @@ def _session_key(request: HttpRequest) -> str:
 #: The clock certificates are checked against; a function so tests can move it.
 def verification_time() -> datetime:
     return timezone.now()
+
+
+@csrf_exempt  # read_card_front checks CSRF itself, once its in-memory upload handler is set
+@require_POST
+async def cardface(request: HttpRequest) -> HttpResponse:
+    """The card-face camera read, at the card-face step only and rate-limited like every step.
+
+    One image costs a second or two of CPU (OCR); without these checks any client could make the
+    server read images in a loop.
+    """
+    # Only the session is read here, never the body: read_card_front must choose its in-memory
+    # upload handler before anything parses the upload (reset/cardface/view.py).
+    refusal = await sync_to_async(_cardface_refusal)(request)
+    if refusal is not None:
+        return refusal
+    return await read_card_front(request)
+
+
+def _cardface_refusal(request: HttpRequest) -> JsonResponse | None:
+    state = wizard_state.load(request.session)
+    if state is None:
+        return _refuse("expired_session", 409)
+    if state.step_enum != Step.CARD_FACE:
+        return _refuse("wrong_step", 409, step=state.step)
+    if not limits.consume(limits.cardface_session_limit(), _session_key(request)):
+        return _limited("rate_limited", limits.cardface_session_limit())
+    return None
 
 
 @never_cache

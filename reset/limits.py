@@ -90,6 +90,11 @@ def evidence_session_limit() -> Limit:
     return Limit("evidence_session", _setting("MYNA_EVIDENCE_ATTEMPTS", 5), 3600)
 
 
+def cardface_session_limit() -> Limit:
+    """Card-face camera reads per browser session per hour (each costs a second or two of OCR)."""
+    return Limit("cardface_session", _setting("MYNA_CARDFACE_ATTEMPTS", 20), 3600)
+
+
 def evidence_card_limit() -> Limit:
     """Verified chip reads per card per day (a card is a person: bound what one can try)."""
     return Limit("evidence_card", _setting("MYNA_EVIDENCE_ATTEMPTS", 5) * 2, 86400)

@@ -119,6 +119,8 @@ def test_a_resident_books_a_reset_and_sees_the_deadline(
     page.locator("#chip-status").filter(has_text="サーバーで確認しています").wait_for(timeout=30000)
     assert page.get_attribute("#chip-status", "aria-live") == "polite"
     assert page.evaluate("() => document.getElementById('chip-progress').value") == 85
+    # Nothing to cancel on the card any more: the button the script hid is not shown.
+    assert page.locator("#chip-cancel").is_hidden()
     assert_accessible(page, "chip")
     shot("chip")
     assert len(held) == 1
@@ -353,6 +355,8 @@ def test_the_camera_option_reads_a_still_and_keeps_the_manual_form(
     area = page.locator("#cardface-camera-area")
     capture = area.get_by_role("button", name="撮影する", exact=True)
     page.locator("#cardface-camera-area button.primary:not([disabled])").wait_for(timeout=20000)
+    # Before the first capture there is nothing to retake.
+    assert area.get_by_role("button", name="もう一度撮影する").is_hidden()
     assert_accessible(page, "camera")
     shot("camera-open")
     with page.expect_response("**/reset/cardface/") as answer:
