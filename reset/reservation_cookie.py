@@ -25,7 +25,7 @@ MAX_REMEMBERED = 4
 
 
 def _max_age() -> int:
-    return int(getattr(settings, "MYNA_RESERVATION_HOURS", 24)) * 3600
+    return int(settings.MYNA_RESERVATION_HOURS) * 3600
 
 
 def _ids(raw: str) -> list[uuid.UUID]:
@@ -82,5 +82,5 @@ def remember(request: HttpRequest, response: HttpResponse, reservation: Reservat
         max_age=_max_age(),
         httponly=True,
         samesite="Lax",
-        secure=bool(getattr(settings, "SESSION_COOKIE_SECURE", False)),
+        secure=bool(settings.SESSION_COOKIE_SECURE),
     )

@@ -16,9 +16,11 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mynacard.targets import TargetPassword
 from reset import (
     booking,
     kiosk_hours,
@@ -30,9 +32,9 @@ from reset import (
 )
 from reset.calendar_file import reservation_ics
 from reset.evidence_check import MESSAGES
-from reset.models import Reservation, TargetPassword
-from reset.page_strings import card_page_strings
-from reset.wizard_state import Step, Target
+from reset.models import Reservation
+from reset.page_strings import card_page_strings, target_label
+from reset.wizard_state import Step
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,23 @@ STEP_URL = {
 
 #: Session key of the reservation the last wizard run booked (its public id, nothing else).
 FINISHED_KEY = "wizard_finished"
+
+
+#: The stepper of the face and done pages: the card page's four sub-steps, then the face check
+#: (templates/reset/card.html shows the same labels and moves the marker itself).
+STEPPER: tuple[tuple[str, Promise], ...] = (
+    ("card_face", gettext_lazy("券面情報入力")),
+    ("reader", gettext_lazy("ICカードセット")),
+    ("password", gettext_lazy("パスワード入力")),
+    ("chip", gettext_lazy("ICチップ読み取り")),
+    ("face", gettext_lazy("顔認証")),
+)
+
+
+def _stepper(current: str) -> dict[str, object]:
+    names = [name for name, _label in STEPPER]
+    index = names.index(current) if current in names else len(names)
+    return {"steps": STEPPER, "current": current, "current_index": index}
 
 
 def _expired(request: HttpRequest) -> HttpResponseRedirect:
@@ -142,12 +161,12 @@ def _forget_nonces(request: HttpRequest) -> None:
 def choose(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         target = request.POST.get("target", "")
-        if target not in Target.__members__.values():
+        if target not in TargetPassword.__members__.values():
             messages.error(request, gettext("初期化するパスワードを選んでください。"))
             return render(request, "reset/choose.html", status=400)
         _forget_nonces(request)
         request.session.pop(FINISHED_KEY, None)
-        wizard_state.start(request.session, Target(target))
+        wizard_state.start(request.session, TargetPassword(target))
         logger.info("wizard started target=%s", target)
         return redirect("reset:card")
     return render(request, "reset/choose.html")
@@ -160,10 +179,12 @@ def card(request: HttpRequest) -> HttpResponse:
         return _expired(request)
     if state.step_enum not in wizard_state.CARD_PAGE_STEPS:
         return _elsewhere(state)
-    if state.step_enum != Step.CARD_FACE:
-        # The page's memory (card-face items, PIN) is gone after a reload: start the page over.
+    rewound = state.step_enum != Step.CARD_FACE
+    if rewound:
+        # The page's memory (card-face items, PIN) is gone after a reload: start the page over,
+        # and say why the form is empty (they are never kept, not even in this browser).
         state = wizard_state.rewind_card_page(request.session, state)
-    target = Target(state.target)
+    target = TargetPassword(state.target)
     config = {
         "target": str(target),
         "bridgeUrl": settings.MYNA_BRIDGE_URL,
@@ -184,8 +205,9 @@ def card(request: HttpRequest) -> HttpResponse:
             # The card is unknown until its chip is read; this browser's own face tries are not.
             # With none left, say so now rather than after card, PIN and chip read.
             "face_attempts_left": limits.face_attempts_left(_session_hash(request)),
+            "rewound": rewound,
             "target": target,
-            "target_label": TargetPassword(str(target)).label,
+            "target_label": target_label(target),
             "wizard_config": config,
             "wizard_strings": card_page_strings(target),
         },
@@ -203,13 +225,15 @@ def face(request: HttpRequest) -> HttpResponse:
         request,
         "reset/face.html",
         {
-            "target_label": TargetPassword(state.target).label,
+            "target": state.target,
+            "target_label": target_label(TargetPassword(state.target)),
             "done_url": reverse("reset:done"),
             # Said before 開始 is pressed, not discovered after it (a pass uses none up).
             "attempts_left": limits.face_attempts_left(
                 _session_hash(request), state.card_identity
             ),
             "attempts_max": limits.face_card_limit().attempts,
+            **_stepper("face"),
         },
     )
 
@@ -248,6 +272,7 @@ def reservation(request: HttpRequest) -> HttpResponse:
             "now": now,
             "stores": stores.for_target(booked.target),
             "store_list": stores,
+            **_stepper("done"),
         },
     )
 
