@@ -230,7 +230,8 @@ CSRF_FAILED_MESSAGE = gettext_lazy(
 )
 
 
-def _view_name(request: HttpRequest) -> str | None:
+def view_name(request: HttpRequest) -> str | None:
+    """The request's namespaced view name, resolved now if routing has not run yet."""
     match = getattr(request, "resolver_match", None)
     if match is None:
         try:
@@ -248,9 +249,9 @@ def csrf_failure(
     The page's fetch() calls read `message` from a JSON reply; Django's HTML 403 would leave the
     resident with a generic error instead of the way out (reload the page and start again).
     """
-    if _view_name(request) not in JSON_API_VIEWS:
+    if view_name(request) not in JSON_API_VIEWS:
         return csrf.csrf_failure(request, reason=reason, template_name=template_name)
-    logger.info("csrf refused view=%s", _view_name(request))
+    logger.info("csrf refused view=%s", view_name(request))
     return JsonResponse(
         {"ok": False, "reason": "csrf_failed", "message": str(CSRF_FAILED_MESSAGE)}, status=403
     )

@@ -137,6 +137,11 @@ def engine_config_from_settings() -> EngineConfig:
 class FaceConsumer(AsyncWebsocketConsumer):
     """One face-check attempt per connection."""
 
+    # The check talks to its one page and to no group: it needs no channel layer, and must keep
+    # working while Redis (the production layer) is down. No layer is configured under this
+    # alias, so Channels gives the consumer none (channels.layers.get_channel_layer).
+    channel_layer_alias = "face-check-uses-no-channel-layer"
+
     # Injection points for tests and deployments; None means "from settings" / SystemRandom.
     engine_config: ClassVar[EngineConfig | None] = None
     # A frame may start a little early (timer jitter in the browser); earlier than this is refused.

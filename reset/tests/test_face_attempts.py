@@ -73,3 +73,27 @@ def chip() -> Any:
     from faceverify.tests import synth
 
     return synth.chip_photo("obama3")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_face_check_works_while_the_channel_layer_is_down(
+    chip: bytes, settings: Any
+) -> None:
+    from channels.layers import channel_layers
+
+    # Redis, the production channel layer, on a port where nothing listens.
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    channel_layers.backends.clear()
+    try:
+        session = await asyncio.to_thread(make_session, chip)
+        comm = communicator(session)
+        ready = await start(comm, chip)  # the socket opens and the check starts
+        assert ready["attempts_left"] == 2
+        await comm.disconnect()
+    finally:
+        channel_layers.backends.clear()
