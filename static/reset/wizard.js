@@ -147,7 +147,8 @@ $("card-face-form").addEventListener("submit", async (event) => {
   for (const id of ["birth_date", "expiry_date", "security_code"]) $(id).value = "";
   for (const id of ["birth_date-both", "expiry_date-both"]) $(id).textContent = "";
   show("reader");
-  connectBridge();
+  // Back from a later sub-step: the helper is still connected, and it takes one page at a time.
+  if (!bridge || !bridge.socket || bridge.socket.readyState !== WebSocket.OPEN) connectBridge();
 });
 
 $("cardface-camera").addEventListener("click", async () => {
@@ -197,6 +198,8 @@ function bridgeStatus(text, kind = "") {
 
 async function connectBridge() {
   $("bridge-missing").hidden = true;
+  $("reader-next").disabled = true; // until this connection has found the card
+  cardPresent = false;
   bridgeStatus(S["bridge.connecting"]);
   if (bridge) bridge.close();
   bridge = new BridgeClient(config.bridgeUrl);
