@@ -20,6 +20,7 @@ import pytest
 
 from tests.e2e import harness
 from tests.e2e.test_wizard_e2e import _skip_reason, assert_accessible
+from tests.kiosk_open import hours_around_now
 from tests.prerequisites import skip_or_fail
 
 pytestmark = [pytest.mark.browser]
@@ -32,7 +33,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Stack]:
     reason = _skip_reason()
     if reason:
         skip_or_fail(reason, what="the browser tests")
-    with harness.running_stack(tmp_path_factory.mktemp("stack")) as running:
+    # Open whatever the hour of the run (tests/kiosk_open.py).
+    hours = hours_around_now()
+    with harness.running_stack(tmp_path_factory.mktemp("stack"), extra_env=hours) as running:
         yield running
 
 
