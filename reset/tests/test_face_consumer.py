@@ -91,7 +91,9 @@ async def start(comm: WebsocketCommunicator, photo: bytes) -> dict[str, Any]:
     connected, _ = await comm.connect()
     assert connected
     await comm.send_to(text_data=reference_message(photo))
-    ready = await receive(comm)
+    # The first attempt of the test run waits for the face workers to load their models (a few
+    # seconds, far longer on a busy machine).
+    ready = await receive(comm, timeout=240)
     assert ready["type"] == "ready", ready
     advice = await receive(comm)
     assert advice["type"] == "advice"
@@ -418,7 +420,7 @@ async def test_messages_follow_the_page_language(chip: bytes) -> None:
     connected, _ = await comm.connect()
     assert connected
     await comm.send_to(text_data=reference_message(chip))
-    assert (await receive(comm))["type"] == "ready"
+    assert (await receive(comm, timeout=240))["type"] == "ready"
     advice = await receive(comm)
     with translation.override("en"):
         expected = translation.gettext(ADVICE_TEXT[Advice.FACE_FRONT])
