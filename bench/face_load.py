@@ -140,12 +140,13 @@ POSE = {None: "front", "face_front": "front", "smile": "front", "turn_left": "le
 def _make_session(photo: bytes, serial: int) -> str:
     from django.contrib.sessions.backends.db import SessionStore
 
+    from mynacard.targets import TargetPassword
     from reset import wizard_state
-    from reset.wizard_state import Step, Target, WizardState
+    from reset.wizard_state import Step, WizardState
 
     session = SessionStore()
     state = WizardState(
-        target=str(Target.SIGN),
+        target=str(TargetPassword.SIGN),
         step=str(Step.FACE),
         started_at=time.time(),
         card_identity=hashlib.sha256(f"bench-card-{serial}".encode()).hexdigest(),

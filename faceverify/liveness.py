@@ -44,7 +44,7 @@ class Prompt(StrEnum):
     SMILE = "smile"  # 笑う
 
 
-class Reason(StrEnum):
+class FaceCheckReason(StrEnum):
     """Why an attempt failed; stable codes the page maps to Japanese help."""
 
     TIMEOUT = "timeout"
@@ -126,7 +126,7 @@ class Decision:
     """The outcome of one attempt."""
 
     passed: bool
-    reason: Reason | None
+    reason: FaceCheckReason | None
     score: float | None  # median of all frontal distances; lower is more similar
     threshold: float
     prompts: tuple[Prompt, ...]
@@ -224,7 +224,7 @@ class Challenge:
         else:
             self._frozen_run = 0
         if self._frozen_run >= self.config.frozen_frames:
-            return [self._finish(Reason.STATIC)]
+            return [self._finish(FaceCheckReason.STATIC)]
 
         usable = m.faces == 1 and m.advice is None
         if m.faces != 1:
@@ -235,7 +235,7 @@ class Challenge:
             if self._anchor is None:
                 self._anchor = m.embedding
             elif float(np.linalg.norm(m.embedding - self._anchor)) > self.config.continuity_max:
-                return [self._finish(Reason.FACE_CHANGED)]
+                return [self._finish(FaceCheckReason.FACE_CHANGED)]
             if usable and m.distance is not None and self._is_frontal(m):
                 self._distances.append(m.distance)
                 self._phase_identity += 1
@@ -260,7 +260,7 @@ class Challenge:
             events.extend(self._collect_identity(m))
         if self.decision is None and self._timed_out(m.t):
             events = [e for e in events if not isinstance(e, ProgressEvent)]
-            events.append(self._finish(Reason.TIMEOUT))
+            events.append(self._finish(FaceCheckReason.TIMEOUT))
         return events
 
     def discard(self) -> None:
@@ -330,13 +330,13 @@ class Challenge:
         score = float(statistics.median(self._distances))
         if score <= self.config.threshold:
             return self._finish(None, score=score)
-        return self._finish(Reason.NO_MATCH, score=score)
+        return self._finish(FaceCheckReason.NO_MATCH, score=score)
 
-    def _finish(self, reason: Reason | None, *, score: float | None = None) -> Decision:
+    def _finish(self, reason: FaceCheckReason | None, *, score: float | None = None) -> Decision:
         if score is None and self._distances:
             score = float(statistics.median(self._distances))
-        if reason is Reason.TIMEOUT and self._index >= len(self.prompts):
-            reason = Reason.TOO_FEW_FRAMES
+        if reason is FaceCheckReason.TIMEOUT and self._index >= len(self.prompts):
+            reason = FaceCheckReason.TOO_FEW_FRAMES
         self.decision = Decision(
             passed=reason is None,
             reason=reason,

@@ -40,7 +40,7 @@ from typing import Any, Protocol
 from faceverify.imaging import ImageError
 from faceverify.liveness import Decision, Event, Prompt
 from faceverify.models import get_models
-from faceverify.session import EngineConfig, FaceCheck, ReferenceError, reference_embedding
+from faceverify.session import EngineConfig, FaceCheck, ReferencePhotoError, reference_embedding
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def _serve(
             status, value = _handle(checks, kind, aid, payload)
         except ImageError as exc:
             status, value = "image_error", exc.reason
-        except ReferenceError as exc:
+        except ReferencePhotoError as exc:
             status, value = "reference_error", exc.reason
         except Exception:
             logger.exception("face worker could not handle a %s request", kind)
@@ -244,8 +244,8 @@ class FaceWorkers:
     ) -> _ProcessAttempt:
         """Analyse the reference photo in a worker and open an attempt there.
 
-        ReferenceError when the photo has no usable face; WorkerLost when no worker is up within
-        `start_timeout` or the chosen one dies meanwhile.
+        ReferencePhotoError when the photo has no usable face; WorkerLost when no worker is up
+        within `start_timeout` or the chosen one dies meanwhile.
         """
         worker = await self._pick()
         aid = next(self._ids)
@@ -391,7 +391,7 @@ def _settle(future: asyncio.Future[Any], status: str, value: Any) -> None:
     elif status == "image_error":
         future.set_exception(ImageError(value))
     elif status == "reference_error":
-        future.set_exception(ReferenceError(value))
+        future.set_exception(ReferencePhotoError(value))
     elif status == "lost":
         future.set_exception(WorkerLost("face worker died"))
     else:

@@ -38,7 +38,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from faceverify.imaging import MAX_FRAME_BYTES, ImageError
 from faceverify.liveness import AdviceEvent, Decision, Event, ProgressEvent, PromptEvent
 from faceverify.quality import Advice
-from faceverify.session import REFERENCE_MAX_BYTES, EngineConfig, ReferenceError
+from faceverify.session import REFERENCE_MAX_BYTES, EngineConfig, ReferencePhotoError
 from faceverify.workers import Attempt, EngineFailure, WorkerLost
 from reset import face_attempts, limits
 from reset.face_messages import (
@@ -136,7 +136,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
             self.attempt = await face_attempts.face_backend().start(
                 photo, config, factory() if factory is not None else None
             )
-        except ReferenceError:
+        except ReferencePhotoError:
             logger.warning("chip photo has no usable face")
             await self._error("reference_unusable")
             await self._end()

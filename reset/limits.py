@@ -111,27 +111,31 @@ def prune(*, older_than: timedelta = timedelta(days=2), now: datetime | None = N
 
 
 # --- The limits the wizard uses (docs/internal-api.md, "rate limits") ---------------------------
-def _setting(name: str, default: int) -> int:
+def _attempts() -> int:
     from django.conf import settings
 
-    return int(getattr(settings, name, default))
+    return int(settings.MYNA_EVIDENCE_ATTEMPTS)
 
 
 def evidence_session_limit() -> Limit:
     """Chip evidence submissions per browser session per hour."""
-    return Limit("evidence_session", _setting("MYNA_EVIDENCE_ATTEMPTS", 5), 3600)
+    return Limit("evidence_session", _attempts(), 3600)
 
 
 def evidence_card_limit() -> Limit:
     """Verified chip reads per card per day (a card is a person: bound what one can try)."""
-    return Limit("evidence_card", _setting("MYNA_EVIDENCE_ATTEMPTS", 5) * 2, 86400)
+    return Limit("evidence_card", _attempts() * 2, 86400)
 
 
 def face_session_limit() -> Limit:
     """Face-check attempts per browser session per hour (docs/faceverify.md, protocol step 2)."""
-    return Limit("face_session", _setting("MYNA_FACE_ATTEMPTS", 3), 3600)
+    from django.conf import settings
+
+    return Limit("face_session", int(settings.MYNA_FACE_ATTEMPTS), 3600)
 
 
 def face_card_limit() -> Limit:
     """Face-check attempts per card per day: a new session gives the same card no extra tries."""
-    return Limit("face_card", _setting("MYNA_FACE_ATTEMPTS", 3), 86400)
+    from django.conf import settings
+
+    return Limit("face_card", int(settings.MYNA_FACE_ATTEMPTS), 86400)

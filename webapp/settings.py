@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from mynacard.challenge import ORIGIN_PATTERN
 from webapp.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,6 +66,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request ID first, so every later log line of the request carries it.
+    "webapp.request_id.RequestIdMiddleware",
+    # Probes next: no HTTPS redirect, host check, session or CSRF work (webapp/health.py).
+    "webapp.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "webapp.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -118,6 +123,10 @@ elif DB_ENGINE == "postgres":
             "HOST": env_str("DB_HOST", ""),
             "PORT": env_str("DB_PORT", ""),
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60, minimum=0),
+            # A connection to a database that is down fails fast and the request gets an answer;
+            # `/readyz` depends on it (docs/deployment.md, "when PostgreSQL restarts").
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": {"connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)},
         }
     }
 else:
@@ -130,7 +139,11 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # channels_redis waits for messages with a 5 s blocking pop; redis-py 8 gives every
+            # socket read a 5 s timeout by default, so an idle consumer (a face check between
+            # frames' replies, any WebSocket open > 5 s) died with "Timeout reading". The read
+            # timeout must outlast the blocking pop (measured: tests/test_deploy_stack.py).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
 else:
@@ -163,7 +176,7 @@ STORAGES = {
 }
 
 # --- Uploads --------------------------------------------------------------------------------------
-# A card-front still (reset.cardface, at most 4 MB) must stay in memory: Django spools larger
+# A card-front still (cardface, at most 4 MB) must stay in memory: Django spools larger
 # request bodies to a temporary file, and a photo of the card face is never written to disk.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -184,8 +197,11 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-if env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Believe the proxy's X-Request-ID (webapp/request_id.py); only a proxy that sets it may be trusted.
+MYNA_TRUST_REQUEST_ID = env_bool("MYNA_TRUST_REQUEST_ID", BEHIND_TLS_PROXY)
 
 # --- myna-reset -----------------------------------------------------------------------------------
 # Where the page finds the local helper (myna-bridge) on the resident's machine.
@@ -201,9 +217,7 @@ if PRODUCTION and MYNA_TRUST_ANCHORS == "sim":
 MYNA_PUBLIC_ORIGIN = env_str("MYNA_PUBLIC_ORIGIN", "").rstrip("/")
 # The card signs the origin byte for byte (docs/evidence.md §1): a spelling the browser would never
 # send (upper case, a path) could match no evidence, so it stops start-up instead.
-if MYNA_PUBLIC_ORIGIN and not re.fullmatch(
-    r"https?://([a-z0-9.\-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?", MYNA_PUBLIC_ORIGIN
-):
+if MYNA_PUBLIC_ORIGIN and not ORIGIN_PATTERN.fullmatch(MYNA_PUBLIC_ORIGIN):
     raise ImproperlyConfigured(
         "MYNA_PUBLIC_ORIGIN must be a lower-case origin like https://reset.example.jp (no path)"
     )
@@ -217,18 +231,42 @@ MYNA_FACE_THRESHOLD = env_float("MYNA_FACE_THRESHOLD", 0.0, minimum=0.0, maximum
 # Face worker processes per server process (faceverify/workers.py); 0 runs face work on threads
 # of the server process itself. Default: one per core.
 MYNA_FACE_WORKERS = env_int("MYNA_FACE_WORKERS", os.cpu_count() or 1, minimum=0, maximum=64)
-MYNA_KIOSK_OPENS = env_str("MYNA_KIOSK_OPENS", "06:30")
-MYNA_KIOSK_CLOSES = env_str("MYNA_KIOSK_CLOSES", "23:00")
+
+
+def _time_of_day(name: str, default: str) -> str:
+    """Kiosk hours, JST, HH:MM (peers.md: 06:30–23:00): a typo stops start-up, not the done page."""
+    value = env_str(name, default)
+    if not re.fullmatch(r"([01]?[0-9]|2[0-3]):[0-5][0-9]", value):
+        raise ImproperlyConfigured(f"{name} must be a time of day like 06:30 (HH:MM, 24-hour)")
+    return value
+
+
+MYNA_KIOSK_OPENS = _time_of_day("MYNA_KIOSK_OPENS", "06:30")
+MYNA_KIOSK_CLOSES = _time_of_day("MYNA_KIOSK_CLOSES", "23:00")
+if MYNA_KIOSK_OPENS == MYNA_KIOSK_CLOSES:
+    raise ImproperlyConfigured("MYNA_KIOSK_OPENS and MYNA_KIOSK_CLOSES must differ")
 # Which stores' kiosks reset which password (JSON; empty = reset/kiosk_stores.json). It changes
 # over time (peers.md), so it is data an operator replaces, not code.
 MYNA_KIOSK_STORES_FILE = env_str("MYNA_KIOSK_STORES_FILE", "")
 
+# One JSON object per line in production (webapp/logs.py); the readable line in development.
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'plain', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "webapp.logs.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "webapp.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -31,11 +31,12 @@ from faceverify.quality import Advice
 from faceverify.session import FaceCheck
 from faceverify.tests import synth
 from faceverify.workers import FaceWorkers
+from mynacard.targets import TargetPassword
 from reset import wizard_state
 from reset.face_attempts import engine_config_from_settings, face_backend
 from reset.face_consumer import FaceConsumer
 from reset.face_messages import ADVICE_TEXT
-from reset.wizard_state import Step, Target, WizardState
+from reset.wizard_state import Step, WizardState
 from webapp.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.backends]
@@ -54,7 +55,7 @@ def make_session(
 ) -> SessionStore:
     session = SessionStore()
     state = WizardState(
-        target=str(Target.SIGN),
+        target=str(TargetPassword.SIGN),
         step=str(step),
         started_at=time.time(),
         card_identity=CARD,
