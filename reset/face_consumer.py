@@ -151,10 +151,11 @@ class FaceConsumer(AsyncWebsocketConsumer):
             return
         finally:
             del photo
+        self.pace_ms = self.attempt.pace_ms(FRAME_INTERVAL_MS)
         await self._send(
             type="ready",
             prompts=[str(p) for p in self.attempt.prompts],
-            frame_interval_ms=self.attempt.pace_ms(FRAME_INTERVAL_MS),
+            frame_interval_ms=self.pace_ms,
             max_frame_bytes=MAX_FRAME_BYTES,
             attempts_left=self.attempts_left,
         )
