@@ -35,6 +35,8 @@ export CSRF_COOKIE_SECURE=${CSRF_COOKIE_SECURE:-true}
 export LOG_FORMAT=${LOG_FORMAT:-json}
 export ALLOWED_HOSTS=${ALLOWED_HOSTS:-localhost,127.0.0.1,[::1],$SERVER_NAME}
 export PYTHONUNBUFFERED=1
+# One face worker process per core in total (docs/faceverify.md, "Load"): each daphne starts its own.
+export MYNA_FACE_WORKERS=${MYNA_FACE_WORKERS:-$(( ($(nproc) + WORKERS - 1) / WORKERS ))}
 if [ -n "${BRIDGE_PORT:-}" ]; then
   export MYNA_BRIDGE_URL="ws://127.0.0.1:${BRIDGE_PORT}/"
 fi

@@ -18,8 +18,9 @@ Image = npt.NDArray[np.uint8]  # BGR, H×W×3
 # any pixel is decoded, so an oversized image never costs memory. Only the three formats the face
 # check needs reach OpenCV's decoders at all (a smaller attack surface than "anything imread
 # knows").
-MAX_FRAME_SIDE = 1920
-MIN_FRAME_SIDE = 64
+MAX_FRAME_SIDE = 1280  # camera frames (the page sends 640 px wide); also the default for references
+MAX_FRAME_BYTES = 200 * 1024  # a 640×480 JPEG at quality 0.8 is 30–60 KB
+MIN_FRAME_SIDE = 120
 
 JPEG = "jpeg"
 PNG = "png"

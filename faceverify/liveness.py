@@ -77,7 +77,9 @@ class LivenessConfig:
     frozen_motion: float = 0.35  # mean absolute gray-level change of the face crop
     frozen_frames: int = 5
     min_identity_frames: int = 3
-    embed_stride: int = 3
+    # Besides the frames that must carry one, an embedding at least this many frames apart
+    # (2 s at the page's usual 5 frames/s; it was every 3rd frame): continuity at a bounded cost.
+    recheck_every: int = 10
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,6 +165,7 @@ class Challenge:
     _frames_since_embedding: int = 1_000_000
     _need_fresh_embedding: bool = True
     _last_advice: Advice | None = None
+    _phase_identity: int = 0  # identity frames taken in the current phase
 
     def __post_init__(self) -> None:
         if sorted(self.prompts) != sorted(Prompt) or len(self.prompts) != len(Prompt):
@@ -174,22 +177,34 @@ class Challenge:
             return self.prompts[self._index]
         return None
 
-    def wants_embedding(self, *, yaw: float) -> bool:
-        """Whether the embedding is worth computing on a usable frame with this yaw.
+    def wants_embedding(self, m: FrameMeasure) -> bool:
+        """Whether this frame (measured, not yet embedded) is worth the embedding.
 
-        Always after the face reappeared (continuity), on every frame that could complete a
-        held prompt (so each prompt is bound to the same face), on frontal frames while
-        identity frames are short, and otherwise every `embed_stride` frames.
+        The embedding is the engine's slowest step (~90 ms against ~10 ms for the rest of a
+        frame), so it is computed on a few well-chosen usable frames per attempt instead of every
+        third one (issue 19): the first frame of a face — and again whenever a face comes back —
+        for continuity; the frame that completes a prompt's hold, so each prompt is bound to the
+        face; any frame `recheck_every` frames after the last embedding, so a swap between people
+        shows within that many frames whatever the pose; and frontal identity frames spread over
+        the attempt: the first of each phase (calibration, each prompt, the end) so that enough
+        are in hand whichever prompt comes last, and at the end as many as `min_identity_frames`
+        still needs.
         """
-        if self.decision is not None or abs(yaw) > self.config.left_min_yaw + 25:
+        if self.decision is not None or m.faces != 1 or m.advice is not None:
             return False
-        if self._need_fresh_embedding:
+        if abs(m.yaw) > self.config.left_min_yaw + 25:
+            return False
+        if self._need_fresh_embedding or self._completes_hold(m):
             return True
-        if self._index >= 0 and self._held == self.config.hold_frames - 1:
+        if self._frames_since_embedding >= self.config.recheck_every - 1:
             return True
-        if self._is_frontal_yaw(yaw) and len(self._distances) < self.config.min_identity_frames:
+        if not self._is_frontal(m):
+            return False
+        if self._phase_identity == 0:
             return True
-        return self._frames_since_embedding >= self.config.embed_stride
+        return self._index >= len(self.prompts) and len(self._distances) < (
+            self.config.min_identity_frames
+        )
 
     def step(self, m: FrameMeasure) -> list[Event]:
         """Advance by one frame.
@@ -223,6 +238,7 @@ class Challenge:
                 return [self._finish(FaceCheckReason.FACE_CHANGED)]
             if usable and m.distance is not None and self._is_frontal(m):
                 self._distances.append(m.distance)
+                self._phase_identity += 1
         else:
             self._frames_since_embedding += 1
 
@@ -297,6 +313,7 @@ class Challenge:
     def _next_prompt(self, now: float) -> list[Event]:
         self._index += 1
         self._held = 0
+        self._phase_identity = 0
         self._phase_started = now
         if self._index < len(self.prompts):
             prompt = self.prompts[self._index]
@@ -352,6 +369,13 @@ class Challenge:
     def _relative_pitch(self, m: FrameMeasure) -> float:
         base = self._baseline_pitch if self._baseline_pitch is not None else m.pitch
         return m.pitch - base
+
+    def _completes_hold(self, m: FrameMeasure) -> bool:
+        return (
+            0 <= self._index < len(self.prompts)
+            and self._held == self.config.hold_frames - 1
+            and self._meets(self.prompts[self._index], m)
+        )
 
     def _is_frontal_yaw(self, yaw: float) -> bool:
         return abs(yaw) <= self.config.frontal_max_yaw

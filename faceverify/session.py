@@ -1,7 +1,7 @@
 """One face-check attempt over a camera stream: frames in, prompts / progress / decision out.
 
 Glue between the analyzer (pixels → measurements) and the challenge (measurements → decision).
-Used by reset/face_consumer.py (one instance per WebSocket attempt, driven from a worker thread)
+Used by faceverify/workers.py (one instance per WebSocket attempt, inside one face worker)
 and by bench/face_bench.py. Holds the reference embedding and the attempt's embeddings in memory
 only, and drops them with the decision.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -144,25 +144,21 @@ class FaceCheck:
             return FrameMeasure(t=t, faces=len(boxes))
         box = boxes[0]
         face = observe(image, box, quality=self.config.quality, models=m)
-        motion = self._motion(image, box)
-        embedding: Embedding | None = None
-        dist: float | None = None
-        if face.quality.ok and self.challenge.wants_embedding(yaw=face.pose.yaw):
-            embedding = embed(image, box, models=m)
-            self.embeddings += 1
-            if self.reference is not None:
-                dist = distance(embedding, self.reference)
-        return FrameMeasure(
+        measure = FrameMeasure(
             t=t,
             faces=1,
             advice=face.quality.problems[0] if face.quality.problems else None,
             yaw=face.pose.yaw,
             pitch=face.pose.pitch,
             smile=face.smile,
-            motion=motion,
-            embedding=embedding,
-            distance=dist,
+            motion=self._motion(image, box),
         )
+        if not face.quality.ok or not self.challenge.wants_embedding(measure):
+            return measure
+        embedding = embed(image, box, models=m)
+        self.embeddings += 1
+        dist = distance(embedding, self.reference) if self.reference is not None else None
+        return replace(measure, embedding=embedding, distance=dist)
 
     def discard(self) -> None:
         """Drop everything biometric: the reference, the attempt's embeddings, the last crop."""

@@ -28,6 +28,30 @@ class Limit:
     window: int
 
 
+@dataclass
+class FrameRate:
+    """Frames per connection: on average one per `gap` seconds, with up to `burst` early ones.
+
+    A token bucket, not a minimum gap between two arrivals: the server stamps a frame when its
+    event loop gets to it, so a frame that waited on a busy server and the next, correctly paced
+    one look closer together than the page sent them. The bucket absorbs that; a page that really
+    sends faster than the interval still runs dry within `burst` frames (issue 19).
+    """
+
+    burst: float = 3.0
+    tokens: float = 3.0
+    stamp: float | None = None
+
+    def take(self, now: float, *, gap: float) -> bool:
+        if self.stamp is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) / max(gap, 1e-6))
+        self.stamp = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
 def session_key_hash(session_key: str) -> str:
     """Session keys are bearer secrets; only a hash of one is ever stored."""
     return hashlib.sha256(session_key.encode()).hexdigest()
@@ -57,6 +81,14 @@ def consume(limit: Limit, key: str, *, now: datetime | None = None) -> bool:
             # Another worker created the bucket between our two queries; count against it.
             return consume(limit, key, now=now)
     return True
+
+
+def refund(limit: Limit, key: str, *, now: datetime | None = None) -> None:
+    """Give back one attempt of the current window (the server, not the resident, lost it)."""
+    start = _window_start(now or datetime.now(tz=UTC), limit.window)
+    AttemptCounter.objects.filter(
+        kind=limit.kind, key=key, window_start=start, count__gt=0
+    ).update(count=F("count") - 1)
 
 
 def remaining(limit: Limit, key: str, *, now: datetime | None = None) -> int:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: the web app (daphne, SQLite, in-memory channel layer) and
 # the local helper with the simulated demo card, so the whole flow works on a machine with no reader.
+# daphne starts its own face worker processes (MYNA_FACE_WORKERS, default one per core) on the first
+# face check, and stops them when it exits: nothing else to start here (docs/faceverify.md, "Load").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST=${HOST:-127.0.0.1}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,9 @@ MYNA_CARDFACE_ATTEMPTS = env_int("MYNA_CARDFACE_ATTEMPTS", 20, minimum=1)
 MYNA_FACE_ATTEMPTS = env_int("MYNA_FACE_ATTEMPTS", 3, minimum=1)
 # 0 = the face engine's calibrated default.
 MYNA_FACE_THRESHOLD = env_float("MYNA_FACE_THRESHOLD", 0.0, minimum=0.0, maximum=2.0)
+# Face worker processes per server process (faceverify/workers.py); 0 runs face work on threads
+# of the server process itself. Default: one per core.
+MYNA_FACE_WORKERS = env_int("MYNA_FACE_WORKERS", os.cpu_count() or 1, minimum=0, maximum=64)
 
 
 def _time_of_day(name: str, default: str) -> str:

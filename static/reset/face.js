@@ -166,6 +166,10 @@ function onMessage(event) {
       sentAt = 0;
       scheduleFrame();
       break;
+    case "pace":
+      // The server's face workers are busy: send frames less often (or more often again).
+      interval = Math.max(100, Number(message.frame_interval_ms) || interval);
+      break;
     case "prompt":
       prompt = { index: message.index, total: message.total };
       showPrompt(message.prompt, message.text);
