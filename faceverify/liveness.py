@@ -95,7 +95,8 @@ class LivenessConfig:
     min_parallax: float = 0.045
     # Surroundings moving with the face (screen.surround_follow): a ratio below this means the
     # region around the face moved by the face's own homography, like the rest of a held photo.
-    min_surround_ratio: float = 0.5
+    # Tilted photos that reach a left-turn yaw: 0.3–0.7; real turns ≈ 1 (docs/faceverify.md).
+    min_surround_ratio: float = 0.75
     continuity_max: float = 0.55
     # `motion` is the aligned-face change (faceverify.stillness), 1.0 = clearly moved.
     frozen_motion: float = 1.0

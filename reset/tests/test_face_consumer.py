@@ -246,6 +246,8 @@ def biometric_leftovers() -> list[str]:
                 found.append("last frame crop")
             if obj.challenge._anchor is not None or obj.challenge._distances:
                 found.append("attempt embeddings")
+            if obj.challenge._frontal_points or obj.challenge._turned:
+                found.append("attempt landmarks")
         elif isinstance(obj, FaceConsumer) and obj.check is not None:
             found.append("consumer still holds its FaceCheck")
     return found
