@@ -7,6 +7,45 @@ from typing import Any
 
 import pytest
 
+#: The read-only tests against a physical card (tests/test_physical_reader.py) run only when
+#: asked for with ``--reader NAME``, as yubikit's device tests do (style.md, card protocol).
+READER_OPTION = "--reader"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        READER_OPTION,
+        metavar="NAME",
+        default=None,
+        help="run the read-only card tests (marker 'reader': no VERIFY, no try spent) against "
+        "the physical card in the PC/SC reader called NAME",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "reader: read-only test against the physical card named by --reader (skipped otherwise)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption(READER_OPTION):
+        return
+    skip = pytest.mark.skip(reason=f"needs a physical card: pass {READER_OPTION} NAME to run it")
+    for item in items:
+        if "reader" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def reader_name(request: pytest.FixtureRequest) -> str:
+    """The PC/SC reader named by --reader (tests using it are skipped without the option)."""
+    name = request.config.getoption(READER_OPTION)
+    if not name:
+        pytest.skip(f"needs a physical card: pass {READER_OPTION} NAME to run it")
+    return str(name)
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:

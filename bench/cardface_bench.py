@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/cardface_bench.py [--per-condition N] [--only NAME ...]
 
-Every image is a synthetic card front (reset/cardface/synth.py) with a random birth date,
+Every image is a synthetic card front (cardface/synth.py) with a random birth date,
 expiry, security code and layout font. For each condition it prints:
 
   right   all three values read and correct
@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reset.cardface import read_card_face_image, synth  # noqa: E402
-from reset.cardface.ocr import get_engine  # noqa: E402
-from reset.cardface.result import CardFaceReading  # noqa: E402
+from cardface import read_card_face_image, synth  # noqa: E402
+from cardface.ocr import get_engine  # noqa: E402
+from cardface.result import CardFaceReading  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

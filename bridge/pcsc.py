@@ -8,7 +8,7 @@ helpers):
 * a card that is still settling (contactless field, just inserted) is retried for a short time
   at connect — never during an exchange: an APDU is sent once, a VERIFY is never re-sent;
 * a stale context (pcscd restarted, Windows SCardSvr restarted) is re-created once;
-* every PC/SC failure is mapped to a stable :class:`~bridge.reasons.Reason`.
+* every PC/SC failure is mapped to a stable :class:`~bridge.reasons.BridgeReason`.
 
 The low-level ``smartcard.scard`` module is used instead of ``smartcard.System`` because its
 return codes are the facts we map; the high-level classes turn them into generic exceptions.
@@ -27,7 +27,7 @@ from typing import Any
 from smartcard import scard
 
 from bridge.readers import CancelToken, CardLink, ReaderBackend, ReaderInfo
-from bridge.reasons import BridgeFailure, Reason
+from bridge.reasons import BridgeFailure, BridgeReason
 
 logger = logging.getLogger(__name__)
 
@@ -86,25 +86,25 @@ def map_error(hresult: int, *, during: str) -> BridgeFailure:
     code = _u32(hresult)
     name = error_name(code)
     if code in _CONTEXT_LOST:
-        reason = Reason.NO_PCSC_SERVICE
+        reason = BridgeReason.NO_PCSC_SERVICE
     elif code == E_SHARING_VIOLATION:
         return BridgeFailure(
-            Reason.READER_BUSY, f"{during}: {name}", likely_holders=list(LIKELY_HOLDERS)
+            BridgeReason.READER_BUSY, f"{during}: {name}", likely_holders=list(LIKELY_HOLDERS)
         )
     elif code == _code("SCARD_W_REMOVED_CARD"):
-        reason = Reason.CARD_REMOVED if during == "transmit" else Reason.NO_CARD
+        reason = BridgeReason.CARD_REMOVED if during == "transmit" else BridgeReason.NO_CARD
     elif code == _code("SCARD_E_NO_SMARTCARD"):
-        reason = Reason.NO_CARD
+        reason = BridgeReason.NO_CARD
     elif code in _UNRESPONSIVE:
-        reason = Reason.CARD_UNRESPONSIVE
+        reason = BridgeReason.CARD_UNRESPONSIVE
     elif code in _READER_GONE:
-        reason = Reason.READER_GONE
+        reason = BridgeReason.READER_GONE
     elif code == E_NO_READERS:
-        reason = Reason.NO_READER
+        reason = BridgeReason.NO_READER
     elif during == "transmit":
-        reason = Reason.CARD_COMMUNICATION_ERROR
+        reason = BridgeReason.CARD_COMMUNICATION_ERROR
     else:
-        reason = Reason.PCSC_ERROR
+        reason = BridgeReason.PCSC_ERROR
     return BridgeFailure(reason, f"{during}: {name}", pcsc_error=name)
 
 
@@ -167,7 +167,7 @@ class PcscBackend(ReaderBackend):
             return ()
         if code != S_SUCCESS:
             failure = map_error(code, during="list readers")
-            if failure.reason is Reason.NO_PCSC_SERVICE:
+            if failure.reason is BridgeReason.NO_PCSC_SERVICE:
                 context.drop()
             raise failure
         states = [(name, scard.SCARD_STATE_UNAWARE) for name in names]
@@ -271,7 +271,7 @@ class PcscLink(CardLink):
 
     def send_and_receive(self, apdu: bytes) -> tuple[bytes, int]:
         if self._closed:
-            raise BridgeFailure(Reason.INTERNAL_ERROR, "link already closed")
+            raise BridgeFailure(BridgeReason.INTERNAL_ERROR, "link already closed")
         hresult, response = scard.SCardTransmit(self._hcard, self._pci, list(apdu))
         code = _u32(hresult)
         if code != S_SUCCESS:
@@ -279,11 +279,11 @@ class PcscLink(CardLink):
         elif len(response) < 2:
             # vpcd (and some CCID firmware) answer "success" with no bytes when the card left.
             failure = BridgeFailure(
-                Reason.CARD_COMMUNICATION_ERROR, "response without status word"
+                BridgeReason.CARD_COMMUNICATION_ERROR, "response without status word"
             )
         else:
             return bytes(response[:-2]), response[-2] << 8 | response[-1]
-        if failure.reason is Reason.CARD_COMMUNICATION_ERROR:
+        if failure.reason is BridgeReason.CARD_COMMUNICATION_ERROR:
             failure = self._classify(failure)
         logger.info("transmit failed: %s -> %s", error_name(code), failure.reason.value)
         raise failure
@@ -298,9 +298,9 @@ class PcscLink(CardLink):
         while True:
             present = self._backend.card_present(self.reader)
             if present is None:
-                return BridgeFailure(Reason.READER_GONE, str(failure))
+                return BridgeFailure(BridgeReason.READER_GONE, str(failure))
             if not present:
-                return BridgeFailure(Reason.CARD_REMOVED, str(failure))
+                return BridgeFailure(BridgeReason.CARD_REMOVED, str(failure))
             if time.monotonic() >= deadline:
                 return failure
             time.sleep(SETTLE_STEP)

@@ -1,9 +1,10 @@
-"""The JSON protocol between the page and the bridge: parsing, validation, reply names.
+"""The JSON protocol between the page and the bridge: parsing and validation of commands.
 
 One envelope each way (style.md, after AusweisApp's SDK): the page sends ``{"cmd": ...}``, the
 bridge answers ``{"msg": ...}``. Parsing is strict and happens before any card work, so a bad
 argument never costs a PIN try. Secrets (PINs, 照合番号B) are held in fields excluded from
-``repr`` and never appear in an error text. docs/bridge-protocol.md is the reference.
+``repr`` and never appear in an error text. What the bridge sends back is in :mod:`bridge.messages`;
+docs/bridge-protocol.md is the reference for both.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
-from bridge.reasons import Reason
+from bridge import messages
+from bridge.reasons import BridgeReason
 from mynacard.challenge import (
     KEY_FOR_PURPOSE,
     MAX_NONCE_LENGTH,
     MIN_NONCE_LENGTH,
 )
 from mynacard.errors import InvalidPinFormatError
+from mynacard.jpki import KeyKind
 from mynacard.pins import PinKind, make_pin_b, normalize_pin
 
 logger = logging.getLogger(__name__)
@@ -32,31 +35,21 @@ logger = logging.getLogger(__name__)
 #: The API level this bridge speaks; HELLO must ask for it (docs/bridge-protocol.md, "HELLO").
 API_LEVEL = 1
 SUPPORTED_API_LEVELS = frozenset({API_LEVEL})
-#: Nonces come from the server (architecture.md, trust model: ≥ 256 bits); the card signs
-#: only what mynacard.challenge accepts, so its bounds are the bridge's.
-MIN_NONCE_BYTES = MIN_NONCE_LENGTH
-MAX_NONCE_BYTES = MAX_NONCE_LENGTH
 MAX_ID_LENGTH = 64
 MAX_READER_NAME = 256
 
-KeyName = Literal["auth", "sign"]
-#: Which JPKI key proves the holder for each purpose: resetting one password needs the OTHER
-#: one (peers.md, cross-credential rule; spec §10).
-PURPOSE_KEYS: Mapping[str, KeyName] = KEY_FOR_PURPOSE
-KEY_PIN_KINDS: Mapping[str, PinKind] = {"auth": PinKind.JPKI_AUTH, "sign": PinKind.JPKI_SIGN}
-
-#: Command → the ``msg`` of its reply.
+#: Command → the ``msg`` of its reply (also of its ``"ok": false`` reply, messages.CommandFailed).
 REPLIES: Mapping[str, str] = {
-    "HELLO": "HELLO",
-    "GET_READERS": "READERS",
-    "SELECT_READER": "READERS",
-    "GET_CARD_STATUS": "CARD_STATUS",
-    "READ_CARD_FACE": "CARD_FACE",
-    "AUTHENTICATE": "AUTHENTICATION",
-    "RESERVE": "EVIDENCE",
-    "CANCEL": "CANCEL",
-    "SIM_CARD": "SIM_CARD",
-    "GET_DIAGNOSTICS": "DIAGNOSTICS",
+    "HELLO": messages.HelloReply.MSG,
+    "GET_READERS": messages.Readers.MSG,
+    "SELECT_READER": messages.Readers.MSG,
+    "GET_CARD_STATUS": messages.CardStatus.MSG,
+    "READ_CARD_FACE": messages.CardFace.MSG,
+    "AUTHENTICATE": messages.Authentication.MSG,
+    "RESERVE": messages.Evidence.MSG,
+    "CANCEL": messages.Cancelled.MSG,
+    "SIM_CARD": messages.SimCardDone.MSG,
+    "GET_DIAGNOSTICS": messages.DiagnosticsReport.MSG,
 }
 _COMMAND_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
@@ -65,14 +58,16 @@ class InvalidMessage(Exception):
     """Not a JSON object with a string ``cmd`` (answered with ``INVALID``)."""
 
 
-class UnknownCommand(Exception):
+class UnknownCommandError(Exception):
     """A well-formed ``cmd`` this bridge does not know (answered with ``UNKNOWN_COMMAND``)."""
 
 
 class ArgumentError(Exception):
     """A bad argument: the normal reply gets ``error`` (and ``reason``), no card work happens."""
 
-    def __init__(self, error: str, *, reason: Reason = Reason.BAD_ARGUMENT, **extra: Any) -> None:
+    def __init__(
+        self, error: str, *, reason: BridgeReason = BridgeReason.BAD_ARGUMENT, **extra: Any
+    ) -> None:
         self.error = error
         self.reason = reason
         self.extra = extra
@@ -131,7 +126,7 @@ class ReadCardFace:
 class Authenticate:
     """VERIFY one JPKI key's PIN, read its certificate, sign the challenge with it."""
 
-    key: KeyName
+    key: KeyKind
     challenge: Challenge
     pin: str = field(repr=False)
     confirm_last_try: bool = False
@@ -141,7 +136,7 @@ class Authenticate:
 class Reserve:
     """READ_CARD_FACE and AUTHENTICATE in one round trip: the whole reservation evidence."""
 
-    key: KeyName
+    key: KeyKind
     items: CardFaceItems
     challenge: Challenge
     pin: str = field(repr=False)
@@ -231,21 +226,23 @@ def _string(body: Mapping[str, Any], name: str, *, max_length: int = 256) -> str
 
 def _challenge(body: Mapping[str, Any]) -> Challenge:
     purpose = body.get("purpose")
-    if purpose not in PURPOSE_KEYS:
-        raise ArgumentError('"purpose" must be one of ' + ", ".join(sorted(PURPOSE_KEYS)))
-    text = _string(body, "nonce", max_length=4 * MAX_NONCE_BYTES)
+    if purpose not in KEY_FOR_PURPOSE:
+        raise ArgumentError('"purpose" must be one of ' + ", ".join(sorted(KEY_FOR_PURPOSE)))
+    text = _string(body, "nonce", max_length=4 * MAX_NONCE_LENGTH)
     try:
         nonce = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ArgumentError('"nonce" must be standard base64') from exc
-    if not MIN_NONCE_BYTES <= len(nonce) <= MAX_NONCE_BYTES:
-        raise ArgumentError(f'"nonce" must decode to {MIN_NONCE_BYTES}-{MAX_NONCE_BYTES} bytes')
+    # The card signs only what mynacard.challenge accepts (architecture.md, trust model: ≥ 256
+    # bits from the server), so its bounds are the bridge's.
+    if not MIN_NONCE_LENGTH <= len(nonce) <= MAX_NONCE_LENGTH:
+        raise ArgumentError(f'"nonce" must decode to {MIN_NONCE_LENGTH}-{MAX_NONCE_LENGTH} bytes')
     return Challenge(purpose=str(purpose), nonce=nonce)
 
 
 #: A bad card-face item is a malformed 照合番号B: refused before the card sees anything.
 _PIN_B_MALFORMED: dict[str, Any] = {
-    "reason": Reason.MALFORMED_PIN,
+    "reason": BridgeReason.MALFORMED_PIN,
     "pin": PinKind.VISUAL_PIN_B.value,
 }
 
@@ -277,20 +274,24 @@ def _card_face_items(body: Mapping[str, Any]) -> CardFaceItems:
     return CardFaceItems(pin_b=pin_b)
 
 
-def _key_and_pin(body: Mapping[str, Any], challenge: Challenge) -> tuple[KeyName, str]:
-    expected = PURPOSE_KEYS[challenge.purpose]
-    key = body.get("key", expected)
-    if key not in KEY_PIN_KINDS:
-        raise ArgumentError('"key" must be "auth" or "sign"')
+def _key_and_pin(body: Mapping[str, Any], challenge: Challenge) -> tuple[KeyKind, str]:
+    # Resetting one password needs the OTHER one (peers.md, cross-credential rule; spec §10).
+    expected = KeyKind.named(KEY_FOR_PURPOSE[challenge.purpose])
+    try:
+        key = KeyKind.named(body.get("key", expected.key_name))
+    except ValueError as exc:
+        raise ArgumentError('"key" must be "auth" or "sign"') from exc
     if key != expected:
         raise ArgumentError(
-            f'purpose {challenge.purpose} is proved with the "{expected}" key (the password '
-            "you still know), not the one being reset"
+            f'purpose {challenge.purpose} is proved with the "{expected.key_name}" key (the '
+            "password you still know), not the one being reset"
         )
-    kind = KEY_PIN_KINDS[key]
+    kind = key.pin_kind
     value = body.get("pin")
     if not isinstance(value, str):
-        raise ArgumentError('"pin" must be a string', reason=Reason.MALFORMED_PIN, pin=kind.value)
+        raise ArgumentError(
+            '"pin" must be a string', reason=BridgeReason.MALFORMED_PIN, pin=kind.value
+        )
     try:
         pin = normalize_pin(kind, value)
     except InvalidPinFormatError as exc:
@@ -298,13 +299,13 @@ def _key_and_pin(body: Mapping[str, Any], challenge: Challenge) -> tuple[KeyName
             "6-16 of A-Z and 0-9 with at least one letter and one digit"
         )
         raise ArgumentError(
-            f'"pin" must be {rule}', reason=Reason.MALFORMED_PIN, pin=kind.value
+            f'"pin" must be {rule}', reason=BridgeReason.MALFORMED_PIN, pin=kind.value
         ) from exc
     return expected, pin
 
 
 def parse_command(envelope: Envelope, *, simulate: bool) -> Command:
-    """The typed command for ``envelope``; UnknownCommand or ArgumentError otherwise.
+    """The typed command for ``envelope``; UnknownCommandError or ArgumentError otherwise.
 
     ``SIM_CARD`` exists only in simulate mode: in real mode it is an unknown command, so a page
     cannot even learn that the development aid exists.
@@ -361,12 +362,7 @@ def parse_command(envelope: Envelope, *, simulate: bool) -> Command:
         case "SIM_CARD" if simulate:
             return SimCard(present=_bool(body, "present"))
         case _:
-            raise UnknownCommand(envelope.cmd)
-
-
-def b64(data: bytes) -> str:
-    """Binary fields travel as standard, padded base64 (docs/internal-api.md)."""
-    return base64.b64encode(data).decode("ascii")
+            raise UnknownCommandError(envelope.cmd)
 
 
 def encode(message: Mapping[str, Any]) -> str:

@@ -14,11 +14,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bridge.messages import Message, ReaderEvent, ReaderEventName, Service
 from bridge.reasons import (
-    FIXES,
     BridgeFailure,
+    BridgeReason,
     OperationCancelled,
-    Reason,
     fix_after_interrupted_verify,
 )
 from mynacard.transport import CardConnection
@@ -101,8 +101,8 @@ ApduHook = Callable[[int], None]
 
 #: Failures after which we cannot know whether the card received the APDU in flight.
 _LOST_IN_FLIGHT = frozenset(
-    {Reason.CARD_REMOVED, Reason.READER_GONE, Reason.CARD_COMMUNICATION_ERROR,
-     Reason.NO_PCSC_SERVICE}
+    {BridgeReason.CARD_REMOVED, BridgeReason.READER_GONE, BridgeReason.CARD_COMMUNICATION_ERROR,
+     BridgeReason.NO_PCSC_SERVICE}
 )
 
 
@@ -166,12 +166,14 @@ def choose_reader(readers: tuple[ReaderInfo, ...], selected: str | None) -> str:
     names = [r.name for r in readers]
     if selected is not None:
         if selected not in names:
-            raise BridgeFailure(Reason.READER_GONE, "the selected reader is no longer attached")
+            raise BridgeFailure(
+                BridgeReason.READER_GONE, "the selected reader is no longer attached"
+            )
         return selected
     if not names:
-        raise BridgeFailure(Reason.NO_READER)
+        raise BridgeFailure(BridgeReason.NO_READER)
     if len(names) > 1:
-        raise BridgeFailure(Reason.READER_NOT_SELECTED, readers=names)
+        raise BridgeFailure(BridgeReason.READER_NOT_SELECTED, readers=names)
     return names[0]
 
 
@@ -180,7 +182,7 @@ class ReaderSnapshot:
     """What the monitor saw on one poll: the readers, or why the service is unavailable."""
 
     readers: tuple[ReaderInfo, ...]
-    service_reason: Reason | None = None
+    service_reason: BridgeReason | None = None
 
 
 def take_snapshot(backend: ReaderBackend) -> ReaderSnapshot:
@@ -190,17 +192,17 @@ def take_snapshot(backend: ReaderBackend) -> ReaderSnapshot:
         return ReaderSnapshot((), exc.reason)
 
 
-def diff_snapshots(old: ReaderSnapshot, new: ReaderSnapshot) -> list[dict[str, object]]:
+def diff_snapshots(old: ReaderSnapshot, new: ReaderSnapshot) -> list[Message]:
     """READER events for every change between two polls (attach/detach/insert/remove)."""
-    events: list[dict[str, object]] = []
+    events: list[Message] = []
     before = {r.name: r for r in old.readers}
     after = {r.name: r for r in new.readers}
     for name in before:
         if name not in after:
-            events.append({"msg": "READER", "event": "detached", "reader": name,
-                           "attached": False, "card_present": False, "card_mute": False})
+            events.append(ReaderEvent(event="detached", reader=name, info=None))
     for name, info in after.items():
         previous = before.get(name)
+        event: ReaderEventName
         if previous is None:
             event = "attached"
         elif previous.card_present != info.card_present:
@@ -209,15 +211,9 @@ def diff_snapshots(old: ReaderSnapshot, new: ReaderSnapshot) -> list[dict[str, o
             event = "card_mute" if info.card_mute else "card_inserted"
         else:
             continue
-        events.append({"msg": "READER", "event": event, "reader": name, "attached": True,
-                       **info.to_json()})
+        events.append(ReaderEvent(event=event, reader=name, info=info))
     if old.service_reason != new.service_reason:
-        if new.service_reason is not None:
-            events.append({"msg": "SERVICE", "available": False,
-                           "reason": new.service_reason.value,
-                           "fix": FIXES[new.service_reason]})
-        else:
-            events.append({"msg": "SERVICE", "available": True})
+        events.append(Service(reason=new.service_reason))
     return events
 
 
@@ -231,7 +227,7 @@ class ReaderMonitor:
     def __init__(
         self,
         backend: ReaderBackend,
-        report: Callable[[list[dict[str, object]], ReaderSnapshot], None],
+        report: Callable[[list[Message], ReaderSnapshot], None],
         *,
         interval: float = 0.25,
     ) -> None:

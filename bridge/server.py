@@ -28,6 +28,7 @@ from websockets.http11 import Request, Response
 from bridge import __version__
 from bridge.config import BridgeConfig
 from bridge.diagnostics import Diagnostics
+from bridge.messages import Message
 from bridge.protocol import encode
 from bridge.readers import ReaderBackend, ReaderMonitor, ReaderSnapshot
 from bridge.session import ClientSession
@@ -197,7 +198,7 @@ class BridgeServer:
 
     # --- reader events ----------------------------------------------------------------------
 
-    def _on_reader_events(self, events: list[dict[str, Any]], snapshot: ReaderSnapshot) -> None:
+    def _on_reader_events(self, events: list[Message], snapshot: ReaderSnapshot) -> None:
         """Called from the monitor thread (or the loop, for SIM_CARD): hand over to the loop."""
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -211,8 +212,8 @@ class BridgeServer:
         else:
             loop.call_soon_threadsafe(self._deliver, events)
 
-    def _deliver(self, events: list[dict[str, Any]]) -> None:
+    def _deliver(self, events: list[Message]) -> None:
         for event in events:
-            logger.info("reader event: %s %s", event.get("msg"), event.get("event", ""))
+            logger.info("reader event: %s %s", event.name, getattr(event, "event", ""))
         if self._active is not None:
             self._active.on_reader_events(events)

@@ -16,6 +16,23 @@ from typing import TYPE_CHECKING, Any
 
 from bridge import __version__
 from bridge.diagnostics import Diagnostics
+from bridge.messages import (
+    BadState,
+    Cancelled,
+    CardReport,
+    CardStatusEvent,
+    CommandFailed,
+    DiagnosticsReport,
+    Failure,
+    HelloReply,
+    Invalid,
+    Message,
+    ReaderEvent,
+    ReaderList,
+    Readers,
+    SimCardDone,
+    UnknownCommand,
+)
 from bridge.protocol import (
     API_LEVEL,
     CARD_WORKFLOWS,
@@ -34,12 +51,12 @@ from bridge.protocol import (
     Reserve,
     SelectReader,
     SimCard,
-    UnknownCommand,
+    UnknownCommandError,
     parse_command,
     parse_envelope,
 )
 from bridge.readers import CancelToken, ReaderBackend, ReaderSnapshot, choose_reader
-from bridge.reasons import FIXES, BridgeFailure, Reason
+from bridge.reasons import BridgeFailure, BridgeReason
 from bridge.workflows import WorkflowContext, authenticate, card_status, read_card_face, reserve
 
 if TYPE_CHECKING:
@@ -47,6 +64,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Queues one JSON object for the page (the server's single writer sends them in order).
 Send = Callable[[dict[str, Any]], None]
 
 
@@ -98,34 +116,38 @@ class ClientSession:
             return names[0], True  # the only reader: documented auto-selection
         return None, False
 
-    def _readers_json(self) -> dict[str, Any]:
+    def _reader_list(self) -> ReaderList:
         snapshot = self._snapshot()
         names = [r.name for r in snapshot.readers]
         if self.selected is not None and self.selected not in names:
             self.selected = None
         effective, auto = self._effective_reader(names)
-        body: dict[str, Any] = {
-            "readers": [r.to_json() for r in snapshot.readers],
-            "selected": effective,
-            "auto_selected": auto,
-            "service": snapshot.service_reason is None,
-        }
-        if snapshot.service_reason is not None:
-            body["reason"] = snapshot.service_reason.value
-            body["fix"] = FIXES[snapshot.service_reason]
-        return body
+        return ReaderList(
+            readers=snapshot.readers,
+            selected=effective,
+            auto_selected=auto,
+            service_reason=snapshot.service_reason,
+        )
+
+    def _reply(self, message: Message, envelope: Envelope) -> None:
+        self._send(message.to_json(envelope.request_id))
+
+    def _push(self, message: Message) -> None:
+        self._send(message.to_json())
 
     # --- events from the reader monitor -----------------------------------------------------
 
-    def on_reader_events(self, events: list[dict[str, Any]]) -> None:
+    def on_reader_events(self, events: list[Message]) -> None:
         """Forward READER / SERVICE events after the handshake; forget a detached selection."""
         for event in events:
-            if event.get("event") == "detached" and event.get("reader") == self.selected:
-                self.selected = None
+            reader_event = event if isinstance(event, ReaderEvent) else None
+            if reader_event and reader_event.event == "detached":
+                if reader_event.reader == self.selected:
+                    self.selected = None
             if self.hello_done:
-                self._send(event)
-                if event.get("event") == "card_inserted":
-                    self._probe_inserted_card(str(event["reader"]))
+                self._push(event)
+                if reader_event and reader_event.event == "card_inserted":
+                    self._probe_inserted_card(reader_event.reader)
 
     def _probe_inserted_card(self, reader: str) -> None:
         """Follow ``card_inserted`` with a READER ``card_status`` event carrying the counters.
@@ -146,32 +168,30 @@ class ClientSession:
             reader=reader,
             origin=self.origin,
             cancel=self._probe_cancel,
-            emit=lambda message: None,  # no STATUS: this is not a command the page sent
+            emit=lambda status: None,  # no STATUS: this is not a command the page sent
             workflow="READER",
         )
         self._probe = asyncio.get_running_loop().create_task(self._run_probe(context))
 
     async def _run_probe(self, context: WorkflowContext) -> None:
         loop = asyncio.get_running_loop()
+        card: CardReport | None = None
+        failure: Failure | None = None
         try:
-            result = await loop.run_in_executor(self._executor, card_status, context)
-            body: dict[str, Any] = {"ok": True, "card": result["card"]}
-        except BridgeFailure as failure:
-            if failure.reason is Reason.CANCELLED:
+            card = (await loop.run_in_executor(self._executor, card_status, context)).card
+        except BridgeFailure as exc:
+            if exc.reason is BridgeReason.CANCELLED:
                 return
-            body = {"ok": False, "card": None, **failure.fields()}
+            failure = Failure.of(exc)
         except Exception:
             logger.exception("counter read after card insertion crashed")
             return
         if self._probe_cancel.cancelled:  # the page went away meanwhile
             return
-        logger.info("card status after insertion: %s", body.get("reason", "ok"))
+        logger.info("card status after insertion: %s", failure.reason.value if failure else "ok")
+        # The reader's state as it is now, not as it was when the read started.
         info = next((r for r in self._snapshot().readers if r.name == context.reader), None)
-        self._send({
-            "msg": "READER", "event": "card_status", "reader": context.reader, "attached": True,
-            **(info.to_json() if info else {"card_present": True, "card_mute": False}),
-            **body,
-        })
+        self._push(CardStatusEvent(reader=context.reader, info=info, card=card, failure=failure))
 
     # --- incoming ---------------------------------------------------------------------------
 
@@ -180,31 +200,22 @@ class ClientSession:
             envelope = parse_envelope(raw)
         except InvalidMessage as exc:
             logger.info("invalid message refused: %s", exc)
-            self._send({"msg": "INVALID", "error": str(exc)})
+            self._push(Invalid(error=str(exc)))
             return
         try:
             command = parse_command(envelope, simulate=self._backend.kind == "simulated")
-        except UnknownCommand:
+        except UnknownCommandError:
             # Not the name itself: a confused page could send a password as `cmd`.
             logger.info("unknown command (%d characters)", len(envelope.cmd))
-            self._send(_with_id(
-                {"msg": "UNKNOWN_COMMAND", "cmd": envelope.cmd, "error": envelope.cmd}, envelope
-            ))
+            self._reply(UnknownCommand(cmd=envelope.cmd), envelope)
             return
         except ArgumentError as exc:
             if not self._allowed(envelope.cmd):
                 self._bad_state(envelope)
                 return
             logger.info("%s: bad argument (%s)", envelope.cmd, exc.reason.value)
-            reply: dict[str, Any] = {
-                "msg": REPLIES[envelope.cmd],
-                "ok": False,
-                "error": exc.error,
-                "reason": exc.reason.value,
-                "fix": FIXES[exc.reason],
-                **exc.extra,
-            }
-            self._send(_with_id(reply, envelope))
+            failure = Failure(reason=exc.reason, extra=exc.extra, error=exc.error)
+            self._reply(CommandFailed(reply=REPLIES[envelope.cmd], failure=failure), envelope)
             return
         if not self._allowed(envelope.cmd):
             self._bad_state(envelope)
@@ -231,59 +242,55 @@ class ClientSession:
         else:
             why = f"{self.workflow} is running; wait for its result or send CANCEL"
         logger.info("bad state for %s (state %s)", envelope.cmd, self.state)
-        self._send(
-            _with_id({"msg": "BAD_STATE", "cmd": envelope.cmd, "error": why, "state": self.state},
-                     envelope)
-        )
+        self._reply(BadState(cmd=envelope.cmd, error=why, state=self.state), envelope)
 
     async def _dispatch(self, command: Command, envelope: Envelope) -> None:
-        reply_name = REPLIES[envelope.cmd]
         match command:
             case Hello():
                 self.hello_done = True
-                self._send(_with_id({
-                    "msg": "HELLO",
-                    "version": __version__,
-                    "api": API_LEVEL,
-                    "backend": self._backend.kind,
-                    "origin": self.origin,
-                    **self._readers_json(),
-                }, envelope))
+                self._reply(HelloReply(
+                    version=__version__,
+                    api=API_LEVEL,
+                    backend=self._backend.kind,
+                    origin=self.origin,
+                    readers=self._reader_list(),
+                ), envelope)
             case GetReaders():
-                self._send(_with_id({"msg": reply_name, **self._readers_json()}, envelope))
+                self._reply(Readers(readers=self._reader_list()), envelope)
             case SelectReader(reader=name):
                 names = [r.name for r in self._snapshot().readers]
                 if name not in names:
-                    self._send(_with_id({
-                        "msg": reply_name, "ok": False, "error": "no attached reader has that name",
-                        "reason": Reason.BAD_ARGUMENT.value, "fix": FIXES[Reason.BAD_ARGUMENT],
-                        **self._readers_json()}, envelope))
+                    failure = Failure(
+                        BridgeReason.BAD_ARGUMENT, error="no attached reader has that name"
+                    )
+                    self._reply(CommandFailed(
+                        reply=Readers.MSG, failure=failure,
+                        context=self._reader_list().to_json(),
+                    ), envelope)
                 else:
                     self.selected = name
-                    self._send(_with_id({"msg": reply_name, "ok": True, **self._readers_json()},
-                                        envelope))
+                    self._reply(Readers(readers=self._reader_list(), ok=True), envelope)
             case Cancel():
                 running = self.workflow
                 if self._cancel is not None:
                     self._cancel.cancel()
-                self._send(_with_id({"msg": "CANCEL", "workflow": running}, envelope))
+                self._reply(Cancelled(workflow=running), envelope)
             case GetDiagnostics():
-                self._send(_with_id({
-                    "msg": reply_name,
-                    "environment": self._diagnostics.environment(),
-                    "api": API_LEVEL,
-                    "backend": self._backend.kind,
-                    "settings": self._settings,
-                    "state": self.state,
-                    "workflow": self.workflow,
-                    **self._readers_json(),
-                    "failures": self._diagnostics.failures(),
-                }, envelope))
+                self._reply(DiagnosticsReport(
+                    environment=self._diagnostics.environment(),
+                    api=API_LEVEL,
+                    backend=self._backend.kind,
+                    settings=self._settings,
+                    state=self.state,
+                    workflow=self.workflow,
+                    readers=self._reader_list(),
+                    failures=self._diagnostics.failures(),
+                ), envelope)
             case SimCard(present=present):
                 backend: SimulatedBackend = self._backend  # type: ignore[assignment]
                 backend.set_present(present)
                 self._refresh()  # READER event now, not at the next poll
-                self._send(_with_id({"msg": reply_name, "present": present}, envelope))
+                self._reply(SimCardDone(present=present), envelope)
             case GetCardStatus() | ReadCardFace() | Authenticate() | Reserve():
                 self._start_workflow(command, envelope)
 
@@ -299,16 +306,16 @@ class ClientSession:
             reader = choose_reader(snapshot.readers, self.selected)
         except BridgeFailure as failure:
             self._diagnostics.record(envelope.cmd, failure)
-            self._send(_with_id({"msg": reply_name, "ok": False, **failure.fields()}, envelope))
+            self._reply(CommandFailed(reply=reply_name, failure=Failure.of(failure)), envelope)
             return
         cancel = CancelToken()
         self._cancel = cancel
         self.workflow = envelope.cmd
         loop = asyncio.get_running_loop()
 
-        def emit(message: dict[str, Any]) -> None:  # called from the card thread
+        def emit(status: Message) -> None:  # called from the card thread
             if not cancel.cancelled:
-                loop.call_soon_threadsafe(self._send, message)
+                loop.call_soon_threadsafe(self._push, status)
 
         context = WorkflowContext(
             backend=self._backend,
@@ -324,23 +331,24 @@ class ClientSession:
         self, command: Command, context: WorkflowContext, envelope: Envelope, reply_name: str
     ) -> None:
         loop = asyncio.get_running_loop()
+        result: Message
         try:
             result = await loop.run_in_executor(self._executor, _run_workflow, command, context)
         except BridgeFailure as failure:
             logger.info("%s failed: %s", envelope.cmd, failure.reason.value)
             self._diagnostics.record(envelope.cmd, failure)
-            result = {"ok": False, **failure.fields()}
+            result = CommandFailed(reply=reply_name, failure=Failure.of(failure))
         except Exception:
             logger.exception("%s crashed", envelope.cmd)
-            crash = BridgeFailure(Reason.INTERNAL_ERROR)
+            crash = BridgeFailure(BridgeReason.INTERNAL_ERROR)
             self._diagnostics.record(envelope.cmd, crash)
-            result = {"ok": False, **crash.fields()}
+            result = CommandFailed(reply=reply_name, failure=Failure.of(crash))
         else:
             logger.info("%s done", envelope.cmd)
         finally:
             self.workflow = None
             self._cancel = None
-        self._send(_with_id({"msg": reply_name, **result}, envelope))
+        self._reply(result, envelope)
 
     def close(self) -> None:
         """The page went away: stop the card work at the next APDU; nothing is retried."""
@@ -356,7 +364,7 @@ class ClientSession:
                 await asyncio.gather(task, return_exceptions=True)
 
 
-def _run_workflow(command: Command, context: WorkflowContext) -> dict[str, Any]:
+def _run_workflow(command: Command, context: WorkflowContext) -> Message:
     match command:
         case GetCardStatus():
             return card_status(context)
@@ -366,10 +374,5 @@ def _run_workflow(command: Command, context: WorkflowContext) -> dict[str, Any]:
             return authenticate(context, command)
         case Reserve():
             return reserve(context, command)
-    raise BridgeFailure(Reason.INTERNAL_ERROR, "not a card workflow")
+    raise BridgeFailure(BridgeReason.INTERNAL_ERROR, "not a card workflow")
 
-
-def _with_id(message: dict[str, Any], envelope: Envelope) -> dict[str, Any]:
-    if envelope.request_id is not None:
-        message["id"] = envelope.request_id
-    return message

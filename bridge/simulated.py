@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge.readers import CancelToken, CardLink, ReaderBackend, ReaderInfo
-from bridge.reasons import BridgeFailure, Reason
+from bridge.reasons import BridgeFailure, BridgeReason
 from mynacard.sim import CardPoweredOffError, SimulatedCard, demo_profile, load_profile
 
 logger = logging.getLogger(__name__)
@@ -62,10 +62,10 @@ class SimulatedBackend(ReaderBackend):
 
     def open(self, reader: str, *, exclusive_required: bool, cancel: CancelToken) -> CardLink:
         if reader != SIMULATED_READER:
-            raise BridgeFailure(Reason.READER_GONE, "no such reader")
+            raise BridgeFailure(BridgeReason.READER_GONE, "no such reader")
         cancel.raise_if_cancelled()
         if not self.present:
-            raise BridgeFailure(Reason.NO_CARD)
+            raise BridgeFailure(BridgeReason.NO_CARD)
         if not self.card.powered:
             self.card.power_on()
         return _SimulatedLink(self, reset_on_close=exclusive_required)
@@ -83,17 +83,17 @@ class _SimulatedLink(CardLink):
 
     def send_and_receive(self, apdu: bytes) -> tuple[bytes, int]:
         if self._closed:
-            raise BridgeFailure(Reason.INTERNAL_ERROR, "link already closed")
+            raise BridgeFailure(BridgeReason.INTERNAL_ERROR, "link already closed")
         observer = self._backend.before_apdu
         if observer is not None:
             observer(apdu)
         if not self._backend.present:
             # PC/SC reports SCARD_W_REMOVED_CARD here; the simulated reader says the same.
-            raise BridgeFailure(Reason.CARD_REMOVED)
+            raise BridgeFailure(BridgeReason.CARD_REMOVED)
         try:
             return self._backend.card.process(apdu)
         except CardPoweredOffError as exc:  # removed between the check above and now
-            raise BridgeFailure(Reason.CARD_REMOVED) from exc
+            raise BridgeFailure(BridgeReason.CARD_REMOVED) from exc
 
     def close(self) -> None:
         if self._closed:

@@ -14,27 +14,25 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
 
 from cryptography import x509
 
-from bridge.protocol import (
-    Authenticate,
-    CardFaceItems,
-    Challenge,
-    KeyName,
-    ReadCardFace,
-    Reserve,
-    b64,
+from bridge.messages import (
+    AuthCertificate,
+    Authentication,
+    Binding,
+    CardFace,
+    CardFaceEvidence,
+    CardReport,
+    CardStatus,
+    Evidence,
+    Route,
+    Status,
 )
+from bridge.protocol import Authenticate, CardFaceItems, Challenge, ReadCardFace, Reserve
 from bridge.readers import CancelToken, GuardedConnection, ReaderBackend
-from bridge.reasons import BridgeFailure, Reason
-from mynacard.challenge import (
-    PURPOSE_RESERVE_AUTH_RESET,
-    PURPOSE_RESERVE_SIGN_RESET,
-    challenge_digest,
-    sha256_digest_info,
-)
+from bridge.reasons import BridgeFailure, BridgeReason
+from mynacard.challenge import challenge_digest, sha256_digest_info
 from mynacard.errors import (
     ApduError,
     ApplicationNotFoundError,
@@ -51,20 +49,16 @@ from mynacard.jpki import CertificateKind, JpkiSession, KeyKind
 from mynacard.juki import JukiSession
 from mynacard.pins import PinKind, PinStatus
 from mynacard.records import parse_card_face
+from mynacard.targets import TargetPassword, key_for, purpose_for
 from mynacard.textap import TextApSession
 from mynacard.visual import VisualApSession
 
 logger = logging.getLogger(__name__)
 
 #: Sends one STATUS message (thread-safe; provided by the session).
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[Status], None]
 #: STATUS during the long card-face read: one message per this many APDUs.
 APDU_PROGRESS_EVERY = 4
-
-_KEYS: dict[str, tuple[KeyKind, CertificateKind, Literal[PinKind.JPKI_AUTH, PinKind.JPKI_SIGN]]] = {
-    "auth": (KeyKind.AUTH, CertificateKind.AUTH, PinKind.JPKI_AUTH),
-    "sign": (KeyKind.SIGN, CertificateKind.SIGN, PinKind.JPKI_SIGN),
-}
 
 
 @dataclass(frozen=True)
@@ -104,13 +98,12 @@ class _Progress:
     def _emit(self, **extra: int) -> None:
         index = self._steps.index(self._current)
         self._context.emit(
-            {
-                "msg": "STATUS",
-                "workflow": self._context.workflow,
-                "step": self._current,
-                "progress": round(100 * index / len(self._steps)),
+            Status(
+                workflow=self._context.workflow,
+                step=self._current,
+                progress=round(100 * index / len(self._steps)),
                 **extra,
-            }
+            )
         )
 
 
@@ -120,27 +113,27 @@ def _card_errors() -> Iterator[None]:
     try:
         yield
     except ApplicationNotFoundError as exc:
-        raise BridgeFailure(Reason.NOT_MY_NUMBER_CARD, "application not found") from exc
+        raise BridgeFailure(BridgeReason.NOT_MY_NUMBER_CARD, "application not found") from exc
     except NotMyNumberCardError as exc:
         # The label is a constant of the card type (e.g. JPKIAPICCTOKEN on an old 住基カード,
         # spec §4.2), not personal data: it tells support which card was placed.
         raise BridgeFailure(
-            Reason.NOT_MY_NUMBER_CARD, "JPKI token label", token_label=exc.label
+            BridgeReason.NOT_MY_NUMBER_CARD, "JPKI token label", token_label=exc.label
         ) from exc
     except InvalidPinFormatError as exc:  # validated earlier; kept as a last line of defence
-        raise BridgeFailure(Reason.MALFORMED_PIN, "malformed PIN") from exc
+        raise BridgeFailure(BridgeReason.MALFORMED_PIN, "malformed PIN") from exc
     except PinBlockedError as exc:
-        raise BridgeFailure(Reason.PIN_BLOCKED, "PIN blocked") from exc
+        raise BridgeFailure(BridgeReason.PIN_BLOCKED, "PIN blocked") from exc
     except SecurityStatusError as exc:
-        raise BridgeFailure(Reason.INTERNAL_ERROR, "card refused: security status") from exc
+        raise BridgeFailure(BridgeReason.INTERNAL_ERROR, "card refused: security status") from exc
     except (BadResponseError, FileNotFoundOnCardError) as exc:
-        raise BridgeFailure(Reason.CARD_COMMUNICATION_ERROR, type(exc).__name__) from exc
+        raise BridgeFailure(BridgeReason.CARD_COMMUNICATION_ERROR, type(exc).__name__) from exc
     except ApduError as exc:
         raise BridgeFailure(
-            Reason.CARD_COMMUNICATION_ERROR, f"SW={exc.sw:04X}", sw=f"{exc.sw:04X}"
+            BridgeReason.CARD_COMMUNICATION_ERROR, f"SW={exc.sw:04X}", sw=f"{exc.sw:04X}"
         ) from exc
     except CardError as exc:
-        raise BridgeFailure(Reason.CARD_COMMUNICATION_ERROR, type(exc).__name__) from exc
+        raise BridgeFailure(BridgeReason.CARD_COMMUNICATION_ERROR, type(exc).__name__) from exc
 
 
 @contextlib.contextmanager
@@ -159,12 +152,6 @@ def _open(
         connection.close()
 
 
-#: How a card without the JPKI AP answers its SELECT besides 6A82 (which mynacard translates to
-#: ApplicationNotFoundError): cards, and contactless readers' pseudo-APDU layers, that do not
-#: know the command at all answer 6A81 / 6A86 / 6D00 / 6E00 (spec §8).
-_FOREIGN_CARD_SWS = frozenset({0x6A81, 0x6A86, 0x6D00, 0x6E00})
-
-
 def _my_number_card(connection: GuardedConnection) -> JpkiSession:
     """Select the JPKI AP and check its token label before anything else touches the card.
 
@@ -174,29 +161,15 @@ def _my_number_card(connection: GuardedConnection) -> JpkiSession:
     """
     try:
         jpki = JpkiSession(connection)
-    except ApplicationNotFoundError as exc:  # 6A82, translated by mynacard (spec §8)
-        raise BridgeFailure(Reason.NOT_MY_NUMBER_CARD, "no JPKI AP", sw="6A82") from exc
-    except ApduError as exc:
-        if exc.sw in _FOREIGN_CARD_SWS:
-            raise BridgeFailure(
-                Reason.NOT_MY_NUMBER_CARD, f"JPKI SELECT: SW={exc.sw:04X}", sw=f"{exc.sw:04X}"
-            ) from exc
-        raise
+    except ApplicationNotFoundError as exc:  # every "no such application" SW (mynacard.session)
+        raise BridgeFailure(
+            BridgeReason.NOT_MY_NUMBER_CARD, f"JPKI SELECT: SW={exc.sw:04X}", sw=f"{exc.sw:04X}"
+        ) from exc
     try:
         jpki.check_token()
     except FileNotFoundOnCardError as exc:  # a JPKI AP without the token EF: not ours either
-        raise BridgeFailure(Reason.NOT_MY_NUMBER_CARD, "no JPKI token EF") from exc
+        raise BridgeFailure(BridgeReason.NOT_MY_NUMBER_CARD, "no JPKI token EF") from exc
     return jpki
-
-
-def pin_status_json(status: PinStatus | None) -> dict[str, Any] | None:
-    if status is None:
-        return None
-    return {
-        "tries_left": status.tries_left,
-        "max_tries": status.max_tries,
-        "blocked": status.blocked,
-    }
 
 
 def _check_last_try(status: PinStatus, *, confirm_last_try: bool) -> None:
@@ -205,10 +178,10 @@ def _check_last_try(status: PinStatus, *, confirm_last_try: bool) -> None:
     """
     pin = status.kind.value
     if status.blocked or status.tries_left == 0:
-        raise BridgeFailure(Reason.PIN_BLOCKED, "PIN blocked", pin=pin, tries_left=0)
+        raise BridgeFailure(BridgeReason.PIN_BLOCKED, "PIN blocked", pin=pin, tries_left=0)
     if status.tries_left == 1 and not confirm_last_try:
         raise BridgeFailure(
-            Reason.LAST_TRY_CONFIRMATION_REQUIRED,
+            BridgeReason.LAST_TRY_CONFIRMATION_REQUIRED,
             "one try left; confirm_last_try is required",
             pin=pin,
             tries_left=1,
@@ -227,26 +200,27 @@ def _guarded_verify(
         if exc.tries_left == 0:
             # That was the last try: the key is now locked (spec §4.4, 63C0).
             raise BridgeFailure(
-                Reason.PIN_BLOCKED, "PIN just blocked", pin=pin, tries_left=0, just_blocked=True
+                BridgeReason.PIN_BLOCKED, "PIN just blocked",
+                pin=pin, tries_left=0, just_blocked=True,
             ) from exc
         raise BridgeFailure(
-            Reason.WRONG_PIN, "wrong PIN", pin=pin, tries_left=exc.tries_left
+            BridgeReason.WRONG_PIN, "wrong PIN", pin=pin, tries_left=exc.tries_left
         ) from exc
     except PinBlockedError as exc:
-        raise BridgeFailure(Reason.PIN_BLOCKED, "PIN blocked", pin=pin, tries_left=0) from exc
+        raise BridgeFailure(BridgeReason.PIN_BLOCKED, "PIN blocked", pin=pin, tries_left=0) from exc
 
 
 def _digest_info(context: WorkflowContext, challenge: Challenge) -> bytes:
     try:
         digest = challenge_digest(challenge.purpose, context.origin, challenge.nonce)
     except ValueError as exc:  # the origin was normalised at startup; a nonce was checked
-        raise BridgeFailure(Reason.BAD_ARGUMENT, "challenge not accepted") from exc
+        raise BridgeFailure(BridgeReason.BAD_ARGUMENT, "challenge not accepted") from exc
     return sha256_digest_info(digest)
 
 
-def _binding(context: WorkflowContext, challenge: Challenge) -> dict[str, Any]:
+def _binding(context: WorkflowContext, challenge: Challenge) -> Binding:
     """Every result names what it was made for (Web eID: results bound to nonce and origin)."""
-    return {"origin": context.origin, "purpose": challenge.purpose, "nonce": b64(challenge.nonce)}
+    return Binding(origin=context.origin, purpose=challenge.purpose, nonce=challenge.nonce)
 
 
 # --- card status ---------------------------------------------------------------------------
@@ -264,32 +238,30 @@ def _routes(
     pins: dict[str, PinStatus | None],
     certificates: dict[str, bool],
     auth_expired: bool | None,
-) -> dict[str, Any]:
+) -> dict[str, Route]:
     """Which reservation this card allows, and what stands in the way (peers.md, ideas)."""
 
     def usable(kind: str) -> bool:
         status = pins.get(kind)
         return status is not None and not status.blocked
 
-    routes: dict[str, Any] = {}
-    for purpose, key_pin, cert in (
-        (PURPOSE_RESERVE_SIGN_RESET, "jpki_auth", "auth"),
-        (PURPOSE_RESERVE_AUTH_RESET, "jpki_sign", "sign"),
-    ):
+    routes: dict[str, Route] = {}
+    for target in TargetPassword:
+        key = key_for(target)  # the other password's key proves the holder
         obstacles = []
-        if not certificates.get(cert, False):
-            obstacles.append(f"{cert}_certificate_missing")
-        if cert == "auth" and auth_expired:
+        if not certificates.get(key.key_name, False):
+            obstacles.append(f"{key.key_name}_certificate_missing")
+        if key is KeyKind.AUTH and auth_expired:
             obstacles.append("auth_certificate_expired")
-        if not usable(key_pin):
-            obstacles.append(f"{key_pin}_blocked")
-        if not usable("visual_pin_b"):
+        if not usable(key.pin_kind.value):
+            obstacles.append(f"{key.pin_kind.value}_blocked")
+        if not usable(PinKind.VISUAL_PIN_B.value):
             obstacles.append("visual_pin_b_blocked")
-        routes[purpose] = {"possible": not obstacles, "obstacles": obstacles}
+        routes[purpose_for(target)] = Route(obstacles=tuple(obstacles))
     return routes
 
 
-def card_status(context: WorkflowContext) -> dict[str, Any]:
+def card_status(context: WorkflowContext) -> CardStatus:
     """All retry counters, certificate availability and the auth certificate's validity.
 
     Read-only and spends no try (empty VERIFY, spec §4.4), so it may use a shared connection.
@@ -304,7 +276,7 @@ def card_status(context: WorkflowContext) -> dict[str, Any]:
         }
         availability = jpki.certificate_availability()
         certificates = {"auth": availability.auth, "sign": availability.sign}
-        auth_certificate: dict[str, Any] | None = None
+        auth_certificate: AuthCertificate | None = None
         expired: bool | None = None
         if availability.auth:
             der = jpki.read_certificate(CertificateKind.AUTH)
@@ -312,28 +284,27 @@ def card_status(context: WorkflowContext) -> dict[str, Any]:
                 cert = x509.load_der_x509_certificate(der)
             except ValueError as exc:
                 raise BridgeFailure(
-                    Reason.CARD_COMMUNICATION_ERROR, "auth certificate unreadable"
+                    BridgeReason.CARD_COMMUNICATION_ERROR, "auth certificate unreadable"
                 ) from exc
             expired = datetime.now(UTC) > cert.not_valid_after_utc
-            auth_certificate = {
-                "not_before": cert.not_valid_before_utc.isoformat(),
-                "not_after": cert.not_valid_after_utc.isoformat(),
-                "expired": expired,
-            }
+            auth_certificate = AuthCertificate(
+                not_before=cert.not_valid_before_utc.isoformat(),
+                not_after=cert.not_valid_after_utc.isoformat(),
+                expired=expired,
+            )
         progress.step("reading_other_aps")
         pins["visual_pin_b"] = VisualApSession(connection).pin_b_status()
         pins["text_pin"] = _optional_status(lambda: TextApSession(connection).pin_status())
         pins["juki_pin"] = _optional_status(lambda: JukiSession(connection).pin_status())
-    return {
-        "ok": True,
-        "reader": context.reader,
-        "card": {
-            "pins": {kind: pin_status_json(status) for kind, status in pins.items()},
-            "certificates": certificates,
-            "auth_certificate": auth_certificate,
-            "routes": _routes(pins, certificates, expired),
-        },
-    }
+    return CardStatus(
+        reader=context.reader,
+        card=CardReport(
+            pins=pins,
+            certificates=certificates,
+            auth_certificate=auth_certificate,
+            routes=_routes(pins, certificates, expired),
+        ),
+    )
 
 
 # --- card face and authentication --------------------------------------------------------
@@ -347,7 +318,7 @@ def _card_face_part(
     *,
     status: PinStatus,
     confirm_last_try: bool,
-) -> dict[str, Any]:
+) -> CardFaceEvidence:
     progress.step("verifying_card_face_items")
     visual = VisualApSession(connection)
     _guarded_verify(
@@ -360,49 +331,50 @@ def _card_face_part(
     cv_certificate = visual.read_cv_certificate()
     progress.step("signing_with_card_key")
     card_key_signature = visual.sign(digest_info)
-    return {
-        "card_face": b64(raw),
-        "cv_certificate": b64(cv_certificate),
-        "card_key_signature": b64(card_key_signature),
-        "photo": b64(photo),
-        "photo_sha256": hashlib.sha256(photo).hexdigest(),
-    }
+    return CardFaceEvidence(
+        card_face=raw,
+        cv_certificate=cv_certificate,
+        card_key_signature=card_key_signature,
+        photo=photo,
+        photo_sha256=hashlib.sha256(photo).hexdigest(),
+    )
 
 
 def _jpki_part(
     connection: GuardedConnection,
     progress: _Progress,
-    key: KeyName,
+    key: KeyKind,
     pin: str,
     digest_info: bytes,
     *,
     status: PinStatus,
     confirm_last_try: bool,
 ) -> tuple[bytes, bytes]:
-    key_kind, cert_kind, pin_kind = _KEYS[key]
     progress.step("verifying_pin")
     jpki = JpkiSession(connection)
     _guarded_verify(
-        status, confirm_last_try=confirm_last_try, verify=lambda: jpki.verify(pin_kind, pin)
+        status, confirm_last_try=confirm_last_try, verify=lambda: jpki.verify(key.pin_kind, pin)
     )
     progress.step("reading_certificate")
-    certificate = jpki.read_certificate(cert_kind)
+    certificate = jpki.read_certificate(key.certificate)
     progress.step("signing")
-    signature = jpki.sign(key_kind, digest_info)
+    signature = jpki.sign(key, digest_info)
     return certificate, signature
 
 
-def _jpki_precheck(connection: GuardedConnection, key: KeyName) -> PinStatus:
+def _jpki_precheck(connection: GuardedConnection, key: KeyKind) -> PinStatus:
     """Certificate present and counter read (no try spent) before anything is verified."""
-    _, _, pin_kind = _KEYS[key]
     jpki = _my_number_card(connection)
     availability = jpki.certificate_availability()
-    if not (availability.auth if key == "auth" else availability.sign):
-        raise BridgeFailure(Reason.CERTIFICATE_UNAVAILABLE, f"no {key} certificate", key=key)
-    return jpki.pin_status(pin_kind)
+    if not (availability.auth if key is KeyKind.AUTH else availability.sign):
+        raise BridgeFailure(
+            BridgeReason.CERTIFICATE_UNAVAILABLE, f"no {key.key_name} certificate",
+            key=key.key_name,
+        )
+    return jpki.pin_status(key.pin_kind)
 
 
-def read_card_face(context: WorkflowContext, command: ReadCardFace) -> dict[str, Any]:
+def read_card_face(context: WorkflowContext, command: ReadCardFace) -> CardFace:
     """照合番号B → the signed card face, the CV certificate, the card key's signature, the photo."""
     digest_info = _digest_info(context, command.challenge)
     progress = _Progress(
@@ -418,10 +390,10 @@ def read_card_face(context: WorkflowContext, command: ReadCardFace) -> dict[str,
             connection, progress, command.items, digest_info,
             status=status, confirm_last_try=command.confirm_last_try,
         )
-    return {"ok": True, **_binding(context, command.challenge), **part}
+    return CardFace(binding=_binding(context, command.challenge), evidence=part)
 
 
-def authenticate(context: WorkflowContext, command: Authenticate) -> dict[str, Any]:
+def authenticate(context: WorkflowContext, command: Authenticate) -> Authentication:
     """One JPKI key: VERIFY its PIN, read its certificate, sign the challenge digest."""
     digest_info = _digest_info(context, command.challenge)
     progress = _Progress(
@@ -435,16 +407,15 @@ def authenticate(context: WorkflowContext, command: Authenticate) -> dict[str, A
             connection, progress, command.key, command.pin, digest_info,
             status=status, confirm_last_try=command.confirm_last_try,
         )
-    return {
-        "ok": True,
-        **_binding(context, command.challenge),
-        "key": command.key,
-        "certificate": b64(certificate),
-        "signature": b64(signature),
-    }
+    return Authentication(
+        binding=_binding(context, command.challenge),
+        key=command.key.key_name,
+        certificate=certificate,
+        signature=signature,
+    )
 
 
-def reserve(context: WorkflowContext, command: Reserve) -> dict[str, Any]:
+def reserve(context: WorkflowContext, command: Reserve) -> Evidence:
     """READ_CARD_FACE + AUTHENTICATE on one connection: everything POST /reset/evidence/ needs.
 
     Both counters are read (and both last-try guards applied) before either VERIFY, so a
@@ -472,11 +443,10 @@ def reserve(context: WorkflowContext, command: Reserve) -> dict[str, Any]:
             connection, progress, command.key, command.pin, digest_info,
             status=jpki_status, confirm_last_try=command.confirm_last_try,
         )
-    return {
-        "ok": True,
-        **_binding(context, command.challenge),
-        "jpki_key": command.key,
-        "jpki_certificate": b64(certificate),
-        "jpki_signature": b64(signature),
-        **face,
-    }
+    return Evidence(
+        binding=_binding(context, command.challenge),
+        jpki_key=command.key.key_name,
+        jpki_certificate=certificate,
+        jpki_signature=signature,
+        card_face=face,
+    )

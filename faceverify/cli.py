@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from faceverify.analyzer import analyze_image, distance, embed
 from faceverify.imaging import ImageError, decode
 from faceverify.liveness import DEFAULT_THRESHOLD, LivenessConfig
-from faceverify.session import ReferenceError, reference_embedding
+from faceverify.session import ReferencePhotoError, reference_embedding
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +61,8 @@ def default_threshold() -> float:
 def _compare(reference: Path, probes: list[Path], threshold: float, out: TextIO) -> int:
     try:
         ref = reference_embedding(reference.read_bytes(), max_bytes=_MAX_BYTES, max_side=_MAX_SIDE)
-    except (OSError, ReferenceError) as exc:
-        reason = exc.reason if isinstance(exc, ReferenceError) else "unreadable"
+    except (OSError, ReferencePhotoError) as exc:
+        reason = exc.reason if isinstance(exc, ReferencePhotoError) else "unreadable"
         _emit(out, {"reference": str(reference), "error": reason})
         return 2
     status = 0

@@ -93,21 +93,6 @@ def head_pose(points: Points, frame_size: tuple[int, int]) -> Pose:
     return Pose(yaw=-float(angles[1]), pitch=-float(angles[0]), roll=_wrap(float(angles[2])))
 
 
-def geometric_yaw(points: Points) -> float:
-    """A model-free cross-check of yaw: where the nose tip sits between the outer eye corners.
-
-    0 when centred, toward +1 when the nose approaches the image-right eye corner (the person
-    turned to their own left in an unmirrored frame), toward -1 the other way.
-    """
-    left = points[EYE_OUTER_IMAGE_LEFT]
-    right = points[EYE_OUTER_IMAGE_RIGHT]
-    span = float(right[0] - left[0])
-    if span <= 0:
-        return 0.0
-    centre = (left[0] + right[0]) / 2.0
-    return float((points[NOSE_TIP][0] - centre) / (span / 2.0))
-
-
 def smile_measure(points: Points) -> float:
     """Mouth width over outer-eye distance, plus how far the mouth corners rise above the lips.
 

@@ -55,7 +55,7 @@ class Prompt(StrEnum):
     SMILE = "smile"  # 笑う
 
 
-class Reason(StrEnum):
+class FaceCheckReason(StrEnum):
     """Why an attempt failed; stable codes the page maps to Japanese help."""
 
     TIMEOUT = "timeout"
@@ -152,7 +152,7 @@ class Decision:
     """The outcome of one attempt."""
 
     passed: bool
-    reason: Reason | None
+    reason: FaceCheckReason | None
     score: float | None  # median of all frontal distances; lower is more similar
     threshold: float
     prompts: tuple[Prompt, ...]
@@ -249,7 +249,7 @@ class Challenge:
             if self._still_since is None:
                 self._still_since = m.t
             elif m.t - self._still_since >= self.config.frozen_seconds:
-                return [self._finish(Reason.STATIC)]
+                return [self._finish(FaceCheckReason.STATIC)]
         elif m.motion is not None:
             self._still_since = None
 
@@ -264,7 +264,7 @@ class Challenge:
             if self._anchor is None:
                 self._anchor = m.embedding
             elif float(np.linalg.norm(m.embedding - self._anchor)) > self.config.continuity_max:
-                return [self._finish(Reason.FACE_CHANGED)]
+                return [self._finish(FaceCheckReason.FACE_CHANGED)]
             if usable and m.distance is not None and self._is_frontal(m):
                 self._distances.append(m.distance)
         else:
@@ -288,7 +288,7 @@ class Challenge:
             events.extend(self._collect_identity(m))
         if self.decision is None and self._timed_out(m.t):
             events = [e for e in events if not isinstance(e, ProgressEvent)]
-            events.append(self._finish(Reason.TIMEOUT))
+            events.append(self._finish(FaceCheckReason.TIMEOUT))
         return events
 
     def discard(self) -> None:
@@ -372,16 +372,16 @@ class Challenge:
     def _decide(self) -> Decision:
         score = float(statistics.median(self._distances))
         if not self._looks_live():
-            return self._finish(Reason.NOT_LIVE, score=score)
+            return self._finish(FaceCheckReason.NOT_LIVE, score=score)
         if score <= self.config.threshold:
             return self._finish(None, score=score)
-        return self._finish(Reason.NO_MATCH, score=score)
+        return self._finish(FaceCheckReason.NO_MATCH, score=score)
 
-    def _finish(self, reason: Reason | None, *, score: float | None = None) -> Decision:
+    def _finish(self, reason: FaceCheckReason | None, *, score: float | None = None) -> Decision:
         if score is None and self._distances:
             score = float(statistics.median(self._distances))
-        if reason is Reason.TIMEOUT and self._index >= len(self.prompts):
-            reason = Reason.TOO_FEW_FRAMES
+        if reason is FaceCheckReason.TIMEOUT and self._index >= len(self.prompts):
+            reason = FaceCheckReason.TOO_FEW_FRAMES
         self.decision = Decision(
             passed=reason is None,
             reason=reason,

@@ -64,7 +64,7 @@ class EngineConfig:
     stillness: StillnessConfig = field(default_factory=StillnessConfig)
 
 
-class ReferenceError(ValueError):
+class ReferencePhotoError(ValueError):
     """The reference photo is unusable: reason is "undecodable", "dimensions", "no_face" or
     "multiple_faces"."""
 
@@ -87,16 +87,16 @@ def reference_embedding(
     the 2.5 KB references of docs/faceverify.md, no better on average.
     """
     if len(data) > max_bytes:
-        raise ReferenceError("dimensions")
+        raise ReferencePhotoError("dimensions")
     try:
         image = decode(data, min_side=48, max_side=max_side)
     except ImageError as exc:
-        raise ReferenceError(exc.reason) from exc
+        raise ReferencePhotoError(exc.reason) from exc
     faces = analyze_image(image, models=models)
     if not faces:
-        raise ReferenceError("no_face")
+        raise ReferencePhotoError("no_face")
     if len(faces) > 1:
-        raise ReferenceError("multiple_faces")
+        raise ReferencePhotoError("multiple_faces")
     return embed(image, faces[0].box, models=models)
 
 

@@ -17,8 +17,8 @@ import logging
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Literal
 
+from mynacard.jpki import JpkiKeyName
 from mynacard.pkcs1 import sha256_digest_info
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ __all__ = [
     "KEY_FOR_PURPOSE",
     "MAX_NONCE_LENGTH",
     "MIN_NONCE_LENGTH",
+    "ORIGIN_PATTERN",
     "PURPOSES",
     "PURPOSE_RESERVE_AUTH_RESET",
     "PURPOSE_RESERVE_SIGN_RESET",
@@ -40,7 +41,7 @@ PURPOSE_RESERVE_AUTH_RESET = "myna-reset/reserve/auth"  # resident resets the �
 PURPOSES = frozenset({PURPOSE_RESERVE_SIGN_RESET, PURPOSE_RESERVE_AUTH_RESET})
 #: The JPKI key that must sign for each purpose: the resident proves the password they still know,
 #: so a 署名用 reset is signed with the user-auth key and the reverse (architecture.md, table).
-KEY_FOR_PURPOSE: Mapping[str, Literal["auth", "sign"]] = MappingProxyType(
+KEY_FOR_PURPOSE: Mapping[str, JpkiKeyName] = MappingProxyType(
     {PURPOSE_RESERVE_SIGN_RESET: "auth", PURPOSE_RESERVE_AUTH_RESET: "sign"}
 )
 #: Separates these digests from anything else a JPKI key might ever sign.
@@ -49,7 +50,8 @@ CHALLENGE_DOMAIN = "myna-reset/challenge/v1"
 MIN_NONCE_LENGTH = 32
 MAX_NONCE_LENGTH = 64
 #: A serialized web origin: scheme, host, optional port; lower case, no path (RFC 6454 §6.2).
-_ORIGIN = re.compile(r"https?://[a-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+#: Shared with webapp/settings.py, which refuses any other spelling of MYNA_PUBLIC_ORIGIN.
+ORIGIN_PATTERN = re.compile(r"https?://([a-z0-9.\-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 _PURPOSE = re.compile(r"[a-z0-9][a-z0-9/\-.]{0,99}")
 
 
@@ -65,7 +67,7 @@ def challenge_digest(purpose: str, origin: str, nonce: bytes) -> bytes:
     """
     if _PURPOSE.fullmatch(purpose) is None:
         raise ValueError("purpose must be lower-case ASCII like 'myna-reset/reserve/sign'")
-    if _ORIGIN.fullmatch(origin) is None:
+    if ORIGIN_PATTERN.fullmatch(origin) is None:
         raise ValueError("origin must be a serialized origin like 'https://example.jp'")
     if not MIN_NONCE_LENGTH <= len(nonce) <= MAX_NONCE_LENGTH:
         raise ValueError(f"nonce must be {MIN_NONCE_LENGTH}-{MAX_NONCE_LENGTH} bytes")

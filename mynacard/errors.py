@@ -41,7 +41,12 @@ class BadResponseError(CardError):
 
 
 class ApplicationNotFoundError(CardError):
-    """SELECT of an application by DF name answered 6A82 (spec §2.1)."""
+    """SELECT of an application by DF name was refused: 6A82, or a status word of a card that
+    does not know the command at all (spec §2.1, §8); ``sw`` says which."""
+
+    def __init__(self, sw: int = 0x6A82) -> None:
+        self.sw = sw
+        super().__init__(f"application not found ({sw:04X})")
 
 
 class FileNotFoundOnCardError(CardError):

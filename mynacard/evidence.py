@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum, unique
 from pathlib import Path
-from typing import Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -38,6 +37,7 @@ from mynacard.challenge import (
     challenge_digest,
 )
 from mynacard.errors import BadResponseError
+from mynacard.jpki import JpkiKeyName
 from mynacard.pkcs1 import sha256_digest_info, verify_digest_info
 from mynacard.records import (
     KEY_ID_PATTERN,
@@ -97,7 +97,7 @@ class ReservationEvidence:
     purpose: str
     origin: str
     nonce: bytes
-    jpki_key: Literal["auth", "sign"]  # the key of the password the resident still knows
+    jpki_key: JpkiKeyName  # the key of the password the resident still knows
     jpki_certificate: bytes  # DER: auth cert EF 000A, or sign cert EF 0001
     jpki_signature: bytes  # over sha256_digest_info(challenge_digest(...))
     card_face: bytes  # 券面AP EF 0002 raw

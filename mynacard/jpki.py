@@ -32,7 +32,7 @@ from mynacard.session import ApplicationSession
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CertificateKind", "JpkiSession", "KeyKind"]
+__all__ = ["CertificateKind", "JpkiKeyName", "JpkiSession", "KeyKind"]
 
 
 @unique
@@ -45,12 +45,31 @@ class CertificateKind(Enum):
     SIGN_CA = JpkiEF.SIGN_CA_CERT
 
 
+#: A JPKI key as pages, the bridge protocol and the evidence name it. Not a reset target: the
+#: key that signs is the one whose password the resident still knows (mynacard.targets).
+JpkiKeyName = Literal["auth", "sign"]
+
+
 @unique
 class KeyKind(Enum):
-    """The two private keys and the PIN that unlocks each (§4.1, §4.6)."""
+    """The two private keys, the certificate that goes with each and the PIN that unlocks it
+    (§4.1, §4.6)."""
 
-    AUTH = (JpkiEF.AUTH_KEY, PinKind.JPKI_AUTH)
-    SIGN = (JpkiEF.SIGN_KEY, PinKind.JPKI_SIGN)
+    AUTH = (JpkiEF.AUTH_KEY, CertificateKind.AUTH, PinKind.JPKI_AUTH)
+    SIGN = (JpkiEF.SIGN_KEY, CertificateKind.SIGN, PinKind.JPKI_SIGN)
+
+    @classmethod
+    def named(cls, name: str) -> KeyKind:
+        """The key called ``name`` ("auth" or "sign"); ValueError for anything else."""
+        for key in cls:
+            if key.key_name == name:
+                return key
+        raise ValueError("a JPKI key is 'auth' or 'sign'")
+
+    @property
+    def key_name(self) -> JpkiKeyName:
+        """The key's name on the wire and in the evidence."""
+        return "auth" if self is KeyKind.AUTH else "sign"
 
     @property
     def ef(self) -> JpkiEF:
@@ -58,9 +77,14 @@ class KeyKind(Enum):
         return self.value[0]
 
     @property
-    def pin_kind(self) -> PinKind:
-        """The credential whose VERIFY allows this key to sign."""
+    def certificate(self) -> CertificateKind:
+        """The certificate EF holding this key's public half (§4.1)."""
         return self.value[1]
+
+    @property
+    def pin_kind(self) -> Literal[PinKind.JPKI_AUTH, PinKind.JPKI_SIGN]:
+        """The credential whose VERIFY allows this key to sign."""
+        return self.value[2]
 
 
 _PIN_FILES: dict[PinKind, tuple[JpkiEF, int]] = {

@@ -39,7 +39,15 @@ from mynacard.transport import CardConnection
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ApplicationSession", "translate_status"]
+__all__ = ["APPLICATION_ABSENT", "ApplicationSession", "translate_status"]
+
+#: How a card answers the SELECT of an application it does not have (as yubikit's ``select()``
+#: reads them): 6A82, or — from cards, and contactless readers' pseudo-APDU layers, that do not
+#: know the command at all — 6A81 / 6A86 / 6D00 / 6E00 (spec §2.1, §8).
+APPLICATION_ABSENT = frozenset({
+    SW.FILE_NOT_FOUND, SW.FUNCTION_NOT_SUPPORTED, SW.INCORRECT_P1_P2, SW.INS_NOT_SUPPORTED,
+    SW.CLA_NOT_SUPPORTED,
+})
 
 #: READ BINARY puts the offset in P1 (bit 8 clear = not an SFI) and P2: 15 bits (§3).
 MAX_READ_OFFSET = 0x7FFF
@@ -70,10 +78,12 @@ class ApplicationSession:
     def __init__(self, connection: CardConnection, *, extended: bool = False) -> None:
         self.protocol = ApduProtocol(connection, extended=extended)
         self._chunk = EXTENDED_MAX_LE if extended else SHORT_MAX_LE
-        self._send(
-            0x00, INS.SELECT, SELECT_BY_DF_NAME, P2_NO_FCI, self.aid.value,
-            not_found=ApplicationNotFoundError,
-        )
+        try:
+            self._send(0x00, INS.SELECT, SELECT_BY_DF_NAME, P2_NO_FCI, self.aid.value)
+        except ApduError as exc:
+            if exc.sw in APPLICATION_ABSENT:
+                raise ApplicationNotFoundError(exc.sw) from exc
+            raise
         logger.debug("selected application %s", self.aid.name)
 
     # --- sending --------------------------------------------------------------------------

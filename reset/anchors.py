@@ -24,7 +24,7 @@ _cache: dict[str, TrustAnchors] = {}
 
 def trust_anchors() -> TrustAnchors:
     """The configured anchors; loading happens once per configured value."""
-    source = str(getattr(settings, "MYNA_TRUST_ANCHORS", "sim"))
+    source = str(settings.MYNA_TRUST_ANCHORS)
     with _lock:
         cached = _cache.get(source)
         if cached is not None:

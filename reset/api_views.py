@@ -23,14 +23,9 @@ from django.views import csrf
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from mynacard.targets import purpose_for
 from reset import limits, nonces, wizard_state
-from reset.evidence_check import (
-    MESSAGES,
-    PURPOSE_FOR_TARGET,
-    EvidenceRejected,
-    decode,
-    verify,
-)
+from reset.evidence_check import MESSAGES, EvidenceRejected, decode, verify
 from reset.wizard_state import Step
 
 logger = logging.getLogger(__name__)
@@ -93,10 +88,10 @@ def _json_body(request: HttpRequest) -> Any:
 
 def public_origin(request: HttpRequest) -> str:
     """The origin the card must have signed (settings, or this request's scheme://host)."""
-    configured = str(getattr(settings, "MYNA_PUBLIC_ORIGIN", "") or "")
+    configured = settings.MYNA_PUBLIC_ORIGIN  # validated and without a trailing / (settings.py)
     # get_host() is checked against ALLOWED_HOSTS but keeps the header's case; a browser
     # serializes its origin in lower case (RFC 6454 §6.2), and so must we, byte for byte.
-    return configured.rstrip("/") or f"{request.scheme}://{request.get_host()}".lower()
+    return configured or f"{request.scheme}://{request.get_host()}".lower()
 
 
 def _session_key(request: HttpRequest) -> str:
@@ -139,7 +134,7 @@ def nonce(request: HttpRequest) -> JsonResponse:
         return _refuse("expired_session", 409)
     if state.step_enum != Step.CHIP:
         return _refuse("wrong_step", 409, step=state.step)
-    purpose = PURPOSE_FOR_TARGET[state.target]
+    purpose = purpose_for(state.target_enum)
     value = nonces.issue(_session_key(request), purpose)
     return JsonResponse(
         {
@@ -170,7 +165,7 @@ def _check_evidence(request: HttpRequest, state: wizard_state.WizardState) -> Js
         fields = decode(_json_body(request))
     except EvidenceRejected as exc:
         return _refuse(exc.code, 400)
-    purpose = PURPOSE_FOR_TARGET[state.target]
+    purpose = purpose_for(state.target_enum)
     taken = nonces.take(_session_key(request), fields.nonce, purpose)
     if taken is not nonces.NonceCheck.OK:
         logger.info("evidence refused nonce=%s", taken)

@@ -20,17 +20,9 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from reset.wizard_state import Target
+from mynacard.targets import TargetPassword, key_for, purpose_for
 
 logger = logging.getLogger(__name__)
-
-# mynacard/challenge.py purposes (docs/internal-api.md); repeated here as the values are a contract.
-PURPOSE_FOR_TARGET: Mapping[str, str] = {
-    Target.SIGN: "myna-reset/reserve/sign",
-    Target.AUTH: "myna-reset/reserve/auth",
-}
-#: The key that must have signed: the one the resident still knows (architecture.md table).
-JPKI_KEY_FOR_TARGET: Mapping[str, str] = {Target.SIGN: "auth", Target.AUTH: "sign"}
 
 _BINARY_FIELDS = (
     "nonce",
@@ -175,8 +167,9 @@ def verify(
     from mynacard.evidence import EvidenceError, ReservationEvidence, verify_reservation_evidence
     from reset.anchors import trust_anchors
 
-    purpose = PURPOSE_FOR_TARGET[target]
-    expected_key = JPKI_KEY_FOR_TARGET[target]
+    purpose = purpose_for(TargetPassword(target))
+    # The key that must have signed: the one the resident still knows (architecture.md table).
+    expected_key = key_for(TargetPassword(target)).key_name
     if fields.jpki_key != expected_key:
         # Resetting 署名用 requires the auth key's signature and vice versa (architecture.md).
         raise EvidenceRejected("wrong_key")
@@ -184,7 +177,7 @@ def verify(
         purpose=fields.claimed_purpose or purpose,
         origin=fields.claimed_origin or origin,
         nonce=fields.nonce,
-        jpki_key=expected_key,  # type: ignore[arg-type]
+        jpki_key=expected_key,
         jpki_certificate=fields.jpki_certificate,
         jpki_signature=fields.jpki_signature,
         card_face=fields.card_face,

@@ -56,7 +56,7 @@ from faceverify.session import (
     REFERENCE_MAX_BYTES,
     EngineConfig,
     FaceCheck,
-    ReferenceError,
+    ReferencePhotoError,
     reference_embedding,
 )
 from reset import limits, wizard_state
@@ -216,7 +216,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
         rng = factory() if factory is not None else None
         try:
             self.check = await self._offload(self._start_check, photo, config, rng)
-        except ReferenceError:
+        except ReferencePhotoError:
             logger.warning("chip photo has no usable face")
             await self._error("reference_unusable")
             await self._end()

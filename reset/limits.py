@@ -79,17 +79,17 @@ def prune(*, older_than: timedelta = timedelta(days=2), now: datetime | None = N
 
 
 # --- The limits the wizard uses (docs/internal-api.md, "rate limits") ---------------------------
-def _setting(name: str, default: int) -> int:
+def _attempts() -> int:
     from django.conf import settings
 
-    return int(getattr(settings, name, default))
+    return int(settings.MYNA_EVIDENCE_ATTEMPTS)
 
 
 def evidence_session_limit() -> Limit:
     """Chip evidence submissions per browser session per hour."""
-    return Limit("evidence_session", _setting("MYNA_EVIDENCE_ATTEMPTS", 5), 3600)
+    return Limit("evidence_session", _attempts(), 3600)
 
 
 def evidence_card_limit() -> Limit:
     """Verified chip reads per card per day (a card is a person: bound what one can try)."""
-    return Limit("evidence_card", _setting("MYNA_EVIDENCE_ATTEMPTS", 5) * 2, 86400)
+    return Limit("evidence_card", _attempts() * 2, 86400)

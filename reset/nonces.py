@@ -39,7 +39,7 @@ class NonceCheck(StrEnum):
 
 
 def ttl_seconds() -> int:
-    return int(getattr(settings, "MYNA_NONCE_TTL_SECONDS", 300))
+    return int(settings.MYNA_NONCE_TTL_SECONDS)
 
 
 def _digest(nonce: bytes) -> str:

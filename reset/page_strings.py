@@ -9,15 +9,20 @@ import logging
 
 from django.utils.translation import gettext as _
 
-from reset.wizard_state import Target
+from mynacard.targets import TargetPassword
 
 logger = logging.getLogger(__name__)
 
 
-def card_page_strings(target: Target) -> dict[str, str]:
-    known = (
-        _("利用者証明用パスワード") if target == Target.SIGN else _("署名用パスワード")
-    )
+def target_label(target: TargetPassword) -> str:
+    """The password's name as the official app writes it."""
+    return _("署名用パスワード") if target == TargetPassword.SIGN else _("利用者証明用パスワード")
+
+
+def card_page_strings(target: TargetPassword) -> dict[str, str]:
+    # The password the resident proves knowledge of is the other one (architecture.md).
+    other = TargetPassword.AUTH if target == TargetPassword.SIGN else TargetPassword.SIGN
+    known = target_label(other)
     return {
         # dates
         "seireki": _("西暦 %Y年%M月%D日"),
@@ -152,7 +157,7 @@ def card_page_strings(target: Target) -> dict[str, str]:
         "server.wrong_step": _("手続きの順番が正しくありません。最初からやり直してください。"),
         "known": known,
         **card_face_camera_strings(),
-        "target": _("署名用パスワード") if target == Target.SIGN else _("利用者証明用パスワード"),
+        "target": target_label(target),
     }
 
 

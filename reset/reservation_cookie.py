@@ -18,7 +18,7 @@ SALT = "reset.reservation-cookie"
 
 
 def remember(response: HttpResponse, reservation: Reservation) -> None:
-    hours = int(getattr(settings, "MYNA_RESERVATION_HOURS", 24))
+    hours = int(settings.MYNA_RESERVATION_HOURS)
     response.set_signed_cookie(
         COOKIE,
         str(reservation.public_id),
@@ -26,7 +26,7 @@ def remember(response: HttpResponse, reservation: Reservation) -> None:
         max_age=hours * 3600,
         httponly=True,
         samesite="Lax",
-        secure=bool(getattr(settings, "SESSION_COOKIE_SECURE", False)),
+        secure=bool(settings.SESSION_COOKIE_SECURE),
     )
 
 

@@ -1,11 +1,11 @@
-"""Resident wizard URLs (plus the PWA files, which must sit at the site root)."""
+"""Resident wizard URLs (the PWA files are site-wide: webapp/urls.py)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from reset import api_views, pwa_views, views
-from reset.cardface.view import read_card_front
+from reset import api_views, views
+from reset.cardface_view import read_card_front
 
 app_name = "reset"
 urlpatterns = [
@@ -23,7 +23,4 @@ urlpatterns = [
     path("reset/cancel/", views.cancel, name="cancel"),
     path("reset/reservation/", views.reservation, name="reservation"),
     path("reset/reservation.ics", views.reservation_ics_view, name="reservation_ics"),
-    path("sw.js", pwa_views.service_worker, name="service_worker"),
-    path("manifest.webmanifest", pwa_views.manifest, name="manifest"),
-    path("offline/", pwa_views.offline, name="offline"),
 ]

@@ -18,12 +18,13 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mynacard.targets import TargetPassword
 from reset import kiosk_hours, kiosk_stores, limits, nonces, reservation_cookie, wizard_state
 from reset.calendar_file import reservation_ics
 from reset.evidence_check import MESSAGES
-from reset.models import Reservation, TargetPassword
-from reset.page_strings import card_page_strings
-from reset.wizard_state import Step, Target
+from reset.models import Reservation
+from reset.page_strings import card_page_strings, target_label
+from reset.wizard_state import Step
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +93,11 @@ def _forget_nonces(request: HttpRequest) -> None:
 def choose(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         target = request.POST.get("target", "")
-        if target not in Target.__members__.values():
+        if target not in TargetPassword.__members__.values():
             messages.error(request, gettext("初期化するパスワードを選んでください。"))
             return render(request, "reset/choose.html", status=400)
         _forget_nonces(request)
-        wizard_state.start(request.session, Target(target))
+        wizard_state.start(request.session, TargetPassword(target))
         logger.info("wizard started target=%s", target)
         return redirect("reset:card")
     return render(request, "reset/choose.html")
@@ -112,7 +113,7 @@ def card(request: HttpRequest) -> HttpResponse:
     if state.step_enum != Step.CARD_FACE:
         # The page's memory (card-face items, PIN) is gone after a reload: start the page over.
         state = wizard_state.rewind_card_page(request.session, state)
-    target = Target(state.target)
+    target = TargetPassword(state.target)
     config = {
         "target": str(target),
         "bridgeUrl": settings.MYNA_BRIDGE_URL,
@@ -131,7 +132,7 @@ def card(request: HttpRequest) -> HttpResponse:
         "reset/card.html",
         {
             "target": target,
-            "target_label": TargetPassword(str(target)).label,
+            "target_label": target_label(target),
             "wizard_config": config,
             "wizard_strings": card_page_strings(target),
         },
@@ -149,7 +150,7 @@ def face(request: HttpRequest) -> HttpResponse:
         request,
         "reset/face.html",
         {
-            "target_label": TargetPassword(state.target).label,
+            "target_label": target_label(TargetPassword(state.target)),
             "done_url": reverse("reset:done"),
         },
     )

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.conf import settings
 
+from mynacard.targets import TargetPassword
+
 SESSION_KEY = "wizard"
 VERSION = 1
 
@@ -29,13 +31,6 @@ class Step(StrEnum):
     CHIP = "chip"
     FACE = "face"
     DONE = "done"
-
-
-class Target(StrEnum):
-    """Which password the resident wants reset."""
-
-    SIGN = "sign"  # 署名用パスワード; proven with the 利用者証明用 PIN (JPKI auth key)
-    AUTH = "auth"  # 利用者証明用パスワード; proven with the 署名用 password (JPKI sign key)
 
 
 @dataclass(frozen=True)
@@ -57,6 +52,10 @@ class WizardState:
     def step_enum(self) -> Step:
         return Step(self.step)
 
+    @property
+    def target_enum(self) -> TargetPassword:
+        return TargetPassword(self.target)
+
 
 Session = MutableMapping[str, Any]
 
@@ -73,7 +72,7 @@ def load(session: Session, *, now: float | None = None) -> WizardState | None:
     try:
         state = WizardState(**raw)
         Step(state.step)
-        Target(state.target)
+        TargetPassword(state.target)
     except (TypeError, ValueError):
         clear(session)
         return None
@@ -89,7 +88,7 @@ def save(session: Session, state: WizardState) -> WizardState:
     return state
 
 
-def start(session: Session, target: Target, *, now: float | None = None) -> WizardState:
+def start(session: Session, target: TargetPassword, *, now: float | None = None) -> WizardState:
     """Begin (or begin again) with a chosen target; any earlier progress is dropped."""
     started = time.time() if now is None else now
     state = WizardState(target=str(target), step=str(Step.CARD_FACE), started_at=started)

@@ -39,7 +39,7 @@ def bridge_origin(url: str) -> str:
 
 def socket_origin(request: HttpRequest) -> str:
     """This site's own WebSocket origin (ws:// beside http://, wss:// beside https://)."""
-    configured = str(getattr(settings, "MYNA_PUBLIC_ORIGIN", "") or "")
+    configured = settings.MYNA_PUBLIC_ORIGIN
     if configured:
         scheme, _, host = configured.partition("://")
     else:

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from mynacard.challenge import ORIGIN_PATTERN
 from webapp.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -162,7 +163,7 @@ STORAGES = {
 }
 
 # --- Uploads --------------------------------------------------------------------------------------
-# A card-front still (reset.cardface, at most 4 MB) must stay in memory: Django spools larger
+# A card-front still (cardface, at most 4 MB) must stay in memory: Django spools larger
 # request bodies to a temporary file, and a photo of the card face is never written to disk.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -200,9 +201,7 @@ if PRODUCTION and MYNA_TRUST_ANCHORS == "sim":
 MYNA_PUBLIC_ORIGIN = env_str("MYNA_PUBLIC_ORIGIN", "").rstrip("/")
 # The card signs the origin byte for byte (docs/evidence.md §1): a spelling the browser would never
 # send (upper case, a path) could match no evidence, so it stops start-up instead.
-if MYNA_PUBLIC_ORIGIN and not re.fullmatch(
-    r"https?://([a-z0-9.\-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?", MYNA_PUBLIC_ORIGIN
-):
+if MYNA_PUBLIC_ORIGIN and not ORIGIN_PATTERN.fullmatch(MYNA_PUBLIC_ORIGIN):
     raise ImproperlyConfigured(
         "MYNA_PUBLIC_ORIGIN must be a lower-case origin like https://reset.example.jp (no path)"
     )
@@ -213,8 +212,20 @@ MYNA_EVIDENCE_ATTEMPTS = env_int("MYNA_EVIDENCE_ATTEMPTS", 5, minimum=1)
 MYNA_FACE_ATTEMPTS = env_int("MYNA_FACE_ATTEMPTS", 3, minimum=1)
 # 0 = the face engine's calibrated default.
 MYNA_FACE_THRESHOLD = env_float("MYNA_FACE_THRESHOLD", 0.0, minimum=0.0, maximum=2.0)
-MYNA_KIOSK_OPENS = env_str("MYNA_KIOSK_OPENS", "06:30")
-MYNA_KIOSK_CLOSES = env_str("MYNA_KIOSK_CLOSES", "23:00")
+
+
+def _time_of_day(name: str, default: str) -> str:
+    """Kiosk hours, JST, HH:MM (peers.md: 06:30–23:00): a typo stops start-up, not the done page."""
+    value = env_str(name, default)
+    if not re.fullmatch(r"([01]?[0-9]|2[0-3]):[0-5][0-9]", value):
+        raise ImproperlyConfigured(f"{name} must be a time of day like 06:30 (HH:MM, 24-hour)")
+    return value
+
+
+MYNA_KIOSK_OPENS = _time_of_day("MYNA_KIOSK_OPENS", "06:30")
+MYNA_KIOSK_CLOSES = _time_of_day("MYNA_KIOSK_CLOSES", "23:00")
+if MYNA_KIOSK_OPENS == MYNA_KIOSK_CLOSES:
+    raise ImproperlyConfigured("MYNA_KIOSK_OPENS and MYNA_KIOSK_CLOSES must differ")
 # Which stores' kiosks reset which password (JSON; empty = reset/kiosk_stores.json). It changes
 # over time (peers.md), so it is data an operator replaces, not code.
 MYNA_KIOSK_STORES_FILE = env_str("MYNA_KIOSK_STORES_FILE", "")

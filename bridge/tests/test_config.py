@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,9 @@ from bridge.config import (
     load_config_file,
     normalize_origin,
 )
+from bridge.messages import Message
 from bridge.readers import ReaderInfo, ReaderSnapshot, diff_snapshots
-from bridge.reasons import FIXES, Reason
+from bridge.reasons import FIXES, BridgeReason
 
 
 @pytest.mark.parametrize(
@@ -97,18 +99,22 @@ def test_the_cli_starts_in_simulate_mode_and_announces_its_port() -> None:
     assert "simulated" in err
 
 
+def _json(messages: list[Message]) -> list[dict[str, Any]]:
+    return [message.to_json() for message in messages]
+
+
 def test_reader_diffs_become_events() -> None:
     old = ReaderSnapshot((ReaderInfo("A", False), ReaderInfo("B", True)))
     new = ReaderSnapshot((ReaderInfo("A", True), ReaderInfo("C", False)))
-    events = {(e["event"], e["reader"]) for e in diff_snapshots(old, new)}
+    events = {(e["event"], e["reader"]) for e in _json(diff_snapshots(old, new))}
     assert events == {("card_inserted", "A"), ("detached", "B"), ("attached", "C")}
-    down = diff_snapshots(new, ReaderSnapshot((), Reason.NO_PCSC_SERVICE))
+    down = _json(diff_snapshots(new, ReaderSnapshot((), BridgeReason.NO_PCSC_SERVICE)))
     assert {"msg": "SERVICE", "available": False, "reason": "NO_PCSC_SERVICE",
-            "fix": FIXES[Reason.NO_PCSC_SERVICE]} in down
+            "fix": FIXES[BridgeReason.NO_PCSC_SERVICE]} in down
 
 
 def test_every_reason_has_a_fix() -> None:
-    assert set(FIXES) == set(Reason)
+    assert set(FIXES) == set(BridgeReason)
 
 
 def test_the_cli_exits_2_on_a_missing_simulator_profile(

@@ -6,7 +6,7 @@ import asyncio
 import json
 
 from bridge.diagnostics import MAX_FAILURES, Diagnostics
-from bridge.reasons import BridgeFailure, Reason
+from bridge.reasons import BridgeFailure, BridgeReason
 from bridge.simulated import SIMULATED_READER
 from bridge.tests.helpers import (
     DEMO_FACE,
@@ -76,7 +76,9 @@ def test_only_code_fields_are_kept_and_the_list_is_bounded() -> None:
     for _ in range(MAX_FAILURES + 5):
         diagnostics.record(
             "AUTHENTICATE",
-            BridgeFailure(Reason.READER_BUSY, "connect", likely_holders=["x"], pcsc_error="E"),
+            BridgeFailure(
+                BridgeReason.READER_BUSY, "connect", likely_holders=["x"], pcsc_error="E"
+            ),
         )
     failures = diagnostics.failures()
     assert len(failures) == MAX_FAILURES

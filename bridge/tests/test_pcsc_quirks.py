@@ -11,7 +11,7 @@ from smartcard import scard as real_scard
 
 from bridge import pcsc
 from bridge.readers import CancelToken
-from bridge.reasons import BridgeFailure, Reason
+from bridge.reasons import BridgeFailure, BridgeReason
 
 OK = real_scard.SCARD_S_SUCCESS
 READER = "ACME Reader 00 00"
@@ -117,7 +117,7 @@ def test_a_shared_reader_falls_back_to_shared_for_read_only_steps(fake: FakeScar
 def test_a_held_reader_is_reader_busy_naming_the_likely_holders(fake: FakeScard) -> None:
     fake.connect = [real_scard.SCARD_E_SHARING_VIOLATION] * 1000
     failure = _failure(lambda: _open(pcsc.PcscBackend(), exclusive_required=True))
-    assert failure.reason is Reason.READER_BUSY
+    assert failure.reason is BridgeReason.READER_BUSY
     assert "JPKI利用者ソフト" in failure.fields()["likely_holders"]
     assert "JPKI利用者ソフト" in failure.fields()["fix"]
     assert all(c == (real_scard.SCARD_SHARE_EXCLUSIVE,) for c in fake.named("connect"))
@@ -133,14 +133,14 @@ def test_a_settling_card_is_retried_at_connect(fake: FakeScard) -> None:
 def test_a_card_that_never_answers_is_card_unresponsive(fake: FakeScard) -> None:
     fake.connect = [real_scard.SCARD_W_UNRESPONSIVE_CARD] * 1000
     failure = _failure(lambda: _open(pcsc.PcscBackend(), exclusive_required=True))
-    assert failure.reason is Reason.CARD_UNRESPONSIVE
+    assert failure.reason is BridgeReason.CARD_UNRESPONSIVE
     assert "向き" in failure.fields()["fix"]
 
 
 def test_no_card_after_settling_is_no_card(fake: FakeScard) -> None:
     fake.connect = [real_scard.SCARD_E_NO_SMARTCARD] * 1000
     assert _failure(lambda: _open(pcsc.PcscBackend(), exclusive_required=False)).reason is (
-        Reason.NO_CARD
+        BridgeReason.NO_CARD
     )
 
 
@@ -150,7 +150,7 @@ def test_cancel_stops_the_settle_loop(fake: FakeScard) -> None:
     cancel.cancel()
     backend = pcsc.PcscBackend()
     failure = _failure(lambda: backend.open(READER, exclusive_required=True, cancel=cancel))
-    assert failure.reason is Reason.CANCELLED
+    assert failure.reason is BridgeReason.CANCELLED
     assert fake.named("connect") == []
 
 
@@ -166,7 +166,7 @@ def test_a_stale_context_is_recreated_once(fake: FakeScard) -> None:
 def test_a_stopped_service_is_no_pcsc_service(fake: FakeScard) -> None:
     fake.establish = [real_scard.SCARD_E_NO_SERVICE] * 10
     failure = _failure(pcsc.PcscBackend().list_readers)
-    assert failure.reason is Reason.NO_PCSC_SERVICE
+    assert failure.reason is BridgeReason.NO_PCSC_SERVICE
     assert "pcscd" in failure.fields()["fix"]
 
 
@@ -186,7 +186,7 @@ def test_a_removed_card_during_an_exchange_is_card_removed_and_not_resent(
     link = _open(pcsc.PcscBackend(), exclusive_required=True)
     fake.transmit = [(real_scard.SCARD_W_REMOVED_CARD, [])]
     failure = _failure(lambda: link.send_and_receive(bytes.fromhex("0020008004")))
-    assert failure.reason is Reason.CARD_REMOVED
+    assert failure.reason is BridgeReason.CARD_REMOVED
     assert len(fake.named("transmit")) == 1
 
 
@@ -196,7 +196,7 @@ def test_an_empty_answer_from_a_card_that_left_is_card_removed(fake: FakeScard) 
     fake.states = [(OK, [(READER, real_scard.SCARD_STATE_PRESENT, [])]),
                    (OK, [(READER, real_scard.SCARD_STATE_EMPTY, [])])]
     failure = _failure(lambda: link.send_and_receive(bytes.fromhex("00B0000000")))
-    assert failure.reason is Reason.CARD_REMOVED
+    assert failure.reason is BridgeReason.CARD_REMOVED
     assert len(fake.named("transmit")) == 1
 
 
@@ -206,14 +206,14 @@ def test_a_failed_exchange_with_the_card_still_there_is_a_communication_error(
     link = _open(pcsc.PcscBackend(), exclusive_required=True)
     fake.transmit = [(real_scard.SCARD_E_NOT_TRANSACTED, [])]
     failure = _failure(lambda: link.send_and_receive(bytes.fromhex("00B0000000")))
-    assert failure.reason is Reason.CARD_COMMUNICATION_ERROR
+    assert failure.reason is BridgeReason.CARD_COMMUNICATION_ERROR
     assert failure.fields()["pcsc_error"] == "SCARD_E_NOT_TRANSACTED"
 
 
 def test_a_detached_reader_is_reader_gone(fake: FakeScard) -> None:
     fake.connect = [real_scard.SCARD_E_UNKNOWN_READER]
     assert _failure(lambda: _open(pcsc.PcscBackend(), exclusive_required=True)).reason is (
-        Reason.READER_GONE
+        BridgeReason.READER_GONE
     )
 
 

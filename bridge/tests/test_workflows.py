@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from bridge.readers import CancelToken, CardLink, ReaderInfo
-from bridge.reasons import BridgeFailure, Reason
+from bridge.reasons import BridgeFailure, BridgeReason
 from bridge.simulated import SIMULATED_READER, SimulatedBackend
 from bridge.tests.evidence_check import evidence_from_two_replies, verify_evidence
 from bridge.tests.helpers import (
@@ -457,7 +457,7 @@ class _NoService(SimulatedBackend):
     """A backend whose service is down, as PC/SC is when pcscd is stopped."""
 
     def list_readers(self) -> tuple[ReaderInfo, ...]:
-        raise BridgeFailure(Reason.NO_PCSC_SERVICE)
+        raise BridgeFailure(BridgeReason.NO_PCSC_SERVICE)
 
 
 async def test_a_stopped_service_is_reported_as_such_not_as_no_reader() -> None:

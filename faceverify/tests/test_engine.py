@@ -18,9 +18,9 @@ from faceverify import analyzer
 from faceverify.cli import main
 from faceverify.geometry import head_pose, mirror_points
 from faceverify.imaging import ImageError, decode, header_size
-from faceverify.liveness import DEFAULT_THRESHOLD, LivenessConfig, Prompt, Reason
+from faceverify.liveness import DEFAULT_THRESHOLD, FaceCheckReason, LivenessConfig, Prompt
 from faceverify.quality import Advice, QualityConfig, assess
-from faceverify.session import FaceCheck, ReferenceError, reference_embedding
+from faceverify.session import FaceCheck, ReferencePhotoError, reference_embedding
 from faceverify.tests import synth
 
 SMILE_MIN = LivenessConfig().smile_min
@@ -165,10 +165,10 @@ def test_the_tracker_skips_full_detection_between_frames() -> None:
 
 
 def test_reference_errors_are_specific() -> None:
-    with pytest.raises(ReferenceError) as undecodable:
+    with pytest.raises(ReferencePhotoError) as undecodable:
         reference_embedding(b"not an image")
     assert undecodable.value.reason == "undecodable"
-    with pytest.raises(ReferenceError) as no_face:
+    with pytest.raises(ReferencePhotoError) as no_face:
         reference_embedding(synth.jpeg(synth.blank((240, 320))))
     assert no_face.value.reason == "no_face"
 
@@ -264,7 +264,7 @@ def test_a_swap_to_another_person_fails_on_real_frames() -> None:
             Prompt.TURN_LEFT: ("biden", False),
         },
     )
-    assert check.decision is not None and check.decision.reason is Reason.FACE_CHANGED
+    assert check.decision is not None and check.decision.reason is FaceCheckReason.FACE_CHANGED
 
 
 def test_a_replayed_frame_fails_as_static() -> None:
@@ -273,7 +273,7 @@ def test_a_replayed_frame_fails_as_static() -> None:
     limit = LivenessConfig().frozen_seconds
     for i in range(12):
         check.feed_jpeg(data, i * limit / 10)
-    assert check.decision is not None and check.decision.reason is Reason.STATIC
+    assert check.decision is not None and check.decision.reason is FaceCheckReason.STATIC
 
 
 @pytest.mark.parametrize("noise", [2.0, 6.0])
@@ -287,7 +287,7 @@ def test_a_noisy_still_photo_is_frozen_on_the_aligned_face(noise: float) -> None
         frame = synth.webcam_frame("obama3", seed=i, noise=noise)
         motions.append(check.measure(frame, i * limit / 10).motion)
         check.feed(frame, i * limit / 10 + 0.01)
-    assert check.decision is not None and check.decision.reason is Reason.STATIC
+    assert check.decision is not None and check.decision.reason is FaceCheckReason.STATIC
     assert all(m is None or m < 1.0 for m in motions)
 
 

@@ -17,12 +17,12 @@ from faceverify.liveness import (
     Challenge,
     Decision,
     Event,
+    FaceCheckReason,
     FrameMeasure,
     LivenessConfig,
     ProgressEvent,
     Prompt,
     PromptEvent,
-    Reason,
     choose_prompts,
 )
 from faceverify.quality import Advice
@@ -153,7 +153,7 @@ def test_a_static_photo_replay_fails() -> None:
         script.feed(frozen)
     decision = challenge.decision
     assert decision is not None and not decision.passed
-    assert decision.reason is Reason.STATIC
+    assert decision.reason is FaceCheckReason.STATIC
 
 
 def test_natural_motion_resets_the_frozen_count() -> None:
@@ -163,7 +163,7 @@ def test_natural_motion_resets_the_frozen_count() -> None:
     for i in range(6 * every):
         moving = i % every == 0
         script.feed(script.frame_measure(motion=1.2 if moving else 0.1))
-    assert challenge.decision is None or challenge.decision.reason is not Reason.STATIC
+    assert challenge.decision is None or challenge.decision.reason is not FaceCheckReason.STATIC
 
 
 def test_a_face_swap_mid_session_fails() -> None:
@@ -174,7 +174,7 @@ def test_a_face_swap_mid_session_fails() -> None:
     script.face = OTHER  # someone else does the turn
     decision = script.run()
     assert not decision.passed
-    assert decision.reason is Reason.FACE_CHANGED
+    assert decision.reason is FaceCheckReason.FACE_CHANGED
     assert Prompt.TURN_LEFT not in decision.prompts_passed
 
 
@@ -193,7 +193,7 @@ def test_it_times_out_when_a_prompt_is_never_met() -> None:
     script.pose_for = lambda prompt: {"yaw": 2.0, "pitch": -5.0, "smile": 0.74}  # type: ignore[method-assign]
     decision = script.run(limit=int(CONFIG.prompt_timeout * FPS) + 20)
     assert not decision.passed
-    assert decision.reason is Reason.TIMEOUT
+    assert decision.reason is FaceCheckReason.TIMEOUT
     assert decision.prompts_passed == ()
 
 
@@ -204,7 +204,7 @@ def test_it_times_out_without_a_face() -> None:
         challenge.step(FrameMeasure(t=t, faces=0))
         t += 0.1
     assert challenge.decision is not None
-    assert challenge.decision.reason is Reason.TIMEOUT
+    assert challenge.decision.reason is FaceCheckReason.TIMEOUT
 
 
 def test_turning_right_does_not_count_as_left() -> None:
@@ -212,7 +212,7 @@ def test_turning_right_does_not_count_as_left() -> None:
     script = Script(challenge)
     script.pose_for = lambda prompt: {"yaw": -32.0 if prompt else 2.0, "pitch": -5.0, "smile": 0.7}  # type: ignore[method-assign]
     decision = script.run(limit=int(CONFIG.prompt_timeout * FPS) + 20)
-    assert decision.reason is Reason.TIMEOUT
+    assert decision.reason is FaceCheckReason.TIMEOUT
 
 
 def test_a_hold_must_be_consecutive() -> None:
@@ -230,7 +230,7 @@ def test_a_hold_must_be_consecutive() -> None:
 def test_a_different_person_does_not_match() -> None:
     decision = Script(Challenge(prompts=tuple(Prompt)), distance=0.78).run()
     assert not decision.passed
-    assert decision.reason is Reason.NO_MATCH
+    assert decision.reason is FaceCheckReason.NO_MATCH
     assert decision.score == pytest.approx(0.78)
     assert decision.prompts_passed == tuple(Prompt)
 
@@ -240,7 +240,7 @@ def test_one_lucky_frame_does_not_decide() -> None:
     script = Script(challenge, distance=0.75)
     script.feed(script.frame_measure(embedding=_embedding_near(HOLDER, 99), distance=0.1))
     decision = script.run()
-    assert decision.reason is Reason.NO_MATCH
+    assert decision.reason is FaceCheckReason.NO_MATCH
     assert decision.score is not None and decision.score > CONFIG.threshold
 
 
@@ -315,7 +315,7 @@ def test_a_few_lucky_frames_among_many_do_not_decide() -> None:
         script.feed(measure)
     decision = challenge.decision
     assert decision is not None and lucky >= 3 and decision.identity_frames >= 9, decision
-    assert decision.reason is Reason.NO_MATCH
+    assert decision.reason is FaceCheckReason.NO_MATCH
     assert decision.score == pytest.approx(0.68)
 
 
@@ -336,13 +336,13 @@ def test_left_is_measured_from_the_first_frontal_frames() -> None:
     # Calibrated at +18° (still "frontal"), a head at 28° has turned only 10°: not a left turn,
     # although 28° alone would be.
     slight = _turn_from(18.0, 28.0)
-    assert slight.reason is Reason.TIMEOUT and slight.prompts_passed == ()
+    assert slight.reason is FaceCheckReason.TIMEOUT and slight.prompts_passed == ()
     # Calibrated at −5°, a turn to 27° is.
     real = _turn_from(-5.0, 27.0)
     assert real.passed, real
     # Calibrated at −15°, a 27° turn that ends at +12° is not clearly left of the camera.
     short = _turn_from(-15.0, 12.0)
-    assert short.reason is Reason.TIMEOUT
+    assert short.reason is FaceCheckReason.TIMEOUT
 
 
 # -- presentation attacks -------------------------------------------------------------------------
@@ -355,7 +355,7 @@ def test_a_flat_turn_fails_only_at_the_end(order: tuple[Prompt, ...]) -> None:
     challenge = Challenge(prompts=order)
     script = Script(challenge, flat=True)
     decision = script.run()
-    assert decision.reason is Reason.NOT_LIVE and not decision.passed
+    assert decision.reason is FaceCheckReason.NOT_LIVE and not decision.passed
     assert [e.prompt for e in script.events if isinstance(e, PromptEvent)] == list(order)
     assert challenge._turned == [] and challenge._frontal_points == []  # dropped
 
@@ -374,13 +374,13 @@ def test_a_turn_without_landmarks_is_not_taken_on_trust() -> None:
         if challenge.current is Prompt.TURN_LEFT:
             measure = script.frame_measure(points=None)
         script.feed(measure)
-    assert challenge.decision.reason is Reason.NOT_LIVE
+    assert challenge.decision.reason is FaceCheckReason.NOT_LIVE
 
 
 def test_surroundings_that_move_with_the_face_fail() -> None:
     # The second signal alone: a 3-D turn whose surroundings followed the face's homography.
     decision = Script(Challenge(prompts=tuple(Prompt)), surround=0.3).run()
-    assert decision.reason is Reason.NOT_LIVE
+    assert decision.reason is FaceCheckReason.NOT_LIVE
     fine = Script(Challenge(prompts=tuple(Prompt)), surround=1.0).run()
     assert fine.passed, fine
 
@@ -398,7 +398,7 @@ def test_a_face_that_smiles_throughout_never_meets_the_smile_prompt() -> None:
     script = Script(challenge)
     script.pose_for = _smiling_throughout  # type: ignore[method-assign]
     decision = script.run(limit=int(CONFIG.prompt_timeout * FPS) + 40)
-    assert decision.reason is Reason.TIMEOUT
+    assert decision.reason is FaceCheckReason.TIMEOUT
     assert all(e.held == 0 for e in script.events[3:] if isinstance(e, ProgressEvent))
 
 
@@ -436,4 +436,4 @@ def test_the_frozen_limit_is_in_seconds_of_unchanged_face() -> None:
     still = int(CONFIG.frozen_seconds * FPS) - 2
     for _ in range(still):  # just under the limit: nothing happens
         script.feed(script.frame_measure(motion=0.5))
-    assert challenge.decision is None or challenge.decision.reason is not Reason.STATIC
+    assert challenge.decision is None or challenge.decision.reason is not FaceCheckReason.STATIC

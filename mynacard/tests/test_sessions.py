@@ -75,6 +75,24 @@ def test_missing_application() -> None:
     conn.assert_done()
 
 
+@pytest.mark.parametrize("sw", [0x6A82, 0x6A81, 0x6A86, 0x6D00, 0x6E00], ids=lambda sw: f"{sw:04X}")
+def test_every_no_such_application_answer_is_application_not_found(sw: int) -> None:
+    # Cards (and contactless readers' pseudo-APDU layers) that do not know SELECT answer with
+    # these besides 6A82 (spec §8); the session says so once, with the status word.
+    conn = ScriptedConnection([ex(SELECT_JPKI, sw=sw)])
+    with pytest.raises(ApplicationNotFoundError) as absent:
+        JpkiSession(conn)
+    assert absent.value.sw == sw
+    conn.assert_done()
+
+
+def test_another_select_failure_is_not_application_not_found() -> None:
+    conn = ScriptedConnection([ex(SELECT_JPKI, sw=0x6700)])
+    with pytest.raises(ApduError) as failed:
+        JpkiSession(conn)
+    assert failed.value.sw == 0x6700
+
+
 def test_missing_ef() -> None:
     session, conn = jpki(select_ef("00 06", sw=0x6A82))
     with pytest.raises(FileNotFoundOnCardError):

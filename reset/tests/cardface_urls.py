@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from reset.cardface.view import read_card_front
+from reset.cardface_view import read_card_front
 
 
 async def wrapped(request: HttpRequest) -> HttpResponse:

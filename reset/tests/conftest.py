@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from mynacard.targets import TargetPassword
 from reset import wizard_state
-from reset.wizard_state import Step, Target
+from reset.wizard_state import Step
 
 ORIGIN = "http://testserver"
 DEMO_AUTH_PIN = "2580"
@@ -100,7 +101,7 @@ def put_state(client: Client, **fields: Any) -> None:
     """Write a wizard state straight into the test client's session."""
     session = client.session
     base: dict[str, Any] = {
-        "target": str(Target.SIGN), "step": str(Step.CARD_FACE), "started_at": time.time()
+        "target": str(TargetPassword.SIGN), "step": str(Step.CARD_FACE), "started_at": time.time()
     }
     base.update(fields)
     session[wizard_state.SESSION_KEY] = asdict(wizard_state.WizardState(**base))
@@ -113,7 +114,7 @@ def post_json(client: Client, url: str, body: Any) -> Any:
 
 @pytest.fixture
 def at_step(client: Client) -> Callable[..., Client]:
-    def make(step: Step, target: Target = Target.SIGN, **fields: Any) -> Client:
+    def make(step: Step, target: TargetPassword = TargetPassword.SIGN, **fields: Any) -> Client:
         put_state(client, step=str(step), target=str(target), **fields)
         return client
 

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from django.test import Client
 
+from cardface import synth
+from cardface.result import MESSAGES_JA, CardFaceReading, CardFaceReason
+from cardface.tests.test_read import engine_loaded_offline
 from reset import api_views
-from reset.cardface import synth
-from reset.cardface.result import MESSAGES_JA, CardFaceReading, Reason
-from reset.tests.test_cardface_read import engine_loaded_offline
 from tests.prerequisites import skip_or_fail
 
 pytestmark = [pytest.mark.browser]
@@ -175,7 +175,7 @@ def test_a_still_is_sent_once_and_fills_the_form(browser: Any) -> None:
 
 
 def test_a_reading_that_fails_says_why_and_leaves_the_form_to_the_resident(browser: Any) -> None:
-    failed = CardFaceReading.failed(Reason.GLARE).to_json_dict()
+    failed = CardFaceReading.failed(CardFaceReason.GLARE).to_json_dict()
     posts: list[str] = []
 
     def answer(route: Any) -> None:
@@ -190,7 +190,7 @@ def test_a_reading_that_fails_says_why_and_leaves_the_form_to_the_resident(brows
             "document.querySelector('[role=alert]').textContent.length > 0", timeout=30000
         )
         assert posts == ["/reset/cardface/"]
-        assert page.locator("[role=alert]").inner_text() == MESSAGES_JA[Reason.GLARE]
+        assert page.locator("[role=alert]").inner_text() == MESSAGES_JA[CardFaceReason.GLARE]
         assert "手で入力" in page.locator("[role=status]").inner_text()
         assert page.input_value("#security_code") == "12"
         assert page.input_value("#birth_date") == ""

@@ -82,7 +82,7 @@ def test_the_still_keeps_a_margin_the_server_accepts(result: dict[str, Any]) -> 
     assert isinstance(crop, dict) and isinstance(guide, dict)
     assert crop["x"] < guide["x"] and crop["w"] > guide["w"]
     assert crop["x"] >= 0 and crop["y"] >= 0
-    # reset/cardface/locate.py WHOLE_IMAGE_ASPECT_RANGE: a frame-filling card is still read.
+    # cardface/locate.py WHOLE_IMAGE_ASPECT_RANGE: a frame-filling card is still read.
     assert 1.45 <= crop["w"] / crop["h"] <= 1.75
 
 

@@ -10,8 +10,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from reset.cardface import reader, synth, view
-from reset.cardface.result import MESSAGES_JA, CardFaceReading, FieldReading, Reason
+from cardface import reader, synth
+from cardface.result import MESSAGES_JA, CardFaceReading, CardFaceReason, FieldReading
+from reset import cardface_view as view
 
 URL = "/reset/cardface/"
 
@@ -84,7 +85,7 @@ def test_a_failure_inside_the_reading_is_an_answer_not_a_logged_traceback(
     response = Client().post(URL, data=photo, content_type="image/jpeg")
     assert response.status_code == 200
     body = response.json()
-    assert body["ok"] is False and body["reason"] == Reason.UNREADABLE
+    assert body["ok"] is False and body["reason"] == CardFaceReason.UNREADABLE
     assert body["message"] and body["security_code"] is None
     assert "card face read failed: ValueError" in caplog.text
     assert "4821" not in caplog.text and "昭和" not in caplog.text
@@ -101,7 +102,7 @@ def test_it_answers_not_a_card_for_bytes_that_are_no_image() -> None:
     response = Client().post(URL, data=b"hello", content_type="image/jpeg")
     assert response.status_code == 200
     body = response.json()
-    assert body["ok"] is False and body["reason"] == Reason.NOT_A_CARD
+    assert body["ok"] is False and body["reason"] == CardFaceReason.NOT_A_CARD
     assert body["message"]
 
 
@@ -195,8 +196,8 @@ def test_messages_go_out_in_the_residents_language(
     refused = Client().post(URL, data=b"{}", content_type="application/json")
     assert refused.json()["message"] == f"EN[{view.ERRORS_JA['unsupported_type']}]"
     monkeypatch.setattr(
-        view, "read_card_face_image", lambda data: CardFaceReading.failed(Reason.GLARE)
+        view, "read_card_face_image", lambda data: CardFaceReading.failed(CardFaceReason.GLARE)
     )
     body = Client().post(URL, data=b"\xff\xd8", content_type="image/jpeg").json()
     assert body["reason"] == "glare"
-    assert body["message"] == f"EN[{MESSAGES_JA[Reason.GLARE]}]"
+    assert body["message"] == f"EN[{MESSAGES_JA[CardFaceReason.GLARE]}]"

@@ -29,9 +29,10 @@ from faceverify.liveness import DEFAULT_THRESHOLD
 from faceverify.quality import Advice
 from faceverify.session import FaceCheck
 from faceverify.tests import synth
+from mynacard.targets import TargetPassword
 from reset import wizard_state
 from reset.face_consumer import ADVICE_TEXT, FaceConsumer, engine_config_from_settings
-from reset.wizard_state import Step, Target, WizardState
+from reset.wizard_state import Step, WizardState
 from webapp.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.backends]
@@ -50,7 +51,7 @@ def make_session(
 ) -> SessionStore:
     session = SessionStore()
     state = WizardState(
-        target=str(Target.SIGN),
+        target=str(TargetPassword.SIGN),
         step=str(step),
         started_at=time.time(),
         card_identity=CARD,

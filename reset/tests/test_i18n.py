@@ -8,8 +8,8 @@ from pathlib import Path
 from django.test import Client
 from django.utils import translation
 
+from mynacard.targets import TargetPassword
 from reset.page_strings import card_page_strings
-from reset.wizard_state import Target
 
 PO = Path(__file__).resolve().parents[2] / "locale" / "en" / "LC_MESSAGES" / "django.po"
 
@@ -37,7 +37,7 @@ def test_every_message_is_translated() -> None:
 
 def test_the_card_page_strings_exist_in_english() -> None:
     with translation.override("en"):
-        strings = card_page_strings(Target.SIGN)
+        strings = card_page_strings(TargetPassword.SIGN)
     japanese = {k: v for k, v in strings.items() if re.search(r"[\u3040-\u30ff]", v)}
     # Only the date templates keep the era names (昭和, 令和 …), which are proper names.
     assert not japanese, japanese

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
+from mynacard.targets import TargetPassword
 from reset import kiosk_stores
 from reset.tests.conftest import put_state
-from reset.wizard_state import Step, Target
+from reset.wizard_state import Step
 
 STORES: dict[str, Any] = {
     "checked": "2030-01",
@@ -89,7 +90,7 @@ def test_a_missing_file_fails_loudly(tmp_path: Path) -> None:
 def test_the_card_page_routes_with_the_stores_from_the_file(
     client: Client, tmp_path: Path
 ) -> None:
-    put_state(client, target=Target.AUTH, step=Step.CARD_FACE)
+    put_state(client, target=TargetPassword.AUTH, step=Step.CARD_FACE)
     with override_settings(MYNA_KIOSK_STORES_FILE=str(_write(tmp_path, STORES))):
         response = client.get("/reset/card/")
     config = json.loads(
@@ -105,7 +106,7 @@ def test_the_done_and_help_pages_list_the_stores_for_the_target(
 ) -> None:
     put_state(
         client,
-        target=Target.AUTH,
+        target=TargetPassword.AUTH,
         step=Step.DONE,
         card_identity="c" * 64,
         photo_sha256="d" * 64,
@@ -127,7 +128,7 @@ def test_with_no_store_for_the_target_the_done_page_says_go_to_the_counter(
     none_for_auth = {"stores": [{"id": "b", "name": "ベータ商店", "sign": True}]}
     put_state(
         client,
-        target=Target.AUTH,
+        target=TargetPassword.AUTH,
         step=Step.DONE,
         card_identity="c" * 64,
         photo_sha256="d" * 64,

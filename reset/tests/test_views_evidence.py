@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
+from mynacard.targets import TargetPassword
 from reset import anchors, api_views, evidence_check, wizard_state
 from reset.models import ServerNonce
 from reset.tests.conftest import ORIGIN, post_json, put_state, read_evidence
-from reset.wizard_state import Step, Target
+from reset.wizard_state import Step
 
 pytestmark = [pytest.mark.django_db, pytest.mark.backends]
 
@@ -25,7 +26,7 @@ AUTH_PURPOSE = "myna-reset/reserve/auth"
 
 @pytest.fixture
 def at_chip(client: Client) -> Client:
-    put_state(client, step=str(Step.CHIP), target=str(Target.SIGN))
+    put_state(client, step=str(Step.CHIP), target=str(TargetPassword.SIGN))
     return client
 
 
@@ -59,7 +60,7 @@ def test_it_accepts_real_evidence_and_records_the_photo_hash(
 def test_it_accepts_sign_key_evidence_for_an_auth_reset(
     client: Client, issue_nonce: Callable[[], dict[str, Any]]
 ) -> None:
-    put_state(client, step=str(Step.CHIP), target=str(Target.AUTH))
+    put_state(client, step=str(Step.CHIP), target=str(TargetPassword.AUTH))
     nonce = issue_nonce()
     evidence = read_evidence(purpose=AUTH_PURPOSE, origin=ORIGIN, nonce=nonce["raw"], key="sign")
     assert _post(client, evidence.body()).status_code == 200

@@ -9,16 +9,17 @@ import time
 import pytest
 from django.test import Client
 
+from mynacard.targets import TargetPassword
 from reset.limits import session_key_hash
 from reset.models import ServerNonce
 from reset.tests.conftest import post_json, put_state
-from reset.wizard_state import Step, Target
+from reset.wizard_state import Step
 
 pytestmark = [pytest.mark.django_db, pytest.mark.backends]
 
 
 def test_it_issues_a_256_bit_nonce_for_the_target(client: Client) -> None:
-    put_state(client, step=str(Step.CHIP), target=str(Target.AUTH))
+    put_state(client, step=str(Step.CHIP), target=str(TargetPassword.AUTH))
     data = post_json(client, "/reset/nonce/", {}).json()
     assert len(base64.b64decode(data["nonce"])) == 32
     assert data["purpose"] == "myna-reset/reserve/auth"

@@ -7,11 +7,12 @@ import time
 import pytest
 from django.test import Client, override_settings
 
+from mynacard.targets import TargetPassword
 from reset import wizard_state
 from reset.models import Reservation, ReservationState
 from reset.reservation_cookie import COOKIE
 from reset.tests.conftest import put_state
-from reset.wizard_state import Step, Target
+from reset.wizard_state import Step
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +122,7 @@ def test_done_refuses_before_the_face_check(client: Client) -> None:
     assert Reservation.objects.count() == 0
 
 
-def _passed(client: Client, target: Target = Target.SIGN) -> None:
+def _passed(client: Client, target: TargetPassword = TargetPassword.SIGN) -> None:
     put_state(
         client,
         step=str(Step.DONE),
@@ -151,7 +152,7 @@ def test_done_rejects_delete(client: Client) -> None:
 
 
 def test_home_shows_the_deadline_of_this_browsers_reservation(client: Client) -> None:
-    _passed(client, Target.AUTH)
+    _passed(client, TargetPassword.AUTH)
     client.get("/reset/done/")
     booked = Reservation.objects.get()
     body = client.get("/").content.decode()

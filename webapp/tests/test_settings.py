@@ -61,6 +61,9 @@ def test_check_deploy_warns_without_production_variables(tmp_path: Path) -> None
         ({**PRODUCTION_ENV, "ALLOWED_HOSTS": "reset.example.jp,*"}, "not '*'"),
         ({"MYNA_PUBLIC_ORIGIN": "https://Reset.example.jp"}, "MYNA_PUBLIC_ORIGIN must be"),
         ({"MYNA_PUBLIC_ORIGIN": "https://reset.example.jp/app"}, "MYNA_PUBLIC_ORIGIN must be"),
+        ({"MYNA_KIOSK_OPENS": "6.30"}, "MYNA_KIOSK_OPENS must be a time of day"),
+        ({"MYNA_KIOSK_CLOSES": "24:00"}, "MYNA_KIOSK_CLOSES must be a time of day"),
+        ({"MYNA_KIOSK_OPENS": "23:00"}, "must differ"),
     ],
 )
 def test_bad_values_stop_start_up(env: dict[str, str], message: str, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reset.cardface.ocr import OcrLine, _char_scores, _normalise
-from reset.cardface.parse import (
+from cardface.ocr import OcrLine, _char_scores, _normalise
+from cardface.parse import (
     BIRTH_RE,
     EXPIRY_RE,
     DateError,
@@ -19,7 +19,7 @@ from reset.cardface.parse import (
     fix_known_misreads,
     parse_lines,
 )
-from reset.cardface.synth import seireki, wareki
+from cardface.synth import seireki, wareki
 
 TODAY = date(2026, 11, 27)
 

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import cv2
 import numpy as np
 
-from reset.cardface import locate, quality
-from reset.cardface.ocr import get_engine, read_lines
-from reset.cardface.parse import SECURITY_CODE_REGION, ParsedFace, parse_lines
-from reset.cardface.result import CardFaceReading, Reason
+from cardface import locate, quality
+from cardface.ocr import get_engine, read_lines
+from cardface.parse import SECURITY_CODE_REGION, ParsedFace, parse_lines
+from cardface.result import CardFaceReading, CardFaceReason
 
 logger = logging.getLogger(__name__)
 
@@ -92,26 +92,26 @@ def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFace
     today = today or datetime.now(JST).date()
     h, w = image.shape[:2]
     if min(h, w) < MIN_IMAGE_SIDE:
-        return CardFaceReading.failed(Reason.TOO_SMALL)
+        return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
     image = locate.downscale(image)
     quad = locate.find_card(image)
     if quad is not None:
         if quad.width_px < MIN_CARD_WIDTH_PX:
-            return CardFaceReading.failed(Reason.TOO_SMALL)
+            return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
         card = locate.warp_card(image, quad)
     else:
         fallback = locate.whole_image_as_card(image)
         if fallback is None:
-            return CardFaceReading.failed(Reason.NOT_A_CARD)
+            return CardFaceReading.failed(CardFaceReason.NOT_A_CARD)
         if max(h, w) < MIN_CARD_WIDTH_PX:
-            return CardFaceReading.failed(Reason.TOO_SMALL)
+            return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
         card = fallback
 
     measured = quality.measure(card)
     if measured.glare >= quality.HOPELESS_GLARE:
-        return CardFaceReading.failed(Reason.GLARE)
+        return CardFaceReading.failed(CardFaceReason.GLARE)
     if measured.sharpness < quality.HOPELESS_SHARPNESS:
-        return CardFaceReading.failed(Reason.BLURRED)
+        return CardFaceReading.failed(CardFaceReason.BLURRED)
 
     parsed = _ocr_card(card, today)
     if parsed.found == 3:
@@ -123,17 +123,19 @@ def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFace
     return CardFaceReading(parsed.birth_date, parsed.expiry_date, parsed.security_code, reason)
 
 
-def _diagnose(parsed: ParsedFace, measured: quality.Quality, *, card_shaped: bool) -> Reason:
+def _diagnose(
+    parsed: ParsedFace, measured: quality.Quality, *, card_shaped: bool
+) -> CardFaceReason:
     """Why a reading failed, in the order that helps the resident most."""
     blurred = measured.sharpness < quality.SOFT_SHARPNESS
     glare = measured.glare >= quality.SOFT_GLARE
     if parsed.card_words == 0 and parsed.found == 0 and not (card_shaped and (blurred or glare)):
-        return Reason.NOT_A_CARD
+        return CardFaceReason.NOT_A_CARD
     if glare:
-        return Reason.GLARE
+        return CardFaceReason.GLARE
     if blurred:
-        return Reason.BLURRED
-    return Reason.UNREADABLE
+        return CardFaceReason.BLURRED
+    return CardFaceReason.UNREADABLE
 
 
 def read_card_face_image(jpeg_bytes: bytes, *, today: date | None = None) -> CardFaceReading:
@@ -144,7 +146,7 @@ def read_card_face_image(jpeg_bytes: bytes, *, today: date | None = None) -> Car
     image = decode_image(jpeg_bytes)
     if image is None:
         logger.info("card face: upload is not a decodable image")
-        return CardFaceReading.failed(Reason.NOT_A_CARD)
+        return CardFaceReading.failed(CardFaceReason.NOT_A_CARD)
     # Outside the guard below: a missing model is a deployment fault and must fail loudly.
     get_engine()
     try:
@@ -154,7 +156,7 @@ def read_card_face_image(jpeg_bytes: bytes, *, today: date | None = None) -> Car
         # manual form remains) rather than with a 500 whose logged traceback would carry the
         # exception's text, which may quote what was recognised: log its type only.
         logger.error("card face read failed: %s", type(exc).__name__)
-        reading = CardFaceReading.failed(Reason.UNREADABLE)
+        reading = CardFaceReading.failed(CardFaceReason.UNREADABLE)
     finally:
         del image
     if reading.ok:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from reset.cardface import Reason, ocr, read_card_face_image, synth
-from reset.cardface.__main__ import main as cli_main
-from reset.cardface.ocr import get_engine
-from reset.cardface.result import CardFaceReading
+from cardface import CardFaceReason, ocr, read_card_face_image, synth
+from cardface.__main__ import main as cli_main
+from cardface.ocr import get_engine
+from cardface.result import CardFaceReading
 
 TODAY = date(2026, 11, 27)
 SHOWA = synth.CardFront()  # 昭和60年 7月23日生, 2034年 7月23日まで有効, 4821
@@ -122,15 +122,15 @@ def test_it_reads_clean_and_mildly_degraded_cards(front: synth.CardFront,
 @pytest.mark.parametrize(
     ("scene", "reasons"),
     [
-        (synth.Scene(blur=7.0, seed=21), {Reason.BLURRED}),
-        (synth.Scene(glare=1.5, seed=22), {Reason.GLARE}),
-        (synth.Scene(card_width=200, seed=23), {Reason.TOO_SMALL}),
+        (synth.Scene(blur=7.0, seed=21), {CardFaceReason.BLURRED}),
+        (synth.Scene(glare=1.5, seed=22), {CardFaceReason.GLARE}),
+        (synth.Scene(card_width=200, seed=23), {CardFaceReason.TOO_SMALL}),
         (synth.Scene(card_width=420, rotation=20, tilt=0.2, blur=3.0, jpeg_quality=10, seed=24),
-         {Reason.BLURRED, Reason.UNREADABLE, Reason.TOO_SMALL}),
+         {CardFaceReason.BLURRED, CardFaceReason.UNREADABLE, CardFaceReason.TOO_SMALL}),
     ],
     ids=["blurred", "glare", "too-small", "everything"],
 )
-def test_it_says_why_instead_of_guessing(scene: synth.Scene, reasons: set[Reason]) -> None:
+def test_it_says_why_instead_of_guessing(scene: synth.Scene, reasons: set[CardFaceReason]) -> None:
     reading = read_card_face_image(synth.render_jpeg(SHOWA, scene), today=TODAY)
     assert reading.reason in reasons
     _assert_nothing_wrong(reading, SHOWA)
@@ -138,7 +138,7 @@ def test_it_says_why_instead_of_guessing(scene: synth.Scene, reasons: set[Reason
 
 def test_a_receipt_is_not_a_card() -> None:
     reading = read_card_face_image(synth.render_other_document(seed=1), today=TODAY)
-    assert reading.reason is Reason.NOT_A_CARD
+    assert reading.reason is CardFaceReason.NOT_A_CARD
     assert _values(reading) == (None, None, None)
 
 

@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 @unique
-class Reason(StrEnum):
+class CardFaceReason(StrEnum):
     """Stable codes for a card front we could not read; the page maps them to Japanese help."""
 
     TOO_SMALL = "too_small"
@@ -35,21 +35,21 @@ class Reason(StrEnum):
 
 # Shown by the page (and returned by the view) next to the manual form, which always remains.
 # Marked for the catalogue only: the CLI prints them as they are, the view translates them.
-MESSAGES_JA: dict[Reason, str] = {
-    Reason.TOO_SMALL: gettext_noop(
+MESSAGES_JA: dict[CardFaceReason, str] = {
+    CardFaceReason.TOO_SMALL: gettext_noop(
         "カードが小さく写っています。マイナンバーカード(表面)を黒わくいっぱいにあわせて、"
         "もう一度撮影してください。"
     ),
-    Reason.BLURRED: gettext_noop(
+    CardFaceReason.BLURRED: gettext_noop(
         "写真がぼやけています。カードとカメラを動かさず、ピントが合ってから撮影してください。"
     ),
-    Reason.GLARE: gettext_noop(
+    CardFaceReason.GLARE: gettext_noop(
         "照明が反射して文字が読めません。反射しない向きにカードを傾けて、もう一度撮影してください。"
     ),
-    Reason.NOT_A_CARD: gettext_noop(
+    CardFaceReason.NOT_A_CARD: gettext_noop(
         "マイナンバーカード(表面)が見つかりません。カードの表面を黒わくにあわせてください。"
     ),
-    Reason.UNREADABLE: gettext_noop(
+    CardFaceReason.UNREADABLE: gettext_noop(
         "券面の文字を読み取れませんでした。もう一度撮影するか、下の欄に手で入力してください。"
     ),
 }
@@ -75,14 +75,14 @@ class CardFaceReading:
     birth_date: FieldReading[date] | None = None
     expiry_date: FieldReading[date] | None = None
     security_code: FieldReading[str] | None = None
-    reason: Reason | None = None
+    reason: CardFaceReason | None = None
 
     @property
     def ok(self) -> bool:
         return self.reason is None
 
     @classmethod
-    def failed(cls, reason: Reason) -> CardFaceReading:
+    def failed(cls, reason: CardFaceReason) -> CardFaceReading:
         return cls(reason=reason)
 
     def to_json_dict(self) -> dict[str, Any]:

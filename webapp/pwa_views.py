@@ -1,4 +1,8 @@
-"""PWA plumbing: the service worker at the site root, the manifest and the offline page."""
+"""PWA plumbing for the whole site: the service worker at the root, the manifest, the offline page.
+
+Routed by webapp/urls.py under the ``pwa`` namespace (the service worker must sit at the site root
+so that its scope covers every page, not only the wizard).
+"""
 
 from __future__ import annotations
 
@@ -39,8 +43,8 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         {
             "cache_version": CACHE_VERSION,
             "shell": [static(path) for path in SHELL_STATIC]
-            + [reverse("reset:offline"), reverse("reset:manifest")],
-            "offline_url": reverse("reset:offline"),
+            + [reverse("pwa:offline"), reverse("pwa:manifest")],
+            "offline_url": reverse("pwa:offline"),
         },
         content_type="text/javascript; charset=utf-8",
     )

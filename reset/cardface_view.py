@@ -20,7 +20,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from reset.cardface.reader import MAX_IMAGE_BYTES, read_card_face_image
+from cardface.reader import MAX_IMAGE_BYTES, read_card_face_image
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from datetime import date
 from enum import StrEnum, unique
 from typing import TypeVar
 
+from cardface.ocr import OcrLine
+from cardface.result import FieldReading
 from mynacard.pins import ERAS
-from reset.cardface.ocr import OcrLine
-from reset.cardface.result import FieldReading
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""`python -m reset.cardface IMAGE`: read a card front and print the result as JSON.
+"""`python -m cardface IMAGE`: read a card front and print the result as JSON.
 
 Prints `birth_date` and `expiry_date` (YYYY-MM-DD), `security_code` (four digits) and a
 `confidence` for each, or a `reason` code with its Japanese message. Exit status 0 when all
@@ -14,13 +14,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from reset.cardface.reader import MAX_IMAGE_BYTES, read_card_face_image
+from cardface.reader import MAX_IMAGE_BYTES, read_card_face_image
 
 logger = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reset.cardface", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cardface", description=__doc__)
     parser.add_argument("image", type=Path, help="JPEG or PNG photo of the card's front")
     parser.add_argument(
         "--today", type=date.fromisoformat, default=None,

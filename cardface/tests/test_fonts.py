@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from reset.cardface import fonts
-from reset.cardface.fonts import FontFace, FontsMissing, Style, find_font
+from cardface import fonts
+from cardface.fonts import FontFace, FontsMissing, Style, find_font
 
 NOTHING_KNOWN: dict[Style, tuple[FontFace, ...]] = {style: () for style in Style}
 

@@ -18,12 +18,12 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from cardface.fonts import Style, font_for
 from mynacard.pins import to_wareki
-from reset.cardface.fonts import Style, font_for
 
 logger = logging.getLogger(__name__)
 
-# Found on first use (reset/cardface/fonts.py): Noto CJK or IPA, else a clear FontsMissing.
+# Found on first use (cardface/fonts.py): Noto CJK or IPA, else a clear FontsMissing.
 SANS, SANS_BOLD, SERIF = Style.SANS, Style.SANS_BOLD, Style.SERIF
 BASE_WIDTH = 1000
 BASE_HEIGHT = round(BASE_WIDTH * 54.0 / 85.6)

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from reset.cardface import locate, quality, synth
-from reset.cardface.reader import decode_image
+from cardface import locate, quality, synth
+from cardface.reader import decode_image
 
 FRONT = synth.CardFront()
 
