@@ -91,11 +91,11 @@ class LivenessConfig:
     smile_min_change: float = 0.07
     smile_max_yaw: float = 20.0
     # Signed nose parallax of the turn (planarity.turn_parallax) at least this: flat photos
-    # tilted 20–60° measure ≤ 0.04, real turned heads ≥ 0.06 (docs/faceverify.md).
+    # tilted 10–60° measure ≤ 0.026, real turned heads ≥ 0.058 (docs/faceverify.md).
     min_parallax: float = 0.045
     # Surroundings moving with the face (screen.surround_follow): a ratio below this means the
     # region around the face moved by the face's own homography, like the rest of a held photo.
-    # Tilted photos that reach a left-turn yaw: 0.3–0.7; real turns ≈ 1 (docs/faceverify.md).
+    # Tilted photos read as a left turn: 0.22–0.81; real turns 1.01–1.05 (docs/faceverify.md).
     min_surround_ratio: float = 0.75
     continuity_max: float = 0.55
     # `motion` is the aligned-face change (faceverify.stillness), 1.0 = clearly moved.
