@@ -12,7 +12,7 @@ What it defends against (shared/docs/peers.md, remote identity proofing; docs/fa
   only at the end of the attempt, so no per-frame progress tells an attacker which tilt worked;
 - a photo that already smiles: the smile must be a change from the same person's most neutral
   frontal frame of this attempt, with the planar motion between the two frames removed;
-- prompts come in an order chosen by the server for each attempt (`choose_prompts`,
+- prompts come in an order and number chosen by the server for each attempt (`choose_prompts`,
   SystemRandom);
 - a frozen or replayed stream: the aligned face (landmark geometry and texture, session.py /
   faceverify.stillness) not changing for `frozen_seconds` ends the attempt; pixel noise, shifts
@@ -25,6 +25,8 @@ What it defends against (shared/docs/peers.md, remote identity proofing; docs/fa
 
 from __future__ import annotations
 
+import collections
+import itertools
 import logging
 import math
 import random
@@ -164,10 +166,31 @@ Event = PromptEvent | ProgressEvent | AdviceEvent | Decision
 
 
 def choose_prompts(rng: random.Random | None = None) -> tuple[Prompt, ...]:
-    """All three prompts in an order the client cannot predict (SystemRandom unless injected)."""
+    """Every prompt once in an order the client cannot predict, and in half of the attempts one
+    more 正面 where it does not follow another: neither the order nor the number of prompts can be
+    prepared for (a recorded clip would have to match both). SystemRandom unless injected."""
+    chooser = rng or secrets.SystemRandom()
     order = list(Prompt)
-    (rng or secrets.SystemRandom()).shuffle(order)
+    chooser.shuffle(order)
+    if chooser.random() < 0.5:
+        slots = [
+            i
+            for i in range(len(order) + 1)
+            if Prompt.FACE_FRONT not in order[max(0, i - 1) : i + 1]
+        ]
+        order.insert(chooser.choice(slots), Prompt.FACE_FRONT)
     return tuple(order)
+
+
+def valid_prompts(prompts: tuple[Prompt, ...]) -> bool:
+    """左 and 笑う once each, 正面 once or twice, never the same prompt twice in a row."""
+    counts = collections.Counter(prompts)
+    return (
+        counts[Prompt.TURN_LEFT] == 1
+        and counts[Prompt.SMILE] == 1
+        and counts[Prompt.FACE_FRONT] in (1, 2)
+        and all(a != b for a, b in itertools.pairwise(prompts))
+    )
 
 
 @dataclass
@@ -203,8 +226,8 @@ class Challenge:
     _last_advice: Advice | None = None
 
     def __post_init__(self) -> None:
-        if sorted(self.prompts) != sorted(Prompt) or len(self.prompts) != len(Prompt):
-            raise ValueError("prompts must be each Prompt exactly once")
+        if not valid_prompts(self.prompts):
+            raise ValueError("prompts: 左 and 笑う once, 正面 once or twice, no repeats in a row")
 
     @property
     def current(self) -> Prompt | None:

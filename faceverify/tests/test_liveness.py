@@ -24,6 +24,7 @@ from faceverify.liveness import (
     Prompt,
     PromptEvent,
     choose_prompts,
+    valid_prompts,
 )
 from faceverify.quality import Advice
 from faceverify.tests.landmarks import face_points
@@ -121,6 +122,9 @@ class FixedOrder(random.Random):
     def shuffle(self, x: list[Prompt]) -> None:  # type: ignore[override]
         x[:] = list(self.order)
 
+    def random(self) -> float:
+        return 0.99  # no extra 正面
+
 
 @pytest.mark.parametrize("order", list(itertools.permutations(Prompt)))
 def test_it_passes_in_every_order(order: tuple[Prompt, ...]) -> None:
@@ -138,10 +142,11 @@ def test_it_passes_in_every_order(order: tuple[Prompt, ...]) -> None:
 
 def test_prompts_are_a_permutation_and_the_order_varies() -> None:
     rng = random.Random(7)
-    orders = {choose_prompts(rng) for _ in range(60)}
-    assert all(sorted(o) == sorted(Prompt) for o in orders)
-    assert len(orders) == 6  # every order turns up; the client cannot predict one
-    assert sorted(choose_prompts()) == sorted(Prompt)  # SystemRandom by default
+    orders = {choose_prompts(rng) for _ in range(200)}
+    assert all(valid_prompts(o) and set(o) == set(Prompt) for o in orders)
+    assert {len(o) for o in orders} == {3, 4}  # the number of prompts varies too
+    assert len([o for o in orders if len(o) == 3]) == 6  # every order turns up
+    assert set(choose_prompts()) == set(Prompt)  # SystemRandom by default
 
 
 def test_a_static_photo_replay_fails() -> None:
@@ -264,6 +269,18 @@ def test_biometric_data_is_dropped_with_the_decision() -> None:
 def test_prompts_must_be_each_prompt_once() -> None:
     with pytest.raises(ValueError):
         Challenge(prompts=(Prompt.SMILE, Prompt.SMILE, Prompt.TURN_LEFT))
+    with pytest.raises(ValueError):  # 正面 twice, but in a row
+        Challenge(prompts=(Prompt.FACE_FRONT, Prompt.FACE_FRONT, Prompt.SMILE, Prompt.TURN_LEFT))
+
+
+def test_an_extra_front_prompt_is_answered_like_the_first() -> None:
+    order = (Prompt.FACE_FRONT, Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE)
+    challenge = Challenge(prompts=order)
+    script = Script(challenge)
+    decision = script.run()
+    assert decision.passed, decision
+    assert [e.prompt for e in script.events if isinstance(e, PromptEvent)] == list(order)
+    assert {e.total for e in script.events if isinstance(e, PromptEvent)} == {4}
 
 
 @pytest.mark.parametrize("order", [tuple(Prompt), tuple(reversed(Prompt))])

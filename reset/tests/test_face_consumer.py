@@ -258,7 +258,7 @@ async def test_a_full_pass_is_recorded_in_the_session(chip: bytes) -> None:
     session = await asyncio.to_thread(make_session, chip)
     comm = communicator(session)
     ready = await start(comm, chip)
-    assert sorted(ready["prompts"]) == ["face_front", "smile", "turn_left"]
+    assert set(ready["prompts"]) == {"face_front", "smile", "turn_left"}  # 3 or 4, random
     result, prompts_seen = await run_attempt(comm, ready)
     assert result is not None and result["passed"] is True, result
     assert "score" not in result  # the page never learns how close it came (no hill-climbing)
