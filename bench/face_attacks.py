@@ -1,7 +1,8 @@
 """Presentation-attack table: every attack of faceverify/tests/attacks.py, several attempts each,
 against the real engine; and the genuine sequence measured the same way.
 
-    .venv/bin/python bench/face_attacks.py [--attempts 3] [--genuine 10] [--calibration]
+    .venv/bin/python bench/face_attacks.py [--attempts 3] [--genuine 10] [--step 0.25]
+    .venv/bin/python bench/face_attacks.py --calibration
 
 Prints a Markdown table (attack, attempts, accepted, how each attempt ended) for
 docs/faceverify.md; with --calibration instead, the planarity / surroundings / smile-change values
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--attempts", type=int, default=3)
     parser.add_argument("--genuine", type=int, default=10)
     parser.add_argument("--calibration", action="store_true")
+    parser.add_argument("--step", type=float, default=attacks.FRAME_STEP, help="s per frame")
     args = parser.parse_args(argv)
     if args.calibration:
         calibration()
@@ -98,11 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|")
     worst = 0
     for attack in attacks.catalogue():
-        outcomes = [attacks.run(attack, seed) for seed in range(args.attempts)]
+        outcomes = [attacks.run(attack, seed, step=args.step) for seed in range(args.attempts)]
         accepted = sum(o.passed for o in outcomes)
         worst = max(worst, accepted)
         print(f"| {attack.name} | {len(outcomes)} | {accepted} | {_ended(outcomes)} |", flush=True)
-    genuine = [attacks.run_genuine(seed) for seed in range(args.genuine)]
+    genuine = [attacks.run_genuine(seed, step=args.step) for seed in range(args.genuine)]
     passed = sum(o.passed for o in genuine)
     print(
         f"| **genuine** (obama3 / obama / mirrored obama2, demo chip) | {len(genuine)} "
