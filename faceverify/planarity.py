@@ -1,13 +1,13 @@
 """Is the face a plane? Parallax between frontal and turned landmarks, and expression change.
 
-A photo or a screen held in front of the camera is flat: however it is tilted, shifted or bent a
-little, the 68 landmarks of one view map onto those of another by a single homography (the
-projective map of a plane), up to the landmark detector's own noise. A real head is not flat: when
-it turns, the nose tip (about 3 cm in front of the cheeks) and the face outline (the occluding
-contour, which slides around the head) move differently, and no homography explains both. That
-unexplained part — the parallax — is what `parallax` measures, as a fraction of the outer-eye
-distance so the face's size does not matter. Calibration and margin: docs/faceverify.md,
-"Presentation attacks".
+A photo or a screen held in front of the camera is flat: however it is tilted or shifted, the 68
+landmarks of one view map onto those of another by a single homography (the projective map of a
+plane), up to the landmark detector's own noise. A real head is not flat: when it turns, the nose
+tip (about 3 cm in front of the cheeks) and the face outline (the occluding contour, which slides
+around the head) move differently, and no homography explains both. `turn_parallax` measures that
+unexplained part at the nose — its sign follows the turn, which landmark noise cannot fake — as a
+fraction of the outer-eye distance so the face's size does not matter. Calibration and margin:
+docs/faceverify.md, "Presentation attacks".
 
 `expression_change` uses the same idea for the smile: the smiling frame is mapped onto the
 neutral frame by the homography of the rigid upper face (eyes, brows, nose), so a tilted or
@@ -76,19 +76,6 @@ def project(matrix: npt.NDArray[np.float64], points: Points) -> Points:
     w = mapped[:, 2:3]
     w = np.where(np.abs(w) < 1e-9, 1e-9, w)
     return np.asarray(mapped[:, :2] / w, dtype=np.float64)
-
-
-def parallax(frontal: Points, turned: Points) -> float:
-    """RMS distance between the turned landmarks and the best homography of the frontal ones,
-    over the outer-eye distance of the turned face. ≈ landmark noise (0.01–0.03) for a plane;
-    several times that for a head that really turned. NaN when no homography can be fitted."""
-    matrix = fit_homography(frontal, turned, ALL_STABLE)
-    scale = eye_span(turned)
-    if matrix is None or scale <= 1.0:
-        return float("nan")
-    predicted = project(matrix, frontal[list(ALL_STABLE)])
-    error = predicted - turned[list(ALL_STABLE)]
-    return float(np.sqrt(np.mean(np.sum(error * error, axis=1))) / scale)
 
 
 def turn_parallax(frontal: Points, turned: Points) -> float:
