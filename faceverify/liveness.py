@@ -419,14 +419,20 @@ class Challenge:
         return self.decision
 
     def _remember_frontal(self, m: FrameMeasure) -> None:
-        """Keep the recent frontal landmarks (the turn's "before") and the most neutral one."""
-        if m.points is None or not self._is_frontal(m):
+        """Keep the recent frontal landmarks (the turn's "before") and the most neutral face.
+
+        By yaw alone, not the calibrated pitch: the landmarks are compared through homographies,
+        which absorb a nod, and a resident who calibrated looking a little up or down must still
+        leave neutral frames to smile from.
+        """
+        if m.points is None:
             return
-        # The least smiling frontal frame so far is the baseline, whenever it came: a resident
-        # who smiled while calibrating relaxes later, and a smile never lowers the baseline.
-        self._frontal_points.append(m.points)
-        del self._frontal_points[: -self.config.frontal_landmark_frames]
-        if m.smile < self._neutral_smile:
+        if self._is_frontal_yaw(m.yaw):
+            self._frontal_points.append(m.points)
+            del self._frontal_points[: -self.config.frontal_landmark_frames]
+        # The least smiling face so far at a yaw where 笑う counts is the baseline, whenever it
+        # came: a resident who smiled while calibrating relaxes later, and a smile never lowers it.
+        if abs(m.yaw) <= self.config.smile_max_yaw and m.smile < self._neutral_smile:
             self._neutral, self._neutral_smile = m.points, m.smile
 
     def _looks_live(self) -> bool:

@@ -454,3 +454,17 @@ def test_the_frozen_limit_is_in_seconds_of_unchanged_face() -> None:
     for _ in range(still):  # just under the limit: nothing happens
         script.feed(script.frame_measure(motion=0.5))
     assert challenge.decision is None or challenge.decision.reason is not FaceCheckReason.STATIC
+
+
+def test_neutral_frames_count_whatever_the_calibrated_pitch() -> None:
+    # The e2e camera: calibrated on a smiling frame, the neutral photo looks 20° further up
+    # (obama3). Its frames are not "frontal" for identity, but they are the smile's baseline.
+    challenge = Challenge(prompts=(Prompt.SMILE, Prompt.FACE_FRONT, Prompt.TURN_LEFT))
+    script = Script(challenge)
+    for _ in range(4):
+        script.feed(script.frame_measure(yaw=2.0, pitch=-5.0, smile=0.97))
+    assert challenge.current is Prompt.SMILE
+    for _ in range(3):
+        script.feed(script.frame_measure(yaw=14.0, pitch=15.0, smile=0.64))
+    decision = script.run()
+    assert decision.passed, decision
