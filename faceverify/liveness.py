@@ -3,11 +3,20 @@
 This module is pure: it consumes one `FrameMeasure` per frame (numbers and, on some frames, an
 embedding) and produces events, so tests can script whole sessions without video.
 
-What it defends against (shared/docs/peers.md, remote identity proofing):
-- a printed or on-screen photo: it cannot turn its head or smile on request, and prompts come in
-  an order chosen by the server for each attempt (`choose_prompts`, SystemRandom);
-- a frozen or replayed stream: consecutive frames whose face region is (nearly) pixel-identical
-  for `frozen_frames` frames in a row end the attempt (a real sensor always adds noise);
+What it defends against (shared/docs/peers.md, remote identity proofing; docs/faceverify.md,
+"Presentation attacks"):
+- a printed or on-screen photo, tilted to fake a turn: the landmarks of the turned frames must
+  not be explained by a homography of the frontal ones (faceverify.planarity: a plane moves by a
+  homography, a head shows parallax between the nose and the outline), and the surroundings of
+  the face must not move with it (faceverify.screen, computed by the session). Both are judged
+  only at the end of the attempt, so no per-frame progress tells an attacker which tilt worked;
+- a photo that already smiles: the smile must be a change from the same person's most neutral
+  frontal frame of this attempt, with the planar motion between the two frames removed;
+- prompts come in an order and number chosen by the server for each attempt (`choose_prompts`,
+  SystemRandom);
+- a frozen or replayed stream: the aligned face (landmark geometry and texture, session.py /
+  faceverify.stillness) not changing for `frozen_seconds` ends the attempt; pixel noise, shifts
+  and re-encoding do not count as change;
 - a swap between people (the holder's photo for the frontal frames, someone else for the rest):
   every embedding taken during the attempt must stay within `continuity_max` of the first one;
 - one lucky frame: the identity score is the median of *all* frontal distances of the attempt
@@ -16,6 +25,8 @@ What it defends against (shared/docs/peers.md, remote identity proofing):
 
 from __future__ import annotations
 
+import collections
+import itertools
 import logging
 import math
 import random
@@ -27,6 +38,8 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
+from faceverify.geometry import Points
+from faceverify.planarity import expression_change, median_turn_parallax
 from faceverify.quality import Advice
 
 logger = logging.getLogger(__name__)
@@ -52,6 +65,9 @@ class FaceCheckReason(StrEnum):
     FACE_CHANGED = "face_changed"
     NO_MATCH = "no_match"
     TOO_FEW_FRAMES = "too_few_frames"
+    # A presentation attack (flat turn, surroundings moving with the face): deliberately one code
+    # for every such signal, so a failed attempt does not say which check caught it.
+    NOT_LIVE = "not_live"
 
 
 @dataclass(frozen=True)
@@ -72,10 +88,22 @@ class LivenessConfig:
     left_min_turn: float = 12.0  # relative to the calibration baseline
     turn_max_pitch: float = 25.0
     smile_min: float = 0.85
+    # ... and at least this much more than the attempt's most neutral frontal frame, after the
+    # planar motion between them is removed (planarity.expression_change; docs/faceverify.md).
+    smile_min_change: float = 0.07
     smile_max_yaw: float = 20.0
+    # Signed nose parallax of the turn (planarity.turn_parallax) at least this: flat photos
+    # tilted 10–60° measure ≤ 0.026, real turned heads ≥ 0.058 (docs/faceverify.md).
+    min_parallax: float = 0.045
+    # Surroundings moving with the face (screen.surround_follow): a ratio below this means the
+    # region around the face moved by the face's own homography, like the rest of a held photo.
+    # Tilted photos read as a left turn: 0.22–0.81; real turns 1.01–1.05 (docs/faceverify.md).
+    min_surround_ratio: float = 0.75
     continuity_max: float = 0.55
-    frozen_motion: float = 0.35  # mean absolute gray-level change of the face crop
-    frozen_frames: int = 5
+    # `motion` is the aligned-face change (faceverify.stillness), 1.0 = clearly moved.
+    frozen_motion: float = 1.0
+    frozen_seconds: float = 8.0
+    frontal_landmark_frames: int = 8
     min_identity_frames: int = 3
     # Besides the frames that must carry one, an embedding at least this many frames apart
     # (2 s at the page's usual 5 frames/s; it was every 3rd frame): continuity at a bounded cost.
@@ -92,7 +120,9 @@ class FrameMeasure:
     yaw: float = 0.0
     pitch: float = 0.0
     smile: float = 0.0
-    motion: float | None = None  # None on the first frame of a stream
+    motion: float | None = None  # aligned-face change; None when it cannot be measured
+    points: Points | None = None  # the 68 landmarks (numbers only; dropped with the decision)
+    surround: float | None = None  # screen.surround_follow ratio on turned frames, else None
     embedding: Embedding | None = None
     distance: float | None = None  # to the reference, when `embedding` is set
 
@@ -138,10 +168,31 @@ Event = PromptEvent | ProgressEvent | AdviceEvent | Decision
 
 
 def choose_prompts(rng: random.Random | None = None) -> tuple[Prompt, ...]:
-    """All three prompts in an order the client cannot predict (SystemRandom unless injected)."""
+    """Every prompt once in an order the client cannot predict, and in half of the attempts one
+    more 正面 where it does not follow another: neither the order nor the number of prompts can be
+    prepared for (a recorded clip would have to match both). SystemRandom unless injected."""
+    chooser = rng or secrets.SystemRandom()
     order = list(Prompt)
-    (rng or secrets.SystemRandom()).shuffle(order)
+    chooser.shuffle(order)
+    if chooser.random() < 0.5:
+        slots = [
+            i
+            for i in range(len(order) + 1)
+            if Prompt.FACE_FRONT not in order[max(0, i - 1) : i + 1]
+        ]
+        order.insert(chooser.choice(slots), Prompt.FACE_FRONT)
     return tuple(order)
+
+
+def valid_prompts(prompts: tuple[Prompt, ...]) -> bool:
+    """左 and 笑う once each, 正面 once or twice, never the same prompt twice in a row."""
+    counts = collections.Counter(prompts)
+    return (
+        counts[Prompt.TURN_LEFT] == 1
+        and counts[Prompt.SMILE] == 1
+        and counts[Prompt.FACE_FRONT] in (1, 2)
+        and all(a != b for a, b in itertools.pairwise(prompts))
+    )
 
 
 @dataclass
@@ -161,15 +212,25 @@ class Challenge:
     _passed: list[Prompt] = field(default_factory=list)
     _anchor: Embedding | None = None
     _distances: list[float] = field(default_factory=list)
-    _frozen_run: int = 0
+    _still_since: float | None = None
+    # Landmarks of this attempt (numbers, dropped with the decision): recent frontal frames, the
+    # most neutral frontal frame (the smile's baseline), the frames of the current / completed
+    # turn hold, and the surroundings ratios of the completed turn.
+    _frontal_points: list[Points] = field(default_factory=list)
+    _neutral: Points | None = None
+    _neutral_smile: float = math.inf
+    _turn_points: list[Points] = field(default_factory=list)
+    _turn_surround: list[float] = field(default_factory=list)
+    _turned: list[Points] = field(default_factory=list)
+    _surround: list[float] = field(default_factory=list)
     _frames_since_embedding: int = 1_000_000
     _need_fresh_embedding: bool = True
     _last_advice: Advice | None = None
     _phase_identity: int = 0  # identity frames taken in the current phase
 
     def __post_init__(self) -> None:
-        if sorted(self.prompts) != sorted(Prompt) or len(self.prompts) != len(Prompt):
-            raise ValueError("prompts must be each Prompt exactly once")
+        if not valid_prompts(self.prompts):
+            raise ValueError("prompts: 左 and 笑う once, 正面 once or twice, no repeats in a row")
 
     @property
     def current(self) -> Prompt | None:
@@ -219,14 +280,20 @@ class Challenge:
             self._phase_started = m.t
         events: list[Event] = []
 
+        # Frozen: the aligned face has not changed for frozen_seconds (a live face blinks, shifts
+        # its gaze and turns a little; a still photo, a replayed frame or a frozen virtual camera
+        # does not, whatever noise is added to the pixels).
         if m.motion is not None and m.motion < self.config.frozen_motion:
-            self._frozen_run += 1
-        else:
-            self._frozen_run = 0
-        if self._frozen_run >= self.config.frozen_frames:
-            return [self._finish(FaceCheckReason.STATIC)]
+            if self._still_since is None:
+                self._still_since = m.t
+            elif m.t - self._still_since >= self.config.frozen_seconds:
+                return [self._finish(FaceCheckReason.STATIC)]
+        elif m.motion is not None:
+            self._still_since = None
 
         usable = m.faces == 1 and m.advice is None
+        if usable and m.points is not None:
+            self._remember_frontal(m)
         if m.faces != 1:
             self._need_fresh_embedding = True  # whoever comes back must be checked again
         if m.embedding is not None and m.faces == 1:
@@ -264,10 +331,16 @@ class Challenge:
         return events
 
     def discard(self) -> None:
-        """Forget embeddings and distances (biometric data is kept no longer than the attempt)."""
+        """Forget embeddings, distances and landmarks (kept no longer than the attempt)."""
         self._anchor = None
         self._distances.clear()
         self._calibration.clear()
+        self._frontal_points.clear()
+        self._neutral = None
+        self._turn_points.clear()
+        self._turn_surround.clear()
+        self._turned.clear()
+        self._surround.clear()
 
     # -- phases -----------------------------------------------------------------------------
 
@@ -292,14 +365,24 @@ class Challenge:
         if usable and self._meets(prompt, m):
             self._held += 1
             self._last_advice = None
+            if prompt is Prompt.TURN_LEFT and m.points is not None:
+                self._turn_points.append(m.points)
+                if m.surround is not None:
+                    self._turn_surround.append(m.surround)
         else:
             self._held = 0
+            self._turn_points.clear()
+            self._turn_surround.clear()
         needed = self.config.hold_frames
         # The frame that completes a hold must carry an embedding (continuity per prompt).
         if self._held >= needed and m.embedding is None:
             self._held = needed - 1
         if self._held >= needed:
             self._passed.append(prompt)
+            if prompt is Prompt.TURN_LEFT:
+                # The evidence of the hold that counted; judged with the decision.
+                self._turned = list(self._turn_points)
+                self._surround = list(self._turn_surround)
             return self._next_prompt(m.t)
         return [ProgressEvent(held=self._held, needed=needed)]
 
@@ -328,6 +411,8 @@ class Challenge:
 
     def _decide(self) -> Decision:
         score = float(statistics.median(self._distances))
+        if not self._looks_live():
+            return self._finish(FaceCheckReason.NOT_LIVE, score=score)
         if score <= self.config.threshold:
             return self._finish(None, score=score)
         return self._finish(FaceCheckReason.NO_MATCH, score=score)
@@ -349,6 +434,38 @@ class Challenge:
         logger.info("face challenge decided passed=%s reason=%s", reason is None, reason)
         self.discard()
         return self.decision
+
+    def _remember_frontal(self, m: FrameMeasure) -> None:
+        """Keep the recent frontal landmarks (the turn's "before") and the most neutral face.
+
+        By yaw alone, not the calibrated pitch: the landmarks are compared through homographies,
+        which absorb a nod, and a resident who calibrated looking a little up or down must still
+        leave neutral frames to smile from.
+        """
+        if m.points is None:
+            return
+        if self._is_frontal_yaw(m.yaw):
+            self._frontal_points.append(m.points)
+            del self._frontal_points[: -self.config.frontal_landmark_frames]
+        # The least smiling face so far at a yaw where 笑う counts is the baseline, whenever it
+        # came: a resident who smiled while calibrating relaxes later, and a smile never lowers it.
+        if abs(m.yaw) <= self.config.smile_max_yaw and m.smile < self._neutral_smile:
+            self._neutral, self._neutral_smile = m.points, m.smile
+
+    def _looks_live(self) -> bool:
+        """The completed turn was three-dimensional and its surroundings did not follow it."""
+        frontal = self._frontal_points
+        if not frontal or not self._turned:
+            logger.info("presentation check: no landmarks of the turn")
+            return False
+        parallax = median_turn_parallax(frontal, self._turned)
+        if not math.isfinite(parallax) or parallax < self.config.min_parallax:
+            logger.info("presentation check: the turn is explained by a plane")
+            return False
+        if self._surround and statistics.median(self._surround) < self.config.min_surround_ratio:
+            logger.info("presentation check: the surroundings moved with the face")
+            return False
+        return True
 
     # -- predicates -------------------------------------------------------------------------
 
@@ -399,4 +516,16 @@ class Challenge:
                 and self._relative_yaw(m) >= self.config.left_min_turn
                 and abs(self._relative_pitch(m)) <= self.config.turn_max_pitch
             )
-        return m.smile >= self.config.smile_min and abs(m.yaw) <= self.config.smile_max_yaw
+        return (
+            m.smile >= self.config.smile_min
+            and abs(m.yaw) <= self.config.smile_max_yaw
+            and self._smile_change(m) >= self.config.smile_min_change
+        )
+
+    def _smile_change(self, m: FrameMeasure) -> float:
+        # Relative to this person's own most neutral frontal frame of this attempt: a photo that
+        # already smiles (or any photo, tilted or moved) changes by ≈ 0.
+        if m.points is None or self._neutral is None:
+            return -math.inf
+        change = expression_change(self._neutral, m.points)
+        return change if math.isfinite(change) else -math.inf

@@ -24,6 +24,7 @@ from faceverify.analyzer import (
     embed,
     observe,
 )
+from faceverify.geometry import Points
 from faceverify.imaging import (
     JPEG,
     MAX_FRAME_SIDE,
@@ -44,6 +45,8 @@ from faceverify.liveness import (
 )
 from faceverify.models import Models, get_models
 from faceverify.quality import QualityConfig
+from faceverify.screen import surround_follow
+from faceverify.stillness import StillnessConfig, StillnessMeter
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class EngineConfig:
     detect: DetectConfig = field(default_factory=DetectConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     liveness: LivenessConfig = field(default_factory=LivenessConfig)
+    stillness: StillnessConfig = field(default_factory=StillnessConfig)
 
 
 class ReferencePhotoError(ValueError):
@@ -108,11 +112,15 @@ class FaceCheck:
     tracker: FaceTracker = field(init=False)
     frames: int = 0
     embeddings: int = 0
-    _previous: npt.NDArray[np.uint8] | None = None
+    stillness: StillnessMeter = field(init=False)
+    # The latest frontal frame, downscaled gray, with its landmarks in its coordinates: what the
+    # surroundings of a turned frame are compared with (faceverify.screen). Memory only.
+    _previous: tuple[npt.NDArray[np.uint8], Points] | None = None
 
     def __post_init__(self) -> None:
         self.challenge = Challenge(prompts=choose_prompts(self.rng), config=self.config.liveness)
         self.tracker = FaceTracker(config=self.config.detect, models=self.models)
+        self.stillness = StillnessMeter(self.config.stillness)
 
     @property
     def prompts(self) -> tuple[Prompt, ...]:
@@ -140,10 +148,14 @@ class FaceCheck:
         m = self.models or get_models()
         boxes = self.tracker.locate(image)
         if len(boxes) != 1:
-            self._previous = None
+            self.stillness.reset()
             return FrameMeasure(t=t, faces=len(boxes))
         box = boxes[0]
         face = observe(image, box, quality=self.config.quality, models=m)
+        small, factor = scale_to_width(image, _MOTION_WIDTH)
+        gray, points = to_gray(small), face.points * factor
+        motion = self.stillness.change(gray, points)
+        surround = self._surround(gray, points, face.pose.yaw)
         measure = FrameMeasure(
             t=t,
             faces=1,
@@ -151,7 +163,9 @@ class FaceCheck:
             yaw=face.pose.yaw,
             pitch=face.pose.pitch,
             smile=face.smile,
-            motion=self._motion(image, box),
+            motion=motion,
+            points=face.points,
+            surround=surround,
         )
         if not face.quality.ok or not self.challenge.wants_embedding(measure):
             return measure
@@ -161,29 +175,19 @@ class FaceCheck:
         return replace(measure, embedding=embedding, distance=dist)
 
     def discard(self) -> None:
-        """Drop everything biometric: the reference, the attempt's embeddings, the last crop."""
+        """Drop everything biometric: the reference, the attempt's embeddings and landmarks,
+        the kept frontal frame and the stillness anchor."""
         self.reference = None
         self._previous = None
+        self.stillness.reset()
         self.challenge.discard()
 
-    def _motion(self, image: Image, box: tuple[int, int, int, int]) -> float | None:
-        """Mean absolute gray-level change inside the face region since the previous frame.
-
-        Both frames are compared over the same pixels (this frame's face box, on copies scaled to
-        `_MOTION_WIDTH`), so detector jitter does not count as motion. A live camera never
-        delivers two identical frames (sensor noise alone moves every pixel a little); a replayed
-        or frozen stream does.
-        """
-        small, factor = scale_to_width(image, _MOTION_WIDTH)
-        gray = to_gray(small)
-        previous, self._previous = self._previous, gray
-        if previous is None or previous.shape != gray.shape:
+    def _surround(self, gray: npt.NDArray[np.uint8], points: Points, yaw: float) -> float | None:
+        """Keep frontal frames; on turned ones, whether the surroundings moved with the face."""
+        config = self.config.liveness
+        if abs(yaw) <= config.frontal_max_yaw:
+            self._previous = (gray, points)
             return None
-        height, width = gray.shape
-        left, top = max(0, round(box[0] * factor)), max(0, round(box[1] * factor))
-        right, bottom = min(width, round(box[2] * factor)), min(height, round(box[3] * factor))
-        if right - left < 4 or bottom - top < 4:
+        if yaw < config.left_min_yaw or self._previous is None:
             return None
-        now = gray[top:bottom, left:right].astype(np.int16)
-        before = previous[top:bottom, left:right].astype(np.int16)
-        return float(np.mean(np.abs(now - before)))
+        return surround_follow(self._previous[0], self._previous[1], gray, points)

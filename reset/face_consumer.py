@@ -254,7 +254,9 @@ class FaceConsumer(AsyncWebsocketConsumer):
         else:
             reason = str(decision.reason)
         logger.info("face check failed reason=%s", reason)
-        await self._result(reason, prompts_passed=[str(p) for p in decision.prompts_passed])
+        # Pass or fail and the advice only: no per-prompt progress (issue 13), so a failed attack
+        # learns nothing about which of its frames got through.
+        await self._result(reason)
 
     async def _interrupted(self) -> None:
         """The worker holding this attempt died: the attempt is given back, the page retries."""

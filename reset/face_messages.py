@@ -60,6 +60,9 @@ RESULT_TEXT: dict[str, str] = {
     "face_changed": gettext_noop(
         "途中で別の顔に変わりました。最初から最後までご本人だけが映るようにしてください。"
     ),
+    "not_live": gettext_noop(
+        "ご本人の顔の動きを確認できませんでした。写真や画面ではなく、ご本人がカメラの前で指示に従ってください。"
+    ),
     "no_match": gettext_noop("ICチップの顔写真と一致しませんでした。"),
     "too_few_frames": gettext_noop("正面の顔を十分に確認できませんでした。"),
     "too_many_attempts": gettext_noop(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from pathlib import Path
 
 import cv2
@@ -59,9 +60,30 @@ def webcam_frame(
     jitter: float = 3.0,
 ) -> Image:
     """A frame as a webcam would send it: the face about a third of the width, a little motion."""
+    return place(
+        source(name, mirror),
+        face_box(name, mirror),
+        seed=seed,
+        size=size,
+        face_fraction=face_fraction,
+        noise=noise,
+        jitter=jitter,
+    )
+
+
+def place(
+    image: Image,
+    box: tuple[int, int, int, int],
+    *,
+    seed: int = 0,
+    size: tuple[int, int] = (480, 360),
+    face_fraction: float = 0.34,
+    noise: float = 2.0,
+    jitter: float = 3.0,
+) -> Image:
+    """`image` scaled and moved so its face (`box`) sits in a webcam-sized frame, plus noise."""
     rng = np.random.default_rng(seed)
-    image = source(name, mirror)
-    left, top, right, bottom = face_box(name, mirror)
+    left, top, right, bottom = box
     width, height = size
     scale = face_fraction * width / (right - left) * (1.0 + rng.uniform(-0.01, 0.01))
     cx = (left + right) / 2.0 + rng.uniform(-jitter, jitter) / scale
@@ -75,6 +97,33 @@ def webcam_frame(
     )
     noisy = frame.astype(np.float64) + rng.normal(0.0, noise, frame.shape)
     return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def tilt(frame: Image, degrees: float, *, axis: str = "vertical", distance: float = 1.0) -> Image:
+    """`frame` as a flat print of it would look turned by `degrees` in front of the camera.
+
+    The plane is rotated about a line through the face's centre (width / 2, 0.45 × height — where
+    `place` puts it), vertical or horizontal, and seen by a pinhole camera whose focal length is
+    the frame width, the plane `distance` focal lengths away: a perspective warp, exactly what
+    tilting a photo or a phone does. Positive and negative angles tilt opposite ways.
+    """
+    height, width = frame.shape[:2]
+    focal = float(width)
+    depth = focal * distance
+    cx, cy = width / 2.0, height * 0.45
+    angle = math.radians(degrees)
+    cos, sin = math.cos(angle), math.sin(angle)
+    if axis == "vertical":
+        rotate = np.array([[focal * cos, 0.0, 0.0], [0.0, focal, 0.0], [-sin, 0.0, depth]])
+    else:
+        rotate = np.array([[focal, 0.0, 0.0], [0.0, focal * cos, 0.0], [0.0, -sin, depth]])
+    to_centre = np.array([[1.0, 0.0, -cx], [0.0, 1.0, -cy], [0.0, 0.0, 1.0]])
+    back = np.array([[1.0, 0.0, cx], [0.0, 1.0, cy], [0.0, 0.0, 1.0]])
+    matrix = back @ rotate @ to_centre
+    warped = cv2.warpPerspective(
+        frame, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return np.asarray(warped, dtype=np.uint8)
 
 
 def jpeg(image: Image, quality: int = 85) -> bytes:

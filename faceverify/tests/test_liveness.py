@@ -1,4 +1,8 @@
-"""The challenge state machine, driven by scripted per-frame measurements (no video, no models)."""
+"""The challenge state machine, driven by scripted per-frame measurements (no video).
+
+Landmarks come from faceverify.tests.landmarks: one real frontal detection, turned in 3-D (or
+flat, like a photo) and smiling on demand.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +25,10 @@ from faceverify.liveness import (
     Prompt,
     PromptEvent,
     choose_prompts,
+    valid_prompts,
 )
 from faceverify.quality import Advice
+from faceverify.tests.landmarks import face_points
 
 CONFIG = LivenessConfig()
 FPS = 10.0
@@ -45,10 +51,20 @@ def _embedding_near(base: np.ndarray, seed: int, spread: float = 0.05) -> np.nda
 class Script:
     """Feeds frames whose pose answers whatever the challenge currently asks."""
 
-    def __init__(self, challenge: Challenge, *, distance: float = 0.4, face: np.ndarray = HOLDER):
+    def __init__(
+        self,
+        challenge: Challenge,
+        *,
+        distance: float = 0.4,
+        face: np.ndarray = HOLDER,
+        flat: bool = False,
+        surround: float | None = None,
+    ):
         self.challenge = challenge
         self.distance = distance
         self.face = face
+        self.flat = flat  # landmarks of a photo: turning it shows no parallax
+        self.surround = surround  # screen.surround_follow on turned frames
         self.t = 0.0
         self.frame = 0
         self.events: list[Event] = []
@@ -71,6 +87,14 @@ class Script:
             **pose,
         }
         values.update({k: v for k, v in override.items() if k not in ("embedding", "distance")})
+        if "points" not in override:
+            values["points"] = face_points(
+                float(values["yaw"]),  # type: ignore[arg-type]
+                smile=float(values["smile"]) >= CONFIG.smile_min,  # type: ignore[arg-type]
+                flat=self.flat,
+            )
+        if "surround" not in override and float(values["yaw"]) >= CONFIG.left_min_yaw:  # type: ignore[arg-type]
+            values["surround"] = self.surround
         measure = FrameMeasure(**values)  # type: ignore[arg-type]
         if self.challenge.wants_embedding(measure):
             embedding = _embedding_near(self.face, self.frame)
@@ -101,6 +125,9 @@ class FixedOrder(random.Random):
     def shuffle(self, x: list[Prompt]) -> None:  # type: ignore[override]
         x[:] = list(self.order)
 
+    def random(self) -> float:
+        return 0.99  # no extra 正面
+
 
 @pytest.mark.parametrize("order", list(itertools.permutations(Prompt)))
 def test_it_passes_in_every_order(order: tuple[Prompt, ...]) -> None:
@@ -118,17 +145,19 @@ def test_it_passes_in_every_order(order: tuple[Prompt, ...]) -> None:
 
 def test_prompts_are_a_permutation_and_the_order_varies() -> None:
     rng = random.Random(7)
-    orders = {choose_prompts(rng) for _ in range(60)}
-    assert all(sorted(o) == sorted(Prompt) for o in orders)
-    assert len(orders) == 6  # every order turns up; the client cannot predict one
-    assert sorted(choose_prompts()) == sorted(Prompt)  # SystemRandom by default
+    orders = {choose_prompts(rng) for _ in range(200)}
+    assert all(valid_prompts(o) and set(o) == set(Prompt) for o in orders)
+    assert {len(o) for o in orders} == {3, 4}  # the number of prompts varies too
+    assert len([o for o in orders if len(o) == 3]) == 6  # every order turns up
+    assert set(choose_prompts()) == set(Prompt)  # SystemRandom by default
 
 
 def test_a_static_photo_replay_fails() -> None:
     challenge = Challenge(prompts=tuple(Prompt))
     script = Script(challenge)
-    frozen = script.frame_measure(motion=0.0, embedding=None, distance=None)
-    for _ in range(CONFIG.frozen_frames + 1):
+    frozen = script.frame_measure(motion=0.2, embedding=None, distance=None)
+    for _ in range(int(CONFIG.frozen_seconds * FPS) + 2):
+        frozen = script.frame_measure(motion=0.2, embedding=None, distance=None)
         script.feed(frozen)
     decision = challenge.decision
     assert decision is not None and not decision.passed
@@ -138,8 +167,9 @@ def test_a_static_photo_replay_fails() -> None:
 def test_natural_motion_resets_the_frozen_count() -> None:
     challenge = Challenge(prompts=tuple(Prompt))
     script = Script(challenge)
-    for i in range(3 * CONFIG.frozen_frames):
-        moving = i % (CONFIG.frozen_frames - 1) == 0
+    every = int(CONFIG.frozen_seconds * FPS) // 2
+    for i in range(6 * every):
+        moving = i % every == 0
         script.feed(script.frame_measure(motion=1.2 if moving else 0.1))
     assert challenge.decision is None or challenge.decision.reason is not FaceCheckReason.STATIC
 
@@ -243,6 +273,18 @@ def test_biometric_data_is_dropped_with_the_decision() -> None:
 def test_prompts_must_be_each_prompt_once() -> None:
     with pytest.raises(ValueError):
         Challenge(prompts=(Prompt.SMILE, Prompt.SMILE, Prompt.TURN_LEFT))
+    with pytest.raises(ValueError):  # 正面 twice, but in a row
+        Challenge(prompts=(Prompt.FACE_FRONT, Prompt.FACE_FRONT, Prompt.SMILE, Prompt.TURN_LEFT))
+
+
+def test_an_extra_front_prompt_is_answered_like_the_first() -> None:
+    order = (Prompt.FACE_FRONT, Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE)
+    challenge = Challenge(prompts=order)
+    script = Script(challenge)
+    decision = script.run()
+    assert decision.passed, decision
+    assert [e.prompt for e in script.events if isinstance(e, PromptEvent)] == list(order)
+    assert {e.total for e in script.events if isinstance(e, PromptEvent)} == {4}
 
 
 @pytest.mark.parametrize("order", [tuple(Prompt), tuple(reversed(Prompt))])
@@ -353,3 +395,111 @@ def test_embeddings_are_computed_on_a_few_frames_spread_over_the_attempt() -> No
     # Every third frame (the previous rule) would be at least 13 of these 41 frames.
     assert embedded <= script.frame // 4, (embedded, script.frame)
     assert decision.identity_frames >= CONFIG.min_identity_frames
+
+
+# -- presentation attacks -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(Prompt)))
+def test_a_flat_turn_fails_only_at_the_end(order: tuple[Prompt, ...]) -> None:
+    # A photo turned in front of the camera: every pose is met (so the attacker is shown the
+    # same progress as a resident), and the attempt fails with the decision, not at the turn.
+    challenge = Challenge(prompts=order)
+    script = Script(challenge, flat=True)
+    decision = script.run()
+    assert decision.reason is FaceCheckReason.NOT_LIVE and not decision.passed
+    assert [e.prompt for e in script.events if isinstance(e, PromptEvent)] == list(order)
+    assert challenge._turned == [] and challenge._frontal_points == []  # dropped
+
+
+def test_a_real_turn_passes_the_same_attempt() -> None:
+    challenge = Challenge(prompts=tuple(Prompt))
+    decision = Script(challenge).run()
+    assert decision.passed, decision
+
+
+def test_a_turn_without_landmarks_is_not_taken_on_trust() -> None:
+    challenge = Challenge(prompts=(Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE))
+    script = Script(challenge)
+    while challenge.decision is None:
+        measure = script.frame_measure()
+        if challenge.current is Prompt.TURN_LEFT:
+            measure = script.frame_measure(points=None)
+        script.feed(measure)
+    assert challenge.decision.reason is FaceCheckReason.NOT_LIVE
+
+
+def test_surroundings_that_move_with_the_face_fail() -> None:
+    # The second signal alone: a 3-D turn whose surroundings followed the face's homography.
+    decision = Script(Challenge(prompts=tuple(Prompt)), surround=0.3).run()
+    assert decision.reason is FaceCheckReason.NOT_LIVE
+    fine = Script(Challenge(prompts=tuple(Prompt)), surround=1.0).run()
+    assert fine.passed, fine
+
+
+def _smiling_throughout(prompt: Prompt | None) -> dict[str, float]:
+    if prompt is Prompt.TURN_LEFT:
+        return {"yaw": 32.0, "pitch": -4.0, "smile": 0.97}
+    return {"yaw": 2.0, "pitch": -5.0, "smile": 0.97}
+
+
+def test_a_face_that_smiles_throughout_never_meets_the_smile_prompt() -> None:
+    # The chip photo that already smiles: the absolute mouth shape is a smile, the change from
+    # this attempt's own neutral frames is none.
+    challenge = Challenge(prompts=(Prompt.SMILE, Prompt.FACE_FRONT, Prompt.TURN_LEFT))
+    script = Script(challenge)
+    script.pose_for = _smiling_throughout  # type: ignore[method-assign]
+    decision = script.run(limit=int(CONFIG.prompt_timeout * FPS) + 40)
+    assert decision.reason is FaceCheckReason.TIMEOUT
+    assert all(e.held == 0 for e in script.events[3:] if isinstance(e, ProgressEvent))
+
+
+def test_a_resident_who_smiled_while_calibrating_passes_after_relaxing() -> None:
+    challenge = Challenge(prompts=(Prompt.SMILE, Prompt.FACE_FRONT, Prompt.TURN_LEFT))
+    script = Script(challenge)
+    smiling = {"yaw": 2.0, "pitch": -5.0, "smile": 0.97}
+    neutral = {"yaw": 2.0, "pitch": -5.0, "smile": 0.74}
+    for _ in range(6):  # calibration and the first smile frames: smiling all along
+        script.feed(script.frame_measure(**smiling))
+    assert challenge.current is Prompt.SMILE
+    for _ in range(3):  # relaxes: the neutral baseline of this attempt
+        script.feed(script.frame_measure(**neutral))
+    decision = script.run()
+    assert decision.passed, decision
+
+
+def test_a_tilted_photo_does_not_fake_a_smile() -> None:
+    # The smile change is measured with the planar motion removed: a neutral photo shifted,
+    # zoomed or tilted maps back onto itself.
+    challenge = Challenge(prompts=(Prompt.SMILE, Prompt.FACE_FRONT, Prompt.TURN_LEFT))
+    script = Script(challenge)
+    for _ in range(4):
+        script.feed()
+    assert challenge.current is Prompt.SMILE
+    for i in range(10):
+        points = face_points(8.0 + i, flat=True, shift=(250.0 + i, 150.0), size=66.0)
+        script.feed(script.frame_measure(yaw=3.0, smile=0.97, points=points))
+    assert challenge.current is Prompt.SMILE
+
+
+def test_the_frozen_limit_is_in_seconds_of_unchanged_face() -> None:
+    challenge = Challenge(prompts=tuple(Prompt))
+    script = Script(challenge)
+    still = int(CONFIG.frozen_seconds * FPS) - 2
+    for _ in range(still):  # just under the limit: nothing happens
+        script.feed(script.frame_measure(motion=0.5))
+    assert challenge.decision is None or challenge.decision.reason is not FaceCheckReason.STATIC
+
+
+def test_neutral_frames_count_whatever_the_calibrated_pitch() -> None:
+    # The e2e camera: calibrated on a smiling frame, the neutral photo looks 20° further up
+    # (obama3). Its frames are not "frontal" for identity, but they are the smile's baseline.
+    challenge = Challenge(prompts=(Prompt.SMILE, Prompt.FACE_FRONT, Prompt.TURN_LEFT))
+    script = Script(challenge)
+    for _ in range(4):
+        script.feed(script.frame_measure(yaw=2.0, pitch=-5.0, smile=0.97))
+    assert challenge.current is Prompt.SMILE
+    for _ in range(3):
+        script.feed(script.frame_measure(yaw=14.0, pitch=15.0, smile=0.64))
+    decision = script.run()
+    assert decision.passed, decision

@@ -1,8 +1,9 @@
 """/ws/face/ through the real ASGI stack (origin check, sessions, routing) and the real engine.
 
-Frames are crops of the real fixture photos (faceverify/tests/synth.py): obama.jpg is frontal
-and smiling, mirrored obama2.jpg is a head really turned to its own left. The reference is a
-4 KB JP2 of obama3.jpg, a different photograph from every frame. No engine part is stubbed.
+Frames are crops of the real fixture photos (faceverify/tests/synth.py): obama3.jpg is frontal
+and neutral, obama.jpg smiling, mirrored obama2.jpg is a head really turned to its own left. The
+reference is a 4 KB JP2 of obama.jpg (as on the demo card); identity is judged on the frontal
+frames, a different photograph. No engine part is stubbed.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ CARD = "c0ffee" * 10 + "abcd"
 
 @pytest.fixture(scope="module")
 def chip() -> bytes:
-    return synth.chip_photo("obama3")
+    return synth.chip_photo("obama")
 
 
 def make_session(
@@ -253,9 +254,9 @@ async def test_an_engine_failure_on_one_frame_is_answered_not_fatal(
 
 
 FRAMES = {
-    None: ("obama", False),
-    "face_front": ("obama", False),
-    "smile": ("obama", False),
+    None: ("obama3", False),
+    "face_front": ("obama3", False),
+    "smile": ("obama", False),  # a smile is a change from the neutral frontal frames
     "turn_left": ("obama2", True),
 }
 
@@ -302,6 +303,8 @@ async def biometric_leftovers() -> list[str]:
                 found.append("last frame crop")
             if obj.challenge._anchor is not None or obj.challenge._distances:
                 found.append("attempt embeddings")
+            if obj.challenge._frontal_points or obj.challenge._turned:
+                found.append("attempt landmarks")
         elif isinstance(obj, FaceConsumer) and obj.attempt is not None:
             found.append("consumer still holds its attempt")
     return found
@@ -311,7 +314,7 @@ async def test_a_full_pass_is_recorded_in_the_session(chip: bytes) -> None:
     session = await asyncio.to_thread(make_session, chip)
     comm = communicator(session)
     ready = await start(comm, chip)
-    assert sorted(ready["prompts"]) == ["face_front", "smile", "turn_left"]
+    assert set(ready["prompts"]) == {"face_front", "smile", "turn_left"}  # 3 or 4, random
     result, prompts_seen = await run_attempt(comm, ready)
     assert result is not None and result["passed"] is True, result
     assert "score" not in result  # the page never learns how close it came (no hill-climbing)
@@ -355,7 +358,8 @@ async def test_the_configured_threshold_decides(chip: bytes, settings: Any) -> N
     result, _ = await run_attempt(comm, await start(comm, chip))
     assert result is not None and result["passed"] is False, result
     assert result["reason"] == "no_match"
-    assert sorted(result["prompts_passed"]) == ["face_front", "smile", "turn_left"]
+    # Pass or fail and the advice, nothing about which prompts the frames got through.
+    assert set(result) == {"type", "passed", "reason", "text", "attempts_left"}
     stored = await asyncio.to_thread(lambda: SessionStore(session_key=session.session_key).load())
     assert WizardState(**stored[wizard_state.SESSION_KEY]).step == Step.FACE  # nothing recorded
     settings.MYNA_FACE_THRESHOLD = 0  # 0 = the calibrated default
