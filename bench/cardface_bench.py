@@ -90,6 +90,12 @@ def burst_scenes(rng: random.Random) -> list[synth.Scene]:
     return scenes
 
 
+def burst_scenes_720p(rng: random.Random) -> list[synth.Scene]:
+    """The same hand before the 1280x720 camera the page asks for: the card 440-520 px wide."""
+    return [replace(s, canvas=(1280, 720), card_width=rng.randint(440, 520))
+            for s in burst_scenes(rng)]
+
+
 # Conditions whose images are drawn per sample: one scene (a still) or several (a burst read
 # through cardface.burst). Motion smears are photographed at the base scale, where the issue saw
 # a 9 px smear refused; at arm's length the smear is part of the bursts.
@@ -111,6 +117,7 @@ DRAWN: dict[str, Callable[[random.Random], list[synth.Scene]]] = {
                                            seed=rng.randrange(1 << 30))],
     "webcam_motion_h_5": lambda rng: [webcam_scene(rng, motion=5)],
     "burst_webcam": burst_scenes,
+    "burst_webcam_720p": burst_scenes_720p,
 }
 
 
