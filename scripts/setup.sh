@@ -11,6 +11,8 @@ APT_PACKAGES=(
   pcscd pcsc-tools          # the PC/SC daemon the bridge talks to
   vsmartcard-vpcd           # virtual reader: the simulated card appears to pcscd as a reader
   chromium                  # end-to-end tests (driven by Playwright, never downloaded by it)
+  nginx                     # `make serve` and its test: TLS proxy in front of the workers (deploy/)
+  openssl                   # the self-signed certificate `make serve` makes for local runs
   fonts-noto-cjk            # Japanese glyphs: rendered pages and synthetic card fronts
   gettext                   # compilemessages
 )

@@ -39,3 +39,20 @@ async def test_channel_layer_delivers_to_a_group() -> None:
     await layer.group_discard("staff-terminal-7", channel)
     if hasattr(layer, "flush"):
         await layer.flush()
+
+
+async def test_an_idle_consumer_outlives_the_layers_blocking_pop() -> None:
+    """A receive that waits longer than channels_redis's 5 s blocking pop must keep waiting, not
+    die of the Redis client's socket read timeout (webapp/settings.py, CHANNEL_LAYERS)."""
+    import asyncio
+
+    layer = get_channel_layer()
+    assert layer is not None
+    channel = await layer.new_channel()
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive(channel), timeout=7)
+    # Still usable afterwards.
+    await layer.send(channel, {"type": "still.here"})
+    assert await asyncio.wait_for(layer.receive(channel), timeout=7) == {"type": "still.here"}
+    if hasattr(layer, "flush"):
+        await layer.flush()

@@ -15,6 +15,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
+from webapp.request_id import WebSocketRequestIdMiddleware  # noqa: E402
 from webapp.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -22,8 +23,8 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # A WebSocket from a foreign page would ride the resident's session cookie; only pages
         # served from ALLOWED_HOSTS may open one.
-        "websocket": AllowedHostsOriginValidator(
-            SessionMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": WebSocketRequestIdMiddleware(
+            AllowedHostsOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -65,6 +65,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request ID first, so every later log line of the request carries it.
+    "webapp.request_id.RequestIdMiddleware",
+    # Probes next: no HTTPS redirect, host check, session or CSRF work (webapp/health.py).
+    "webapp.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "webapp.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -118,6 +122,10 @@ elif DB_ENGINE == "postgres":
             "HOST": env_str("DB_HOST", ""),
             "PORT": env_str("DB_PORT", ""),
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60, minimum=0),
+            # A connection to a database that is down fails fast and the request gets an answer;
+            # `/readyz` depends on it (docs/deployment.md, "when PostgreSQL restarts").
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": {"connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)},
         }
     }
 else:
@@ -130,7 +138,11 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # channels_redis waits for messages with a 5 s blocking pop; redis-py 8 gives every
+            # socket read a 5 s timeout by default, so an idle consumer (a face check between
+            # frames' replies, any WebSocket open > 5 s) died with "Timeout reading". The read
+            # timeout must outlast the blocking pop (measured: tests/test_deploy_stack.py).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
 else:
@@ -184,12 +196,27 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-if env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Believe the proxy's X-Request-ID (webapp/request_id.py); only a proxy that sets it may be trusted.
+MYNA_TRUST_REQUEST_ID = env_bool("MYNA_TRUST_REQUEST_ID", BEHIND_TLS_PROXY)
 
 # --- myna-reset -----------------------------------------------------------------------------------
 # Where the page finds the local helper (myna-bridge) on the resident's machine.
 MYNA_BRIDGE_URL = env_str("MYNA_BRIDGE_URL", "ws://127.0.0.1:9581/")
+# What the page needs of the helper (issue 17): the API level it speaks in HELLO and the oldest
+# helper version it accepts; an older helper gets the page's update message.
+MYNA_BRIDGE_API_LEVEL = env_int("MYNA_BRIDGE_API_LEVEL", 1, minimum=1)
+MYNA_BRIDGE_MIN_VERSION = env_str("MYNA_BRIDGE_MIN_VERSION", "0.1.0")
+if not re.fullmatch(r"[0-9]+(\.[0-9]+){0,3}", MYNA_BRIDGE_MIN_VERSION):
+    raise ImproperlyConfigured("MYNA_BRIDGE_MIN_VERSION must look like 0.1.0")
+# Where scripts/build-helper.sh put the helper downloads (helper.json + artifacts); the site
+# serves the files that manifest lists. Nothing built there: the page says the download is not
+# available yet instead of offering a broken link.
+MYNA_HELPER_DOWNLOADS_DIR = Path(
+    env_str("MYNA_HELPER_DOWNLOADS_DIR", str(BASE_DIR / "dist" / "helper"))
+)
 # Trust anchors for card evidence: "sim" = the simulator's test PKI (development and tests);
 # otherwise a directory holding J-LIS roots (*.pem / *.der) and CV CA keys (docs/trust-anchors.md).
 MYNA_TRUST_ANCHORS = env_str("MYNA_TRUST_ANCHORS", "sim")
@@ -230,12 +257,24 @@ if MYNA_KIOSK_OPENS == MYNA_KIOSK_CLOSES:
 # over time (peers.md), so it is data an operator replaces, not code.
 MYNA_KIOSK_STORES_FILE = env_str("MYNA_KIOSK_STORES_FILE", "")
 
+# One JSON object per line in production (webapp/logs.py); the readable line in development.
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'plain', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "webapp.logs.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "webapp.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
