@@ -1,7 +1,7 @@
 """``myna-bridge`` / ``python -m bridge``: start the local helper.
 
     myna-bridge [--port 9581] [--allow-origin https://reset.example.jp]... [--config FILE]
-                [--simulate [PROFILE]] [--log-level INFO] [-v]
+                [--simulate [PROFILE]] [--kiosk] [--log-level INFO] [-v]
 
 Prints one line ``LISTENING ws://127.0.0.1:PORT/`` on stdout once it accepts connections (tests
 and launchers wait for it), then logs to stderr. Exit status 2 on a bad option or config.
@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
         "PC/SC",
     )
     parser.add_argument(
+        "--kiosk", action="store_true",
+        help="completion-terminal mode: also relay the issuer channel's APDUs between the kiosk "
+        "page and the card (docs/issuer-channel.md); never on a resident's desktop",
+    )
+    parser.add_argument(
         "--log-level", default="INFO", choices=list(_LEVELS),
         help="log level; TRAFFIC (below DEBUG) adds every APDU header. PINs and 照合番号B are "
         "never logged at any level",
@@ -109,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             allow_origins=args.allow_origin,
             simulate=args.simulate,
             allow_port_zero=True,
+            kiosk=args.kiosk,
         )
         backend = make_backend(config)
     except (ConfigError, ValueError) as exc:  # ValueError: mynacard.sim.ProfileError

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mynacard.challenge import ORIGIN_PATTERN
+
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
@@ -54,7 +56,12 @@ def normalize_origin(value: str) -> str:
         raise ConfigError(f"origin {value!r}: plain http is allowed for localhost only")
     default_port = 443 if parts.scheme == "https" else 80
     netloc = host if port in (None, default_port) else f"{host}:{port}"
-    return f"{parts.scheme}://{netloc}"
+    origin = f"{parts.scheme}://{netloc}"
+    # Every result is bound to this origin by mynacard.challenge, which accepts only this form
+    # (e.g. no non-ASCII host): refuse at start-up rather than fail each card command later.
+    if ORIGIN_PATTERN.fullmatch(origin) is None:
+        raise ConfigError(f"origin {value!r} is not a serialized origin (ASCII host, lower case)")
+    return origin
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class BridgeConfig:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     #: None = real PC/SC; otherwise the simulated card profile ("demo" or a TOML path).
     simulate: str | None = None
+    #: Kiosk mode (``--kiosk``): also relays the issuer channel's APDUs (docs/issuer-channel.md).
+    kiosk: bool = False
 
     @property
     def host(self) -> str:
@@ -109,6 +118,7 @@ def build_config(
     allow_origins: Iterable[str] = (),
     simulate: str | None = None,
     allow_port_zero: bool = False,
+    kiosk: bool = False,
 ) -> BridgeConfig:
     """Merge: command line over config file over defaults.
 
@@ -132,4 +142,5 @@ def build_config(
         allowed_origins=normalized or frozenset(DEFAULT_ALLOWED_ORIGINS),
         max_message_bytes=max_bytes,
         simulate=simulate,
+        kiosk=kiosk,
     )

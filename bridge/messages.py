@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from bridge.reasons import FIXES, BridgeFailure, BridgeReason, failure_fields
-from mynacard.jpki import JpkiKeyName
-from mynacard.pins import PinStatus
+from mynacard.jpki import JpkiKeyName, KeyKind
+from mynacard.pins import PinKind, PinStatus
 
 if TYPE_CHECKING:  # bridge.readers builds READER events from these classes
     from bridge.readers import ReaderInfo
@@ -142,15 +142,15 @@ class AuthCertificate:
 class CardReport:
     """Every counter and certificate fact of one card, read without spending a try."""
 
-    pins: Mapping[str, PinStatus | None]
-    certificates: Mapping[str, bool]
+    pins: Mapping[PinKind, PinStatus | None]
+    certificates: Mapping[KeyKind, bool]
     auth_certificate: AuthCertificate | None
     routes: Mapping[str, Route]
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "pins": {kind: pin_status_json(status) for kind, status in self.pins.items()},
-            "certificates": dict(self.certificates),
+            "pins": {kind.value: pin_status_json(status) for kind, status in self.pins.items()},
+            "certificates": {key.key_name: held for key, held in self.certificates.items()},
             "auth_certificate": (
                 self.auth_certificate.to_json() if self.auth_certificate else None
             ),
@@ -299,10 +299,13 @@ class Authentication(Message):
     key: JpkiKeyName
     certificate: bytes
     signature: bytes
+    #: EF 000A, read without a PIN: the card's one identity on the server (docs/evidence.md).
+    auth_certificate: bytes
 
     def body(self) -> dict[str, Any]:
         return {"ok": True, **self.binding.to_json(), "key": self.key,
-                "certificate": b64(self.certificate), "signature": b64(self.signature)}
+                "certificate": b64(self.certificate), "signature": b64(self.signature),
+                "auth_certificate": b64(self.auth_certificate)}
 
 
 @dataclass(frozen=True)
@@ -315,11 +318,37 @@ class Evidence(Message):
     jpki_certificate: bytes
     jpki_signature: bytes
     card_face: CardFaceEvidence
+    #: EF 000A, read without a PIN: the card's one identity on the server (docs/evidence.md).
+    auth_certificate: bytes
 
     def body(self) -> dict[str, Any]:
         return {"ok": True, **self.binding.to_json(), "jpki_key": self.jpki_key,
                 "jpki_certificate": b64(self.jpki_certificate),
-                "jpki_signature": b64(self.jpki_signature), **self.card_face.to_json()}
+                "jpki_signature": b64(self.jpki_signature),
+                "auth_certificate": b64(self.auth_certificate), **self.card_face.to_json()}
+
+
+@dataclass(frozen=True)
+class AuthCertificateReply(Message):
+    """GET_AUTH_CERTIFICATE (kiosk mode): EF 000A, which the server names the card by."""
+
+    MSG: ClassVar[str] = "AUTH_CERTIFICATE"
+    certificate: bytes
+
+    def body(self) -> dict[str, Any]:
+        return {"ok": True, "certificate": b64(self.certificate)}
+
+
+@dataclass(frozen=True)
+class ApduResponse(Message):
+    """RELAY_APDU (kiosk mode): the card's answer, as opaque to the bridge as the command."""
+
+    MSG: ClassVar[str] = "APDU"
+    response: bytes
+    sw: int
+
+    def body(self) -> dict[str, Any]:
+        return {"ok": True, "response": b64(self.response), "sw": f"{self.sw:04X}"}
 
 
 @dataclass(frozen=True)
@@ -445,6 +474,7 @@ class Status(Message):
 #: Every message class, for the test that checks them against docs/bridge-protocol.md.
 MESSAGE_TYPES: tuple[type[Message], ...] = (
     Invalid, UnknownCommand, BadState, CommandFailed, HelloReply, Readers, CardStatus, CardFace,
-    Authentication, Evidence, Cancelled, DiagnosticsReport, SimCardDone, ReaderEvent,
+    Authentication, Evidence, AuthCertificateReply, ApduResponse, Cancelled, DiagnosticsReport,
+    SimCardDone, ReaderEvent,
     CardStatusEvent, Service, Status,
 )

@@ -16,8 +16,9 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bridge import messages
 from bridge.reasons import BridgeReason
@@ -27,10 +28,12 @@ from mynacard.challenge import (
     MIN_NONCE_LENGTH,
 )
 from mynacard.errors import InvalidPinFormatError
+from mynacard.issuer import is_issuer_apdu
 from mynacard.jpki import KeyKind
 from mynacard.pins import PinKind, make_pin_b, normalize_pin
 
 logger = logging.getLogger(__name__)
+JST = ZoneInfo("Asia/Tokyo")
 
 #: The API level this bridge speaks; HELLO must ask for it (docs/bridge-protocol.md, "HELLO").
 API_LEVEL = 1
@@ -50,7 +53,11 @@ REPLIES: Mapping[str, str] = {
     "CANCEL": messages.Cancelled.MSG,
     "SIM_CARD": messages.SimCardDone.MSG,
     "GET_DIAGNOSTICS": messages.DiagnosticsReport.MSG,
+    "GET_AUTH_CERTIFICATE": messages.AuthCertificateReply.MSG,
+    "RELAY_APDU": messages.ApduResponse.MSG,
 }
+#: The longest APDU the relay forwards (issuer-channel commands are short APDUs).
+MAX_RELAY_APDU = 261
 _COMMAND_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
 
@@ -160,6 +167,18 @@ class SimCard:
     present: bool
 
 
+@dataclass(frozen=True)
+class GetAuthCertificate:
+    """Kiosk mode: the user-auth certificate (EF 000A, no PIN), which names the card."""
+
+
+@dataclass(frozen=True)
+class RelayApdu:
+    """Kiosk mode: forward one issuer-channel APDU, opaque to the bridge, and return the answer."""
+
+    apdu: bytes
+
+
 Command = (
     Hello
     | GetReaders
@@ -171,8 +190,13 @@ Command = (
     | Cancel
     | SimCard
     | GetDiagnostics
+    | GetAuthCertificate
+    | RelayApdu
 )
-CARD_WORKFLOWS = frozenset({"GET_CARD_STATUS", "READ_CARD_FACE", "AUTHENTICATE", "RESERVE"})
+CARD_WORKFLOWS = frozenset({
+    "GET_CARD_STATUS", "READ_CARD_FACE", "AUTHENTICATE", "RESERVE", "GET_AUTH_CERTIFICATE",
+    "RELAY_APDU",
+})
 
 
 @dataclass(frozen=True)
@@ -226,7 +250,8 @@ def _string(body: Mapping[str, Any], name: str, *, max_length: int = 256) -> str
 
 def _challenge(body: Mapping[str, Any]) -> Challenge:
     purpose = body.get("purpose")
-    if purpose not in KEY_FOR_PURPOSE:
+    # The type first: a list or an object is unhashable, and the lookup would raise TypeError.
+    if not isinstance(purpose, str) or purpose not in KEY_FOR_PURPOSE:
         raise ArgumentError('"purpose" must be one of ' + ", ".join(sorted(KEY_FOR_PURPOSE)))
     text = _string(body, "nonce", max_length=4 * MAX_NONCE_LENGTH)
     try:
@@ -257,9 +282,32 @@ def _iso_date(body: Mapping[str, Any], name: str) -> date:
         raise ArgumentError(f'"{name}" is not a calendar date', **_PIN_B_MALFORMED) from exc
 
 
+def _today_in_japan() -> date:
+    # The card's printed dates are Japan dates (docs/mynacard-protocol.md §6.2).
+    return datetime.now(JST).date()
+
+
+def _plausible_card_dates(birth: date, expiry: date, today: date) -> None:
+    """Dates no valid card carries never reach it: each wrong 照合番号B spends one of its tries.
+
+    The same rules as the page's (static/reset/card-face.js `validateCardFace`): born by today,
+    card not yet expired, expiry after birth and at most ~10 years ahead (a card is issued for
+    10 years at most, to the birthday after, hence the year's margin).
+    """
+    if birth > today:
+        raise ArgumentError('"birth_date" is in the future', **_PIN_B_MALFORMED)
+    if expiry < today:
+        raise ArgumentError('"expiry_date" has passed: the card has expired', **_PIN_B_MALFORMED)
+    if expiry.year > today.year + 11:
+        raise ArgumentError('"expiry_date" is too far ahead for a card', **_PIN_B_MALFORMED)
+    if expiry <= birth:
+        raise ArgumentError('"expiry_date" is not after "birth_date"', **_PIN_B_MALFORMED)
+
+
 def _card_face_items(body: Mapping[str, Any]) -> CardFaceItems:
     birth = _iso_date(body, "birth_date")
     expiry = _iso_date(body, "expiry_date")
+    _plausible_card_dates(birth, expiry, _today_in_japan())
     code = body.get("security_code")
     if not isinstance(code, str) or not re.fullmatch(r"[0-9]{4}", code):
         raise ArgumentError('"security_code" must be 4 digits', **_PIN_B_MALFORMED)
@@ -277,8 +325,11 @@ def _card_face_items(body: Mapping[str, Any]) -> CardFaceItems:
 def _key_and_pin(body: Mapping[str, Any], challenge: Challenge) -> tuple[KeyKind, str]:
     # Resetting one password needs the OTHER one (peers.md, cross-credential rule; spec §10).
     expected = KeyKind.named(KEY_FOR_PURPOSE[challenge.purpose])
+    name = body.get("key", expected.key_name)
     try:
-        key = KeyKind.named(body.get("key", expected.key_name))
+        if not isinstance(name, str):
+            raise ValueError("not a string")
+        key = KeyKind.named(name)
     except ValueError as exc:
         raise ArgumentError('"key" must be "auth" or "sign"') from exc
     if key != expected:
@@ -304,7 +355,19 @@ def _key_and_pin(body: Mapping[str, Any], challenge: Challenge) -> tuple[KeyKind
     return expected, pin
 
 
-def parse_command(envelope: Envelope, *, simulate: bool) -> Command:
+def _relayed_apdu(body: Mapping[str, Any]) -> bytes:
+    text = _string(body, "apdu", max_length=4 * MAX_RELAY_APDU)
+    try:
+        apdu = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ArgumentError('"apdu" must be standard base64') from exc
+    # Only the issuer channel (docs/issuer-channel.md): the relay can never VERIFY, sign or read.
+    if not is_issuer_apdu(apdu) or len(apdu) > MAX_RELAY_APDU:
+        raise ArgumentError("only the issuer channel's instructions are relayed")
+    return apdu
+
+
+def parse_command(envelope: Envelope, *, simulate: bool, kiosk: bool = False) -> Command:
     """The typed command for ``envelope``; UnknownCommandError or ArgumentError otherwise.
 
     ``SIM_CARD`` exists only in simulate mode: in real mode it is an unknown command, so a page
@@ -361,6 +424,10 @@ def parse_command(envelope: Envelope, *, simulate: bool) -> Command:
             return GetDiagnostics()
         case "SIM_CARD" if simulate:
             return SimCard(present=_bool(body, "present"))
+        case "GET_AUTH_CERTIFICATE" if kiosk:
+            return GetAuthCertificate()
+        case "RELAY_APDU" if kiosk:
+            return RelayApdu(apdu=_relayed_apdu(body))
         case _:
             raise UnknownCommandError(envelope.cmd)
 

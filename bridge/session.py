@@ -42,12 +42,14 @@ from bridge.protocol import (
     Cancel,
     Command,
     Envelope,
+    GetAuthCertificate,
     GetCardStatus,
     GetDiagnostics,
     GetReaders,
     Hello,
     InvalidMessage,
     ReadCardFace,
+    RelayApdu,
     Reserve,
     SelectReader,
     SimCard,
@@ -57,7 +59,15 @@ from bridge.protocol import (
 )
 from bridge.readers import CancelToken, ReaderBackend, ReaderSnapshot, choose_reader
 from bridge.reasons import BridgeFailure, BridgeReason
-from bridge.workflows import WorkflowContext, authenticate, card_status, read_card_face, reserve
+from bridge.workflows import (
+    WorkflowContext,
+    auth_certificate,
+    authenticate,
+    card_status,
+    read_card_face,
+    relay_apdu,
+    reserve,
+)
 
 if TYPE_CHECKING:
     from bridge.simulated import SimulatedBackend
@@ -82,8 +92,10 @@ class ClientSession:
         send: Send,
         diagnostics: Diagnostics | None = None,
         settings: Mapping[str, Any] | None = None,
+        kiosk: bool = False,
     ) -> None:
         self.origin = origin
+        self._kiosk = kiosk
         self._backend = backend
         self._executor = executor
         self._snapshot = snapshot
@@ -203,7 +215,9 @@ class ClientSession:
             self._push(Invalid(error=str(exc)))
             return
         try:
-            command = parse_command(envelope, simulate=self._backend.kind == "simulated")
+            command = parse_command(
+                envelope, simulate=self._backend.kind == "simulated", kiosk=self._kiosk
+            )
         except UnknownCommandError:
             # Not the name itself: a confused page could send a password as `cmd`.
             logger.info("unknown command (%d characters)", len(envelope.cmd))
@@ -291,7 +305,10 @@ class ClientSession:
                 backend.set_present(present)
                 self._refresh()  # READER event now, not at the next poll
                 self._reply(SimCardDone(present=present), envelope)
-            case GetCardStatus() | ReadCardFace() | Authenticate() | Reserve():
+            case (
+                GetCardStatus() | ReadCardFace() | Authenticate() | Reserve()
+                | GetAuthCertificate() | RelayApdu()
+            ):
                 self._start_workflow(command, envelope)
 
     # --- card workflows ---------------------------------------------------------------------
@@ -374,5 +391,9 @@ def _run_workflow(command: Command, context: WorkflowContext) -> Message:
             return authenticate(context, command)
         case Reserve():
             return reserve(context, command)
+        case GetAuthCertificate():
+            return auth_certificate(context)
+        case RelayApdu():
+            return relay_apdu(context, command)
     raise BridgeFailure(BridgeReason.INTERNAL_ERROR, "not a card workflow")
 

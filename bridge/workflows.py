@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from cryptography import x509
 
 from bridge.messages import (
+    ApduResponse,
     AuthCertificate,
+    AuthCertificateReply,
     Authentication,
     Binding,
     CardFace,
@@ -29,7 +31,14 @@ from bridge.messages import (
     Route,
     Status,
 )
-from bridge.protocol import Authenticate, CardFaceItems, Challenge, ReadCardFace, Reserve
+from bridge.protocol import (
+    Authenticate,
+    CardFaceItems,
+    Challenge,
+    ReadCardFace,
+    RelayApdu,
+    Reserve,
+)
 from bridge.readers import CancelToken, GuardedConnection, ReaderBackend
 from bridge.reasons import BridgeFailure, BridgeReason
 from mynacard.challenge import challenge_digest, sha256_digest_info
@@ -235,13 +244,13 @@ def _optional_status(read: Callable[[], PinStatus]) -> PinStatus | None:
 
 
 def _routes(
-    pins: dict[str, PinStatus | None],
-    certificates: dict[str, bool],
+    pins: dict[PinKind, PinStatus | None],
+    certificates: dict[KeyKind, bool],
     auth_expired: bool | None,
 ) -> dict[str, Route]:
     """Which reservation this card allows, and what stands in the way (peers.md, ideas)."""
 
-    def usable(kind: str) -> bool:
+    def usable(kind: PinKind) -> bool:
         status = pins.get(kind)
         return status is not None and not status.blocked
 
@@ -249,14 +258,14 @@ def _routes(
     for target in TargetPassword:
         key = key_for(target)  # the other password's key proves the holder
         obstacles = []
-        if not certificates.get(key.key_name, False):
+        if not certificates.get(key, False):
             obstacles.append(f"{key.key_name}_certificate_missing")
         if key is KeyKind.AUTH and auth_expired:
             obstacles.append("auth_certificate_expired")
-        if not usable(key.pin_kind.value):
+        if not usable(key.pin_kind):
             obstacles.append(f"{key.pin_kind.value}_blocked")
-        if not usable(PinKind.VISUAL_PIN_B.value):
-            obstacles.append("visual_pin_b_blocked")
+        if not usable(PinKind.VISUAL_PIN_B):
+            obstacles.append(f"{PinKind.VISUAL_PIN_B.value}_blocked")
         routes[purpose_for(target)] = Route(obstacles=tuple(obstacles))
     return routes
 
@@ -270,12 +279,11 @@ def card_status(context: WorkflowContext) -> CardStatus:
     with _open(context, progress, exclusive_required=False) as connection:
         progress.step("reading_jpki")
         jpki = _my_number_card(connection)
-        pins: dict[str, PinStatus | None] = {
-            "jpki_auth": jpki.pin_status(PinKind.JPKI_AUTH),
-            "jpki_sign": jpki.pin_status(PinKind.JPKI_SIGN),
+        pins: dict[PinKind, PinStatus | None] = {
+            key.pin_kind: jpki.pin_status(key.pin_kind) for key in KeyKind
         }
         availability = jpki.certificate_availability()
-        certificates = {"auth": availability.auth, "sign": availability.sign}
+        certificates = {KeyKind.AUTH: availability.auth, KeyKind.SIGN: availability.sign}
         auth_certificate: AuthCertificate | None = None
         expired: bool | None = None
         if availability.auth:
@@ -293,9 +301,9 @@ def card_status(context: WorkflowContext) -> CardStatus:
                 expired=expired,
             )
         progress.step("reading_other_aps")
-        pins["visual_pin_b"] = VisualApSession(connection).pin_b_status()
-        pins["text_pin"] = _optional_status(lambda: TextApSession(connection).pin_status())
-        pins["juki_pin"] = _optional_status(lambda: JukiSession(connection).pin_status())
+        pins[PinKind.VISUAL_PIN_B] = VisualApSession(connection).pin_b_status()
+        pins[PinKind.TEXT_PIN] = _optional_status(lambda: TextApSession(connection).pin_status())
+        pins[PinKind.JUKI_PIN] = _optional_status(lambda: JukiSession(connection).pin_status())
     return CardStatus(
         reader=context.reader,
         card=CardReport(
@@ -362,6 +370,14 @@ def _jpki_part(
     return certificate, signature
 
 
+def _auth_certificate(connection: GuardedConnection, key: KeyKind, signer: bytes) -> bytes:
+    """The user-auth certificate (EF 000A, no PIN needed, spec §4.1): the card's one identity
+    on the server, whichever key signed (docs/evidence.md)."""
+    if key is KeyKind.AUTH:
+        return signer
+    return JpkiSession(connection).read_certificate(CertificateKind.AUTH)
+
+
 def _jpki_precheck(connection: GuardedConnection, key: KeyKind) -> PinStatus:
     """Certificate present and counter read (no try spent) before anything is verified."""
     jpki = _my_number_card(connection)
@@ -407,11 +423,13 @@ def authenticate(context: WorkflowContext, command: Authenticate) -> Authenticat
             connection, progress, command.key, command.pin, digest_info,
             status=status, confirm_last_try=command.confirm_last_try,
         )
+        auth_certificate = _auth_certificate(connection, command.key, certificate)
     return Authentication(
         binding=_binding(context, command.challenge),
         key=command.key.key_name,
         certificate=certificate,
         signature=signature,
+        auth_certificate=auth_certificate,
     )
 
 
@@ -443,10 +461,36 @@ def reserve(context: WorkflowContext, command: Reserve) -> Evidence:
             connection, progress, command.key, command.pin, digest_info,
             status=jpki_status, confirm_last_try=command.confirm_last_try,
         )
+        auth_certificate = _auth_certificate(connection, command.key, certificate)
     return Evidence(
         binding=_binding(context, command.challenge),
         jpki_key=command.key.key_name,
         jpki_certificate=certificate,
         jpki_signature=signature,
         card_face=face,
+        auth_certificate=auth_certificate,
     )
+
+
+def auth_certificate(context: WorkflowContext) -> AuthCertificateReply:
+    """Kiosk mode: the user-auth certificate, read without any PIN (spec §4.1, §4.5)."""
+    progress = _Progress(context, ("connecting", "reading_certificate"))
+    with _open(context, progress, exclusive_required=False) as connection:
+        jpki = _my_number_card(connection)
+        progress.step("reading_certificate")
+        return AuthCertificateReply(certificate=jpki.read_certificate(CertificateKind.AUTH))
+
+
+def relay_apdu(context: WorkflowContext, command: RelayApdu) -> ApduResponse:
+    """Kiosk mode: one issuer-channel APDU to the card, its answer back, both opaque here.
+
+    The link is left without a card reset (SCARD_LEAVE_CARD): the issuer session lives in the
+    card between the relayed commands and ends when the card is reset or removed
+    (docs/issuer-channel.md). protocol.RelayApdu admits only the issuer instructions.
+    """
+    progress = _Progress(context, ("connecting", "relaying"))
+    with _open(context, progress, exclusive_required=False) as connection:
+        progress.step("relaying")
+        response, sw = connection.send_and_receive(command.apdu)
+    logger.info("relayed an issuer-channel APDU (INS %02X) -> %04X", command.apdu[1], sw)
+    return ApduResponse(response=response, sw=sw)

@@ -1,8 +1,12 @@
-"""Kiosk URLs (the completion terminal is a later issue)."""
+"""Kiosk URLs: the completion terminal's one page (its WebSocket is in kiosk/routing.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import path
+
+from kiosk import views
 
 app_name = "kiosk"
-urlpatterns: list[Any] = []
+urlpatterns = [
+    path("", views.kiosk, name="kiosk"),
+]

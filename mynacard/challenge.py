@@ -30,6 +30,8 @@ __all__ = [
     "MIN_NONCE_LENGTH",
     "ORIGIN_PATTERN",
     "PURPOSES",
+    "PURPOSE_KIOSK_AUTH_RESET",
+    "PURPOSE_KIOSK_SIGN_RESET",
     "PURPOSE_RESERVE_AUTH_RESET",
     "PURPOSE_RESERVE_SIGN_RESET",
     "challenge_digest",
@@ -38,11 +40,23 @@ __all__ = [
 
 PURPOSE_RESERVE_SIGN_RESET = "myna-reset/reserve/sign"  # resident resets the 署名用 password
 PURPOSE_RESERVE_AUTH_RESET = "myna-reset/reserve/auth"  # resident resets the 利用者証明用 PIN
-PURPOSES = frozenset({PURPOSE_RESERVE_SIGN_RESET, PURPOSE_RESERVE_AUTH_RESET})
+#: At the kiosk the resident proves the same other password again before the reset
+#: (docs/issuer-channel.md); a separate purpose, so neither signature can stand for the other.
+PURPOSE_KIOSK_SIGN_RESET = "myna-reset/kiosk/sign"
+PURPOSE_KIOSK_AUTH_RESET = "myna-reset/kiosk/auth"
+PURPOSES = frozenset({
+    PURPOSE_RESERVE_SIGN_RESET, PURPOSE_RESERVE_AUTH_RESET,
+    PURPOSE_KIOSK_SIGN_RESET, PURPOSE_KIOSK_AUTH_RESET,
+})
 #: The JPKI key that must sign for each purpose: the resident proves the password they still know,
 #: so a 署名用 reset is signed with the user-auth key and the reverse (architecture.md, table).
 KEY_FOR_PURPOSE: Mapping[str, JpkiKeyName] = MappingProxyType(
-    {PURPOSE_RESERVE_SIGN_RESET: "auth", PURPOSE_RESERVE_AUTH_RESET: "sign"}
+    {
+        PURPOSE_RESERVE_SIGN_RESET: "auth",
+        PURPOSE_RESERVE_AUTH_RESET: "sign",
+        PURPOSE_KIOSK_SIGN_RESET: "auth",
+        PURPOSE_KIOSK_AUTH_RESET: "sign",
+    }
 )
 #: Separates these digests from anything else a JPKI key might ever sign.
 CHALLENGE_DOMAIN = "myna-reset/challenge/v1"

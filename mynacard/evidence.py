@@ -14,6 +14,14 @@ The page relays what the bridge read and signed; nothing in it is trusted until
 9. CV certificate 7F21 under the CA key named by its 証明者鍵ID         → untrusted_cv_certificate
 10. DF28 over H1‖H2‖H3 under the CV certificate's key (§6.3)            → tampered_card_face
 11. card-key signature under DF24 over the same DigestInfo (§5.4)       → bad_card_key_signature
+12. the user-auth certificate (EF 000A) names the card: it is the signer's certificate when the
+    auth key signed; otherwise it must chain to the same roots and be valid  → malformed,
+    untrusted_chain, certificate_expired
+
+The card's identity is always taken from the user-auth certificate, because a kiosk reads it
+without any password (spec §4.1) and it is the same whichever key signed at booking. The
+signing certificate's identity is kept too (``signer_identity``), so the kiosk can check that
+the key the resident proves there is the one that signed the booking.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from mynacard.challenge import (
     challenge_digest,
 )
 from mynacard.errors import BadResponseError
-from mynacard.jpki import JpkiKeyName
+from mynacard.jpki import JPKI_KEY_NAMES, JpkiKeyName
 from mynacard.pkcs1 import sha256_digest_info, verify_digest_info
 from mynacard.records import (
     KEY_ID_PATTERN,
@@ -55,6 +63,9 @@ __all__ = [
     "ReservationEvidence",
     "TrustAnchors",
     "VerifiedEvidence",
+    "card_identity",
+    "certificate_identity",
+    "check_auth_certificate",
     "load_trust_anchors",
     "verify_reservation_evidence",
 ]
@@ -103,6 +114,9 @@ class ReservationEvidence:
     card_face: bytes  # 券面AP EF 0002 raw
     cv_certificate: bytes  # 券面AP EF 0004 raw
     card_key_signature: bytes  # 80 2A 00 00 over the same DigestInfo
+    #: DER of the user-auth certificate (EF 000A, readable without a PIN): the card's identity.
+    #: May be left empty when ``jpki_key`` is "auth" (it is then ``jpki_certificate``).
+    auth_certificate: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -118,7 +132,8 @@ class VerifiedEvidence:
     """What the server may keep or use after verification; no personal data besides the
     photo (matched, never stored) and the birth date (held in the session only)."""
 
-    card_identity: str  # hex SHA-256 over issuer DER + serial of the JPKI certificate
+    card_identity: str  # card_identity() of the user-auth certificate: one per card
+    signer_identity: str  # certificate_identity() of the certificate whose key signed
     jpki_key: str
     certificate_not_after: datetime
     photo_jp2: bytes = field(repr=False)
@@ -140,6 +155,35 @@ def certificate_identity(certificate: x509.Certificate) -> str:
     # Two's-complement content octets, as DER stores a positive INTEGER (a 00 before a high bit).
     serial_bytes = serial.to_bytes(serial.bit_length() // 8 + 1, "big", signed=True)
     return hashlib.sha256(certificate.issuer.public_bytes() + serial_bytes).hexdigest()
+
+
+def card_identity(auth_certificate: x509.Certificate) -> str:
+    """The one identity of a card: :func:`certificate_identity` of its user-auth certificate.
+
+    A kiosk reads EF 000A without any password (spec §4.1), and the same certificate is named
+    whichever JPKI key signed the booking, so booking and completion find each other.
+    """
+    return certificate_identity(auth_certificate)
+
+
+def check_auth_certificate(
+    der: bytes, anchors: TrustAnchors, *, now: datetime
+) -> x509.Certificate:
+    """Parse a user-auth certificate and check it against the JPKI roots, valid at ``now``.
+
+    Raises :class:`EvidenceError` (malformed, untrusted_chain, certificate_expired). The kiosk
+    uses this before looking a reservation up by :func:`card_identity`.
+    """
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+    except (ValueError, TypeError) as exc:
+        raise _fail(EvidenceErrorCode.MALFORMED, "the auth certificate is not DER X.509") from exc
+    root = _issuing_root(certificate, anchors.jpki_roots)
+    if root is None:
+        raise _fail(EvidenceErrorCode.UNTRUSTED_CHAIN, "no configured JPKI root signed it")
+    if not (_valid_at(certificate, now) and _valid_at(root, now)):
+        raise _fail(EvidenceErrorCode.CERTIFICATE_EXPIRED, "certificate or root not valid now")
+    return certificate
 
 
 def _issuing_root(
@@ -213,10 +257,11 @@ def verify_reservation_evidence(
     binary = (
         evidence.nonce, evidence.jpki_certificate, evidence.jpki_signature,
         evidence.card_face, evidence.cv_certificate, evidence.card_key_signature,
+        evidence.auth_certificate,
     )
     if not all(isinstance(value, bytes) for value in binary):
         raise _fail(EvidenceErrorCode.MALFORMED, "binary fields must be bytes")
-    if evidence.jpki_key not in ("auth", "sign"):
+    if evidence.jpki_key not in JPKI_KEY_NAMES:
         raise _fail(EvidenceErrorCode.MALFORMED, "jpki_key must be 'auth' or 'sign'")
     if evidence.purpose != purpose:
         raise _fail(EvidenceErrorCode.WRONG_PURPOSE, "the evidence is for another purpose")
@@ -248,9 +293,19 @@ def verify_reservation_evidence(
     if not verify_digest_info(face.card_key.public_key(), evidence.card_key_signature, digest_info):
         raise _fail(EvidenceErrorCode.BAD_CARD_KEY_SIGNATURE, "the card key did not sign it")
 
+    if evidence.jpki_key == "auth":
+        if evidence.auth_certificate and evidence.auth_certificate != evidence.jpki_certificate:
+            raise _fail(EvidenceErrorCode.MALFORMED, "the auth key signed with another certificate")
+        auth_certificate = certificate
+    elif not evidence.auth_certificate:
+        raise _fail(EvidenceErrorCode.MALFORMED, "the user-auth certificate is missing")
+    else:
+        auth_certificate = check_auth_certificate(evidence.auth_certificate, anchors, now=now)
+
     logger.info("evidence verified (%s key)", evidence.jpki_key)
     return VerifiedEvidence(
-        card_identity=certificate_identity(certificate),
+        card_identity=card_identity(auth_certificate),
+        signer_identity=certificate_identity(certificate),
         jpki_key=evidence.jpki_key,
         certificate_not_after=certificate.not_valid_after_utc,
         photo_jp2=face.photo_jp2,
@@ -316,3 +371,37 @@ def load_trust_anchors(directory: Path) -> TrustAnchors:
         raise ValueError(f"{directory}: needs at least one jpki/ root and one cv/ CA key")
     logger.info("loaded %d JPKI roots and %d CV CA keys", len(roots), len(cv_keys))
     return TrustAnchors(jpki_roots=tuple(roots), cv_ca_keys=cv_keys)
+
+
+# --------------------------------------------------------------------------------------------
+# What the kiosk may learn from the signature certificate (spec §9)
+# --------------------------------------------------------------------------------------------
+
+#: otherName of the signature certificate's subjectAltName holding the birth date (§9).
+_SAN_BIRTH_DATE = x509.ObjectIdentifier("1.2.392.200149.8.5.5.4")
+
+
+def sign_certificate_birth_date(certificate: x509.Certificate) -> date | None:
+    """The holder's birth date from a signature certificate (§9: era digit ‖ YYYYMMDD as a
+    UTF8String otherName), or None when absent or unreadable. Used only in memory, so a new
+    password can be refused when it is the birth date; never stored or logged."""
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for other in names.get_values_for_type(x509.OtherName):
+        if other.type_id != _SAN_BIRTH_DATE:
+            continue
+        raw = other.value
+        # DER UTF8String with a short length: 0C len value (§9 values are 9 characters).
+        if len(raw) < 2 or raw[0] != 0x0C or raw[1] != len(raw) - 2:
+            return None
+        text = raw[2:].decode("utf-8", errors="replace")
+        digits = text[-8:]
+        if len(text) != 9 or not digits.isdigit():
+            return None
+        try:
+            return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+        except ValueError:
+            return None
+    return None

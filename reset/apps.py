@@ -9,10 +9,3 @@ class ResetConfig(AppConfig):
     name = "reset"
     verbose_name = "パスワード初期化予約"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from django.core import checks
-
-        from reset.kiosk_stores import check_store_list
-
-        checks.register(check_store_list)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils.translation import gettext as _
 
-from reset.models import Reservation
+from reservations.models import Reservation
 
 logger = logging.getLogger(__name__)
 

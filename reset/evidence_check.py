@@ -20,6 +20,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from mynacard.jpki import JPKI_KEY_NAMES
 from mynacard.targets import TargetPassword, key_for, purpose_for
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ _BINARY_FIELDS = (
     "card_face",
     "cv_certificate",
     "card_key_signature",
+    "auth_certificate",
 )
 
 MESSAGES: Mapping[str, Promise] = {
@@ -115,6 +117,7 @@ class EvidenceFields:
     card_face: bytes
     cv_certificate: bytes
     card_key_signature: bytes
+    auth_certificate: bytes
     #: What the bridge says it signed (optional): lets a mismatch be named precisely
     #: (wrong_origin / wrong_purpose) instead of surfacing as a bad signature. Never trusted.
     claimed_origin: str | None = None
@@ -126,6 +129,7 @@ class Accepted:
     """What the session records after verified evidence (no photo, only its hash)."""
 
     card_identity: str
+    signer_identity: str
     photo_sha256: str
     certificate_not_after: str
 
@@ -144,7 +148,7 @@ def decode(body: Any) -> EvidenceFields:
         except (binascii.Error, ValueError):
             raise EvidenceRejected("malformed") from None
     jpki_key = body.get("jpki_key")
-    if jpki_key not in ("auth", "sign"):
+    if jpki_key not in JPKI_KEY_NAMES:
         raise EvidenceRejected("malformed")
     claimed: dict[str, str | None] = {}
     for name in ("origin", "purpose"):
@@ -165,7 +169,7 @@ def verify(
 ) -> Accepted:
     """Verify against the server's own purpose/origin/nonce; the nonce was already taken back."""
     from mynacard.evidence import EvidenceError, ReservationEvidence, verify_reservation_evidence
-    from reset.anchors import trust_anchors
+    from reservations.anchors import trust_anchors
 
     purpose = purpose_for(TargetPassword(target))
     # The key that must have signed: the one the resident still knows (architecture.md table).
@@ -183,6 +187,7 @@ def verify(
         card_face=fields.card_face,
         cv_certificate=fields.cv_certificate,
         card_key_signature=fields.card_key_signature,
+        auth_certificate=fields.auth_certificate,
     )
     try:
         verified = verify_reservation_evidence(
@@ -201,6 +206,7 @@ def verify(
         raise EvidenceRejected("wrong_key")
     return Accepted(
         card_identity=verified.card_identity,
+        signer_identity=verified.signer_identity,
         photo_sha256=hashlib.sha256(verified.photo_jp2).hexdigest(),
         certificate_not_after=verified.certificate_not_after.isoformat(),
     )

@@ -41,6 +41,7 @@ class WizardState:
     step: str
     started_at: float
     card_identity: str = ""
+    signer_identity: str = ""  # the certificate that signed; the kiosk checks the same key
     photo_sha256: str = ""
     certificate_not_after: str = ""
     evidence_at: float = 0.0
@@ -109,6 +110,7 @@ def record_evidence(
     card_identity: str,
     photo_sha256: str,
     certificate_not_after: str,
+    signer_identity: str = "",
     now: float | None = None,
 ) -> WizardState:
     """The server verified the chip evidence; the face check comes next."""
@@ -120,6 +122,7 @@ def record_evidence(
             state,
             step=str(Step.FACE),
             card_identity=card_identity,
+            signer_identity=signer_identity or card_identity,
             photo_sha256=photo_sha256,
             certificate_not_after=certificate_not_after,
             evidence_at=time.time() if now is None else now,

@@ -9,12 +9,15 @@ BRIDGE_PORT=${BRIDGE_PORT:-9581}
 VENV=${VENV:-.venv}
 export MYNA_BRIDGE_URL="ws://127.0.0.1:${BRIDGE_PORT}/"
 
-bridge_args=(--simulate --port "$BRIDGE_PORT" --allow-origin "http://${HOST}:${PORT}")
+# --kiosk: the same bridge and demo card also serve the completion terminal at /kiosk/ (a
+# development convenience: a resident's own helper never runs in kiosk mode).
+bridge_args=(--simulate --kiosk --port "$BRIDGE_PORT" --allow-origin "http://${HOST}:${PORT}")
 [ "$HOST" = "127.0.0.1" ] && bridge_args+=(--allow-origin "http://localhost:${PORT}")
 "$VENV/bin/myna-bridge" "${bridge_args[@]}" &
 bridge_pid=$!
 trap 'kill $bridge_pid 2>/dev/null || true' EXIT INT TERM
 
 echo "myna-reset: open http://${HOST}:${PORT}/  (card bridge with the simulated demo card on ws://127.0.0.1:${BRIDGE_PORT}/)"
+echo "myna-reset: kiosk (finish a booked reset) at http://${HOST}:${PORT}/kiosk/"
 echo "myna-reset: demo card — birth 1985-07-23, expiry 2034-07-23, security code 4821, PIN 2580, signature password MYNA2580"
 "$VENV/bin/daphne" -b "$HOST" -p "$PORT" webapp.asgi:application

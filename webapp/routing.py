@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.routing import websocket_urlpatterns as kiosk_ws
 from reset.routing import websocket_urlpatterns as reset_ws
 
-websocket_urlpatterns: list[Any] = [*reset_ws]
+websocket_urlpatterns: list[Any] = [*reset_ws, *kiosk_ws]

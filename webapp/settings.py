@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "reservations",
     "reset",
     "kiosk",
 ]
@@ -236,6 +237,8 @@ MYNA_RESERVATION_HOURS = env_int("MYNA_RESERVATION_HOURS", 24, minimum=1, maximu
 MYNA_WIZARD_MAX_AGE_SECONDS = env_int("MYNA_WIZARD_MAX_AGE_SECONDS", 30 * 60, minimum=60)
 MYNA_NONCE_TTL_SECONDS = env_int("MYNA_NONCE_TTL_SECONDS", 300, minimum=30, maximum=900)
 MYNA_EVIDENCE_ATTEMPTS = env_int("MYNA_EVIDENCE_ATTEMPTS", 5, minimum=1)
+# Card-face camera reads per session per hour (OCR costs a second or two of CPU each).
+MYNA_CARDFACE_ATTEMPTS = env_int("MYNA_CARDFACE_ATTEMPTS", 20, minimum=1)
 MYNA_FACE_ATTEMPTS = env_int("MYNA_FACE_ATTEMPTS", 3, minimum=1)
 # 0 = the face engine's calibrated default.
 MYNA_FACE_THRESHOLD = env_float("MYNA_FACE_THRESHOLD", 0.0, minimum=0.0, maximum=2.0)
@@ -253,9 +256,26 @@ MYNA_KIOSK_OPENS = _time_of_day("MYNA_KIOSK_OPENS", "06:30")
 MYNA_KIOSK_CLOSES = _time_of_day("MYNA_KIOSK_CLOSES", "23:00")
 if MYNA_KIOSK_OPENS == MYNA_KIOSK_CLOSES:
     raise ImproperlyConfigured("MYNA_KIOSK_OPENS and MYNA_KIOSK_CLOSES must differ")
-# Which stores' kiosks reset which password (JSON; empty = reset/kiosk_stores.json). It changes
-# over time (peers.md), so it is data an operator replaces, not code.
+# Which stores' kiosks reset which password (JSON; empty = reservations/kiosk_stores.json).
+# It changes over time (peers.md), so it is data an operator replaces, not code.
 MYNA_KIOSK_STORES_FILE = env_str("MYNA_KIOSK_STORES_FILE", "")
+# The issuer behind the kiosk's password reset (kiosk/issuer.py, docs/issuer-channel.md).
+# "simulated" = our own stand-in, whose master key is MYNA_ISSUER_MASTER_KEY (64 hex digits, or
+# MYNA_ISSUER_MASTER_KEY_FILE) or, when empty, the simulator's development key shared with the
+# simulated cards. A real deployment names a dotted path to an IssuerBackend that holds the key
+# in an HSM and talks to J-LIS; production refuses to start with the simulated one.
+MYNA_ISSUER_BACKEND = env_str("MYNA_ISSUER_BACKEND", "simulated")
+MYNA_ISSUER_MASTER_KEY = env_str("MYNA_ISSUER_MASTER_KEY", "")
+if MYNA_ISSUER_MASTER_KEY and not re.fullmatch(r"[0-9a-fA-F]{64}", MYNA_ISSUER_MASTER_KEY):
+    raise ImproperlyConfigured("MYNA_ISSUER_MASTER_KEY must be 64 hexadecimal digits (32 bytes)")
+if PRODUCTION and MYNA_ISSUER_BACKEND == "simulated":
+    raise ImproperlyConfigured(
+        "MYNA_ISSUER_BACKEND must name a real IssuerBackend in production (an HSM-held issuer "
+        "key and J-LIS's channel; see docs/issuer-channel.md): the simulated issuer resets "
+        "only simulated cards"
+    )
+# Seconds without a touch after which the kiosk returns to its top screen and forgets all.
+MYNA_KIOSK_IDLE_SECONDS = env_int("MYNA_KIOSK_IDLE_SECONDS", 90, minimum=10, maximum=600)
 
 # One JSON object per line in production (webapp/logs.py); the readable line in development.
 LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "plain")

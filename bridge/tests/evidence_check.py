@@ -15,8 +15,9 @@ def verify_evidence(
 ) -> VerifiedEvidence:
     """Raise EvidenceError unless the EVIDENCE reply convinces the server's checker."""
     raw = {k: base64.b64decode(reply[k]) for k in (
-        "jpki_certificate", "jpki_signature", "card_face", "cv_certificate", "card_key_signature"
-    )}
+        "jpki_certificate", "jpki_signature", "card_face", "cv_certificate", "card_key_signature",
+        "auth_certificate",
+    ) if k in reply}
     evidence = ReservationEvidence(
         purpose=reply["purpose"],
         origin=reply["origin"],
@@ -40,4 +41,5 @@ def evidence_from_two_replies(card_face: dict[str, Any], auth: dict[str, Any]) -
         "jpki_key": auth["key"],
         "jpki_certificate": auth["certificate"],
         "jpki_signature": auth["signature"],
+        "auth_certificate": auth["auth_certificate"],
     }

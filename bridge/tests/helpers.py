@@ -118,10 +118,14 @@ class Bridge:
 
 
 async def start_bridge(
-    backend: SimulatedBackend, *, origins: tuple[str, ...] = (), port: int = 0
+    backend: SimulatedBackend,
+    *,
+    origins: tuple[str, ...] = (),
+    port: int = 0,
+    kiosk: bool = False,
 ) -> BridgeServer:
     config = build_config(
-        port=port, allow_port_zero=True, allow_origins=origins, simulate="demo"
+        port=port, allow_port_zero=True, allow_origins=origins, simulate="demo", kiosk=kiosk
     )
     server = BridgeServer(config, backend)
     await server.start()

@@ -97,6 +97,31 @@ async def _a_session_using_every_message() -> list[dict[str, Any]]:
             await page.until("SIM_CARD")
             await server.drain()
             await page.call("GET_READERS", "READERS")
+            received = page.received
+    finally:
+        await server.close()
+    return received + await _a_kiosk_session()
+
+
+async def _a_kiosk_session() -> list[dict[str, Any]]:
+    """The kiosk-mode commands (myna-bridge --kiosk), against the same simulated card."""
+    import base64
+
+    from websockets.asyncio.client import connect
+
+    from mynacard.issuer import AID_SELECT_JPKI
+
+    server = await start_bridge(SimulatedBackend(), kiosk=True)
+    try:
+        url = f"ws://127.0.0.1:{server.port}/"
+        async with connect(url, origin=DEV_ORIGIN, logger=CLIENT_LOGGER) as ws:  # type: ignore[arg-type]
+            page = Client(ws)
+            await page.hello()
+            await page.call("GET_AUTH_CERTIFICATE", "AUTH_CERTIFICATE")
+            await page.call(
+                "RELAY_APDU", "APDU", apdu=base64.b64encode(AID_SELECT_JPKI).decode()
+            )
+            await page.call("GET_DIAGNOSTICS", "DIAGNOSTICS")
             return page.received
     finally:
         await server.close()

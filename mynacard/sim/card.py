@@ -16,17 +16,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from mynacard.constants import AID, CLA_PROPRIETARY, INS, MAX_SIGN_INPUT, SW, SW_VERIFY_FAILED_MASK
+from mynacard import issuer
+from mynacard.constants import (
+    AID,
+    CLA_PROPRIETARY,
+    INS,
+    MAX_SIGN_INPUT,
+    SW,
+    SW_VERIFY_FAILED_MASK,
+    JpkiEF,
+)
+from mynacard.evidence import card_identity
 from mynacard.pins import PinKind
 from mynacard.pkcs1 import sha256_digest_info, sign_digest_info
+from mynacard.records import CERTIFICATE_HEADER_LENGTH, parse_certificate_length
 from mynacard.sim.apps import build_applications
 from mynacard.sim.command import Command, MalformedApduError, parse_command
 from mynacard.sim.filesystem import Application, BinaryEF, PinKey, SigningKey
-from mynacard.sim.pki import card_keys, load_pki
+from mynacard.sim.pki import card_keys, issuer_master_key, load_pki
 from mynacard.sim.profile import CardProfile
 
 logger = logging.getLogger(__name__)
@@ -89,6 +101,7 @@ class SimulatedCard:
         *,
         options: SimOptions | None = None,
         pki_dir: Path | None = None,
+        issuer_key: bytes | None = None,
     ) -> None:
         self.profile = profile
         self.options = options or SimOptions()
@@ -105,6 +118,14 @@ class SimulatedCard:
             for fid, pin in app.pins.items()
             if pin.kind
         }
+        #: The card's identity (its user-auth certificate, mynacard.evidence.card_identity) and
+        #: its issuer-channel keys, derived from the simulated issuer's master key at
+        #: "personalisation" (docs/issuer-channel.md).
+        self.identity = card_identity(self._auth_certificate())
+        self._issuer_keys = issuer.derive_card_keys(
+            issuer_key if issuer_key is not None else issuer_master_key(pki_dir), self.identity
+        )
+        self._issuer = issuer.CardIssuerState()
         self.powered = True
         # One APDU at a time, as on a real card, even if a bridge calls from several threads.
         self._lock = threading.RLock()
@@ -118,6 +139,9 @@ class SimulatedCard:
             (CLA_PROPRIETARY, INS.CHANGE_KEY): self._change_reference_data,  # 住基/共通 (§3)
             (CLA_PROPRIETARY, INS.COMPUTE_DIGITAL_SIGNATURE): self._compute_signature,
             (0x00, INS.GET_CHALLENGE): self._get_challenge,
+            (CLA_PROPRIETARY, issuer.ISSUER_INS.INITIALIZE): self._issuer_initialize,
+            (CLA_PROPRIETARY, issuer.ISSUER_INS.AUTHENTICATE): self._issuer_authenticate,
+            (CLA_PROPRIETARY, issuer.ISSUER_INS.RESET_PASSWORD): self._issuer_reset_password,
         }
 
     def __repr__(self) -> str:
@@ -138,6 +162,7 @@ class SimulatedCard:
             self._ef = None
             for state in self._keys.values():
                 state.verified = False  # security state ends with the session (§4.4)
+            self._issuer.clear()  # so does an issuer-channel session
         logger.debug("card %s powered on", self.profile.card_id)
         return CONTACT_ATR
 
@@ -250,6 +275,8 @@ class SimulatedCard:
         if app is not self._df and self.options.clear_verified_on_df_change:
             for state in self._keys.values():
                 state.verified = False
+        if app is not self._df:
+            self._issuer.clear()  # an issuer session is bound to the JPKI AP
         self._df = app
         self._ef = None
 
@@ -386,6 +413,47 @@ class SimulatedCard:
             return b"", SW.WRONG_LENGTH
         logger.info("signed with key %04X (P1=%02X)", key.fid, c.p1)
         return signature, SW.OK
+
+    # --- the issuer channel (ours, docs/issuer-channel.md; the real one is not public) -------
+
+    def _auth_certificate(self) -> x509.Certificate:
+        jpki = next(app for app in self._apps if app.aid == bytes(AID.JPKI))
+        raw = jpki.efs[JpkiEF.AUTH_CERT].content
+        length = parse_certificate_length(raw[:CERTIFICATE_HEADER_LENGTH])
+        return x509.load_der_x509_certificate(raw[:length])
+
+    def _in_jpki(self) -> bool:
+        return self._df is not None and self._df.aid == bytes(AID.JPKI)
+
+    def _issuer_initialize(self, c: Command) -> tuple[bytes, int]:
+        if not self._in_jpki() or c.p1 or c.p2:
+            self._issuer.clear()
+            return b"", issuer.IssuerSW.NO_SESSION if not self._in_jpki() else SW.INCORRECT_P1_P2
+        return issuer.card_initialize(self._issuer, self._issuer_keys, c.data, random=os.urandom)
+
+    def _issuer_authenticate(self, c: Command) -> tuple[bytes, int]:
+        if not self._in_jpki():
+            return b"", issuer.IssuerSW.NO_SESSION
+        sw = issuer.card_authenticate(self._issuer, c.data)
+        logger.info("issuer channel authentication -> %04X", sw)
+        return b"", sw
+
+    def _issuer_reset_password(self, c: Command) -> tuple[bytes, int]:
+        if not self._in_jpki() or c.p1:
+            return b"", issuer.IssuerSW.NO_SESSION
+        order, sw = issuer.card_reset_password(self._issuer, c.p2, c.data)
+        if order is None:
+            logger.info("issuer channel reset refused -> %04X", sw)
+            return b"", sw
+        # RESET RETRY COUNTER + CHANGE REFERENCE DATA semantics, for the named key only.
+        assert self._df is not None  # noqa: S101 - _in_jpki checked
+        state = self._keys[(self._df.aid, order.key_fid)]
+        state.value = order.value
+        if state.max_tries is not None:
+            state.remaining = state.max_tries
+        state.verified = False
+        logger.info("issuer channel reset key %04X", order.key_fid)
+        return issuer.card_response_mac(self._issuer, order.counter), sw
 
     # --- GET CHALLENGE (§3) ---------------------------------------------------------------
 

@@ -38,6 +38,7 @@ __all__ = [
     "SimPki",
     "card_keys",
     "default_pki_dir",
+    "issuer_master_key",
     "load_pki",
     "TEXT_CA_KEY_ID",
     "TEXT_SIGNER_KEY_ID",
@@ -272,3 +273,22 @@ def card_keys(card_id: str, directory: Path | None = None) -> CardKeys:
         keys = CardKeys(*(_read_key(folder / f"{name}.key.pem") for name in _CARD_KEY_NAMES))
         _card_cache[(base, card_id)] = keys
         return keys
+
+
+def issuer_master_key(directory: Path | None = None) -> bytes:
+    """The simulated issuer's master key (32 random bytes, generated once per PKI directory).
+
+    Every simulated card derives its issuer-channel key from it (mynacard.issuer); the
+    development server's simulated issuer reads the same file unless settings name another key.
+    A real issuer's master key lives in an HSM and never in a file (docs/issuer-channel.md).
+    """
+    base = (directory or default_pki_dir()).resolve()
+
+    def populate(folder: Path) -> None:
+        path = folder / "master.key"
+        path.write_bytes(os.urandom(32))
+        path.chmod(0o600)
+
+    with _lock:
+        folder = _ensure_dir(base / _LAYOUT / "issuer", populate)
+    return (folder / "master.key").read_bytes()

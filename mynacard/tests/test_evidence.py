@@ -64,7 +64,11 @@ def test_card_identity_is_issuer_der_plus_serial(pki: Pki) -> None:
 def test_the_sign_key_serves_the_auth_reset(
     pki: Pki, make_evidence: MakeEvidence, nonce: bytes
 ) -> None:
-    evidence = make_evidence(purpose=PURPOSE_RESERVE_AUTH_RESET, jpki_key="sign")
+    # The fake PKI has one end-entity certificate; it stands for the user-auth one as well.
+    auth_der = pki.ee_cert.public_bytes(Encoding.DER)
+    evidence = make_evidence(
+        purpose=PURPOSE_RESERVE_AUTH_RESET, jpki_key="sign", auth_certificate=auth_der
+    )
     assert check(evidence, pki.anchors, nonce).jpki_key == "sign"
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from mynacard.challenge import (
     PURPOSE_RESERVE_AUTH_RESET,
@@ -19,6 +20,8 @@ from mynacard.errors import PinBlockedError, SecurityStatusError, WrongPinError
 from mynacard.evidence import (
     ReservationEvidence,
     TrustAnchors,
+    card_identity,
+    check_auth_certificate,
 )
 from mynacard.jpki import CertificateKind, JpkiSession, KeyKind
 from mynacard.juki import JukiSession
@@ -71,6 +74,7 @@ def collect(
         )
     jpki.verify(kind, pin)  # type: ignore[arg-type]
     certificate = jpki.read_certificate(cert)
+    auth_certificate = jpki.read_certificate(CertificateKind.AUTH)  # the card's identity
     jpki_signature = jpki.sign(key, digest_info)
     visual = VisualApSession(conn)
     visual.verify_pin_b(PIN_B)
@@ -79,6 +83,7 @@ def collect(
         origin=origin,
         nonce=nonce,
         jpki_key=jpki_key,  # type: ignore[arg-type]
+        auth_certificate=auth_certificate,
         jpki_certificate=certificate,
         jpki_signature=jpki_signature,
         card_face=visual.read_card_face_raw(),
@@ -204,6 +209,44 @@ def test_the_same_card_keeps_its_identity(
     a = check(collect(conn, purpose=PURPOSE_RESERVE_SIGN_RESET, nonce=first), anchors, first)
     b = check(collect(conn, purpose=PURPOSE_RESERVE_SIGN_RESET, nonce=second), anchors, second)
     assert a.card_identity == b.card_identity
+
+
+def test_both_booking_cases_name_the_card_by_its_user_auth_certificate(
+    conn: SimulatedConnection, anchors: TrustAnchors
+) -> None:
+    first, second = secrets.token_bytes(32), secrets.token_bytes(32)
+    by_auth = check(collect(conn, purpose=PURPOSE_RESERVE_SIGN_RESET, nonce=first), anchors, first)
+    by_sign = check(
+        collect(conn, purpose=PURPOSE_RESERVE_AUTH_RESET, nonce=second), anchors, second
+    )
+    auth_der = JpkiSession(conn).read_certificate(CertificateKind.AUTH)  # no PIN, as at a kiosk
+    kiosk_view = card_identity(check_auth_certificate(auth_der, anchors, now=datetime.now(UTC)))
+    assert by_auth.card_identity == by_sign.card_identity == kiosk_view
+    # The signer is remembered separately, and differs when the signature key signed.
+    assert by_auth.signer_identity == by_auth.card_identity
+    assert by_sign.signer_identity != by_sign.card_identity
+
+
+def test_signature_key_evidence_without_or_with_a_foreign_auth_certificate_is_refused(
+    conn: SimulatedConnection, anchors: TrustAnchors, pki: Pki
+) -> None:
+    nonce = secrets.token_bytes(32)
+    evidence = collect(conn, purpose=PURPOSE_RESERVE_AUTH_RESET, nonce=nonce)
+    assert code_of(replace(evidence, auth_certificate=b""), anchors, nonce) == "malformed"
+    assert code_of(replace(evidence, auth_certificate=b"\x30\x00"), anchors, nonce) == "malformed"
+    foreign = pki.ee_cert.public_bytes(Encoding.DER)  # chains to another CA
+    assert code_of(replace(evidence, auth_certificate=foreign), anchors, nonce) == (
+        "untrusted_chain"
+    )
+
+
+def test_auth_key_evidence_naming_another_auth_certificate_is_refused(
+    conn: SimulatedConnection, anchors: TrustAnchors
+) -> None:
+    nonce = secrets.token_bytes(32)
+    evidence = collect(conn, purpose=PURPOSE_RESERVE_SIGN_RESET, nonce=nonce)
+    other = JpkiSession(conn).read_certificate(CertificateKind.AUTH_CA)
+    assert code_of(replace(evidence, auth_certificate=other), anchors, nonce) == "malformed"
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ class CardEvidence:
     nonce: bytes
     jpki_key: str
     jpki_certificate: bytes
+    auth_certificate: bytes
     jpki_signature: bytes
     card_face: bytes
     cv_certificate: bytes
@@ -44,6 +45,7 @@ class CardEvidence:
             "nonce": self.nonce,
             "jpki_key": self.jpki_key,
             "jpki_certificate": self.jpki_certificate,
+            "auth_certificate": self.auth_certificate,
             "jpki_signature": self.jpki_signature,
             "card_face": self.card_face,
             "cv_certificate": self.cv_certificate,
@@ -80,6 +82,7 @@ def read_evidence(
         jpki.verify(PinKind.JPKI_SIGN, DEMO_SIGN_PASSWORD)
         certificate = jpki.read_certificate(CertificateKind.SIGN)
         signature = jpki.sign(KeyKind.SIGN, digest_info)
+    auth_certificate = jpki.read_certificate(CertificateKind.AUTH)  # readable without a PIN
     visual = VisualApSession(connection)
     visual.verify_pin_b(DEMO_PIN_B)
     card_face = visual.read_card_face_raw()
@@ -89,6 +92,7 @@ def read_evidence(
         nonce=nonce,
         jpki_key=key,
         jpki_certificate=certificate,
+        auth_certificate=auth_certificate,
         jpki_signature=signature,
         card_face=card_face,
         cv_certificate=cv_certificate,

@@ -15,8 +15,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from reservations.models import Reservation, ReservationState
 from reset import limits, nonces
-from reset.models import AttemptCounter, Reservation, ReservationState, ServerNonce
+from reset.models import AttemptCounter, ServerNonce
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -101,7 +102,7 @@ def _operator_site(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     book = (
         "from datetime import timedelta; from django.utils import timezone; "
-        "from reset.models import Reservation; "
+        "from reservations.models import Reservation; "
         "Reservation.book(card_identity='d'*64, target='auth', "
         "now=timezone.now() - timedelta(days=2))"
     )
@@ -110,7 +111,7 @@ def _operator_site(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 
 def _state_of_the_one_reservation(env: dict[str, str]) -> str:
-    show = "from reset.models import Reservation; print(Reservation.objects.get().state)"
+    show = "from reservations.models import Reservation; print(Reservation.objects.get().state)"
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", show],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,

@@ -7,8 +7,8 @@ import time
 import pytest
 from django.test import Client
 
+from reservations.models import Reservation
 from reset import wizard_state
-from reset.models import Reservation
 from reset.tests.conftest import post_json, put_state
 from reset.wizard_state import Step
 

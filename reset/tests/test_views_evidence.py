@@ -13,7 +13,8 @@ import pytest
 from django.test import Client, override_settings
 
 from mynacard.targets import TargetPassword
-from reset import anchors, api_views, evidence_check, wizard_state
+from reservations import anchors
+from reset import api_views, evidence_check, wizard_state
 from reset.models import ServerNonce
 from reset.tests.conftest import ORIGIN, post_json, put_state, read_evidence
 from reset.wizard_state import Step

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client, override_settings
 
 from mynacard.targets import TargetPassword
+from reservations.models import Reservation, ReservationState
 from reset import wizard_state
-from reset.models import Reservation, ReservationState
 from reset.reservation_cookie import COOKIE
 from reset.tests.conftest import put_state
 from reset.wizard_state import Step
@@ -136,13 +136,13 @@ def _passed(client: Client, target: TargetPassword = TargetPassword.SIGN) -> Non
 def test_done_books_once_and_forgets_the_wizard(client: Client) -> None:
     _passed(client)
     response = client.get("/reset/done/")
-    assert response["Location"] == "/reset/reservation/"
-    assert Reservation.objects.filter(state=ReservationState.ACTIVE).count() == 1
+    booked = Reservation.objects.get(state=ReservationState.ACTIVE)
+    assert response["Location"] == f"/reset/reservation/?id={booked.public_id}"
     assert COOKIE in response.cookies
     assert wizard_state.SESSION_KEY not in client.session
     # A second visit (reload) books nothing more.
     again = client.get("/reset/done/")
-    assert again["Location"] == "/reset/reservation/"
+    assert again["Location"] == response["Location"]
     assert Reservation.objects.count() == 1
 
 

@@ -111,7 +111,7 @@ def _wait_file_line(
 
 
 @contextlib.contextmanager
-def running_stack(workdir: Path) -> Iterator[Stack]:
+def running_stack(workdir: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
     """`make run`'s own script (scripts/run.sh: daphne + `myna-bridge --simulate`) on free ports.
 
     The script itself runs, not a copy of its commands, so the test exercises what a developer
@@ -132,6 +132,7 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
         "MYNA_TRUST_ANCHORS": "sim",
         "DEBUG": "false",
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     python = str(VENV_BIN / "python")
     subprocess.run(
@@ -258,4 +259,5 @@ def run_face_check(page: Any, timeout: float = 120000) -> None:
     """Start engineer D's face check and wait until the page moves on to the done screen."""
     start = page.locator("[data-face-start], #face-start, button:has-text('開始')").first
     start.click()
-    page.wait_for_url("**/reset/reservation/", timeout=timeout)
+    # The reservation page names the booking: /reset/reservation/?id=<uuid>.
+    page.wait_for_url(lambda url: "/reset/reservation/" in url, timeout=timeout)

@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "x" * 30 + "-production-secret-key-for-tests-0123456789",
     "ALLOWED_HOSTS": "reset.example.jp",
     "MYNA_TRUST_ANCHORS": "/etc/myna-reset/anchors",
+    "MYNA_ISSUER_BACKEND": "kiosk.tests.production_issuer.FixedKeyIssuer",
 }
 
 
@@ -58,6 +59,8 @@ def test_check_deploy_warns_without_production_variables(tmp_path: Path) -> None
         ({**PRODUCTION_ENV, "SECRET_KEY": "short"}, "at least 50 characters"),
         ({**PRODUCTION_ENV, "DEBUG": "true"}, "DEBUG must be off"),
         ({**PRODUCTION_ENV, "MYNA_TRUST_ANCHORS": "sim"}, "MYNA_TRUST_ANCHORS must name"),
+        ({**PRODUCTION_ENV, "MYNA_ISSUER_BACKEND": "simulated"}, "must name a real IssuerBackend"),
+        ({"MYNA_ISSUER_MASTER_KEY": "abc"}, "MYNA_ISSUER_MASTER_KEY must be 64"),
         ({**PRODUCTION_ENV, "ALLOWED_HOSTS": "reset.example.jp,*"}, "not '*'"),
         ({"MYNA_PUBLIC_ORIGIN": "https://Reset.example.jp"}, "MYNA_PUBLIC_ORIGIN must be"),
         ({"MYNA_PUBLIC_ORIGIN": "https://reset.example.jp/app"}, "MYNA_PUBLIC_ORIGIN must be"),

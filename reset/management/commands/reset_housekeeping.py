@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from reservations.models import Reservation
 from reset import limits, nonces
-from reset.models import Reservation
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from reset.kiosk_hours import window
-from reset.models import JST
+from reservations.kiosk_hours import window
+from reservations.models import JST
 
 OPENS, CLOSES = time(6, 30), time(23, 0)
 

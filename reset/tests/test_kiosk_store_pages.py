@@ -1,9 +1,8 @@
-"""The kiosk store list is data: loaded from a JSON file, validated, and shown where it matters."""
+"""The wizard's pages list the kiosk stores of the data file (reservations.kiosk_stores)."""
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ import pytest
 from django.test import Client, override_settings
 
 from mynacard.targets import TargetPassword
-from reset import kiosk_stores
 from reset.tests.conftest import put_state
 from reset.wizard_state import Step
 
@@ -31,59 +29,6 @@ def _write(tmp_path: Path, data: Any) -> Path:
     path = tmp_path / "stores.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
-
-
-def test_the_shipped_list_is_valid_and_every_target_has_a_store() -> None:
-    shipped = kiosk_stores.parse(
-        json.loads(kiosk_stores.DEFAULT_FILE.read_text(encoding="utf-8"))
-    )
-    assert shipped.for_target("sign") and shipped.for_target("auth")
-    assert shipped.details_url.startswith("https://")
-
-
-def test_it_filters_stores_by_the_password_they_handle(tmp_path: Path) -> None:
-    with override_settings(MYNA_KIOSK_STORES_FILE=str(_write(tmp_path, STORES))):
-        listed = kiosk_stores.store_list()
-    assert [store.id for store in listed.for_target("sign")] == ["alpha", "beta"]
-    assert [store.id for store in listed.for_target("auth")] == ["alpha"]
-    assert listed.names_for("auth", "en") == ["Alpha Mart"]
-    assert listed.names_for("auth", "ja") == ["アルファ商店"]
-    with pytest.raises(ValueError):
-        listed.for_target("juki")
-
-
-def test_an_edited_file_is_read_again(tmp_path: Path) -> None:
-    path = _write(tmp_path, STORES)
-    with override_settings(MYNA_KIOSK_STORES_FILE=str(path)):
-        assert len(kiosk_stores.store_list().stores) == 2
-        edited = {**STORES, "stores": STORES["stores"][:1]}
-        path.write_text(json.dumps(edited), encoding="utf-8")
-        stat = path.stat()
-        # Make sure the modification time moves even on coarse file systems.
-        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-        assert len(kiosk_stores.store_list().stores) == 1
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        [],
-        {"stores": "seven"},
-        {"stores": [{"id": "", "name": "x"}]},
-        {"stores": [{"id": "a", "name": "x", "auth": "yes"}]},
-        {"stores": [{"id": "a", "name": "x"}, {"id": "a", "name": "y"}]},
-        {"stores": [], "details_url": "http://insecure.test/"},
-    ],
-)
-def test_a_malformed_list_fails_loudly(data: Any) -> None:
-    with pytest.raises(kiosk_stores.StoreListError):
-        kiosk_stores.parse(data)
-
-
-def test_a_missing_file_fails_loudly(tmp_path: Path) -> None:
-    with override_settings(MYNA_KIOSK_STORES_FILE=str(tmp_path / "absent.json")):
-        with pytest.raises(kiosk_stores.StoreListError):
-            kiosk_stores.store_list()
 
 
 @pytest.mark.django_db
@@ -138,10 +83,3 @@ def test_with_no_store_for_the_target_the_done_page_says_go_to_the_counter(
     with override_settings(MYNA_KIOSK_STORES_FILE=str(_write(tmp_path, none_for_auth))):
         done = client.get("/reset/reservation/").content.decode()
     assert 'id="store-list-empty"' in done and "ベータ商店" not in done
-
-
-def test_the_system_check_reports_a_broken_list(tmp_path: Path) -> None:
-    assert kiosk_stores.check_store_list() == []
-    with override_settings(MYNA_KIOSK_STORES_FILE=str(_write(tmp_path, {"stores": 1}))):
-        errors = kiosk_stores.check_store_list()
-    assert [error.id for error in errors] == ["reset.E001"]

@@ -2,7 +2,7 @@
 
 peers.md: the stores that handle each password type have changed over time (the 4-digit
 利用者証明用 PIN needs particular chains), so the list is data an operator edits —
-`reset/kiosk_stores.json`, or the file named by the setting / environment variable
+`reservations/kiosk_stores.json`, or the file named by the setting / environment variable
 `MYNA_KIOSK_STORES_FILE`. A malformed file fails loudly instead of showing a wrong list.
 """
 
@@ -18,10 +18,12 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import get_language
 
+from mynacard.targets import TargetPassword
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "kiosk_stores.json"
-TARGETS = ("sign", "auth")
+TARGETS = tuple(TargetPassword)
 
 
 class StoreListError(ValueError):
@@ -127,5 +129,6 @@ def check_store_list(**_: Any) -> list[Any]:
     try:
         store_list()
     except StoreListError as exc:
-        return [Error(str(exc), hint="Fix the file or MYNA_KIOSK_STORES_FILE.", id="reset.E001")]
+        hint = "Fix the file or MYNA_KIOSK_STORES_FILE."
+        return [Error(str(exc), hint=hint, id="reservations.E001")]
     return []

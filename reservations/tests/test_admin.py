@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from reset.models import Reservation
+from reservations.models import Reservation
 
 pytestmark = pytest.mark.django_db
 
@@ -20,18 +20,18 @@ def staff(client: Client) -> Client:
 
 def test_the_list_and_detail_are_visible(staff: Client) -> None:
     booked = Reservation.book(card_identity="ab" * 32, target="sign")
-    assert staff.get("/admin/reset/reservation/").status_code == 200
-    detail = staff.get(f"/admin/reset/reservation/{booked.pk}/change/")
+    assert staff.get("/admin/reservations/reservation/").status_code == 200
+    detail = staff.get(f"/admin/reservations/reservation/{booked.pk}/change/")
     assert detail.status_code == 200
     assert 'name="state"' not in detail.content.decode()  # shown read-only, not as a field
 
 
 def test_nothing_can_be_added_changed_or_deleted(staff: Client) -> None:
     booked = Reservation.book(card_identity="ab" * 32, target="sign")
-    assert staff.get("/admin/reset/reservation/add/").status_code == 403
-    staff.post(f"/admin/reset/reservation/{booked.pk}/change/", {"state": "revoked"})
+    assert staff.get("/admin/reservations/reservation/add/").status_code == 403
+    staff.post(f"/admin/reservations/reservation/{booked.pk}/change/", {"state": "revoked"})
     booked.refresh_from_db()
     assert booked.state == "active"
-    deleted = staff.post(f"/admin/reset/reservation/{booked.pk}/delete/", {"post": "yes"})
+    deleted = staff.post(f"/admin/reservations/reservation/{booked.pk}/delete/", {"post": "yes"})
     assert deleted.status_code == 403
     assert Reservation.objects.count() == 1

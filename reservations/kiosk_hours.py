@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 
-from reset.models import JST
+from reservations.models import JST
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +66,20 @@ def parse_hhmm(value: str) -> time:
 
 def kiosk_hours() -> tuple[time, time]:
     return (
-        parse_hhmm(str(getattr(settings, "MYNA_KIOSK_OPENS", "06:30"))),
-        parse_hhmm(str(getattr(settings, "MYNA_KIOSK_CLOSES", "23:00"))),
+        parse_hhmm(str(settings.MYNA_KIOSK_OPENS)),
+        parse_hhmm(str(settings.MYNA_KIOSK_CLOSES)),
     )
+
+
+def is_open(now: datetime, *, opens: time | None = None, closes: time | None = None) -> bool:
+    """Whether a kiosk may complete a reset at `now` (hours are daily, JST; the kiosk enforces
+    them, the done page only warns)."""
+    if opens is None or closes is None:
+        opens, closes = kiosk_hours()
+    moment = now.astimezone(JST).time()
+    if opens < closes:
+        return opens <= moment < closes
+    return moment >= opens or moment < closes  # hours past midnight (e.g. 06:00–02:00)
 
 
 def window(start: datetime, end: datetime, *, opens: time, closes: time) -> KioskWindow:

@@ -7,7 +7,7 @@ import logging
 from django.contrib import admin
 from django.http import HttpRequest
 
-from reset.models import Reservation
+from reservations.models import Reservation
 
 logger = logging.getLogger(__name__)
 

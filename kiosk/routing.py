@@ -1,0 +1,13 @@
+"""WebSocket routes of the kiosk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import path
+
+from kiosk.consumer import IssuerConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/issuer/", IssuerConsumer.as_asgi()),
+]
