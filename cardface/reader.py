@@ -8,26 +8,38 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
 
-from cardface import locate, quality
+from cardface import locate, motion, quality
 from cardface.ocr import get_engine, read_lines
 from cardface.parse import SECURITY_CODE_REGION, ParsedFace, parse_lines
-from cardface.result import CardFaceReading, CardFaceReason
+from cardface.result import CardFaceReading, CardFaceReason, FieldReading
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 JST = ZoneInfo("Asia/Tokyo")
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
 # Refuse to decode absurd pixel counts (a small JPEG can claim a huge canvas).
 MAX_PIXELS = 40_000_000
 MIN_IMAGE_SIDE = 240
-# The card's long side in the photo. At 300 px the security code is 9 px tall and a third of
-# the bench's cards no longer read; below 280 px we ask the resident to come closer.
-MIN_CARD_WIDTH_PX = 280
+# The card's long side in the photo below which nobody could read it: at 150 px the security
+# code is under 5 px tall and the dates' digits 4 px wide. Above it a small card is straightened
+# at its own scale and upscaled (locate.warp_card), then sharpened, instead of being refused
+# (issue 15: a 640x480 webcam at arm's length shows the card 200-260 px wide).
+MIN_CARD_WIDTH_PX = 150
+# Below this width the upscaled card is soft enough that an unsharp mask helps the recogniser.
+SMALL_CARD_WIDTH_PX = 480
+# The security code is the smallest print on the card (about 2.2 % of the card's width tall):
+# below 280 px wide it is under 6 px tall, and at 230 px the recogniser read a 4 as a 1 with 0.98
+# confidence - a person looking at the same pixels sees "1821" too. Below this width the code is
+# never taken (the answer says to come closer) and the dates only as the corroborated pair.
+CODE_MIN_CARD_WIDTH_PX = 280
 # A reading must carry at least this many of the card's printed words to count as a card.
 MIN_CARD_WORDS = 2
 
@@ -86,6 +98,79 @@ def _ocr_card(card: np.ndarray, today: date) -> ParsedFace:
     return _better(parsed, _read_pass(cv2.rotate(card, cv2.ROTATE_180), today))
 
 
+def _sharpen(card: np.ndarray) -> np.ndarray:
+    """An unsharp mask: upscaling a small card leaves every stroke edge a few pixels soft."""
+    soft = cv2.GaussianBlur(card, (0, 0), 2.0)
+    return cv2.addWeighted(card, 1.8, soft, -0.8, 0)
+
+
+def _straighten(image: np.ndarray, quad: locate.CardQuad) -> tuple[np.ndarray, np.ndarray | None]:
+    """The card as photographed, and (if it was smeared by motion) the card deblurred.
+
+    The smear is measured and undone on the card's own neighbourhood, in photo pixels, before
+    the perspective warp scales it.
+    """
+    corners = np.asarray(quad.corners, dtype=np.float32)
+    h, w = image.shape[:2]
+    x, y, bw, bh = cv2.boundingRect(corners)
+    margin = 16
+    x0, y0 = max(0, x - margin), max(0, y - margin)
+    x1, y1 = min(w, x + bw + margin), min(h, y + bh + margin)
+    crop = image[y0:y1, x0:x1]
+    local = locate.CardQuad(tuple((cx - x0, cy - y0) for cx, cy in quad.corners))
+    small = quad.width_px < SMALL_CARD_WIDTH_PX
+    card = locate.warp_card(crop, local)
+    if small:
+        card = _sharpen(card)
+    if quad.width_px < CODE_MIN_CARD_WIDTH_PX:
+        # Too few rows of text for the smear's measure to be trusted, and too small a card to
+        # give every value anyway (see CODE_MIN_CARD_WIDTH_PX).
+        return card, None
+    blur = motion.estimate(crop)
+    if not blur.present:
+        return card, None
+    logger.info("card face: motion blur found, trying deconvolution")
+    restored = locate.warp_card(motion.deconvolve(crop, blur), local)
+    return card, restored
+
+
+def merge_passes(a: ParsedFace, b: ParsedFace) -> ParsedFace:
+    """Two readings of one card: a value found by either, unless the two disagree on it.
+
+    Disagreement means one of them misread, and we cannot tell which: that value is dropped.
+    """
+
+    def pick(x: FieldReading[T] | None, y: FieldReading[T] | None) -> FieldReading[T] | None:
+        if x is None or y is None:
+            return x or y
+        if x.value != y.value:
+            logger.info("card face: two passes disagree, value dropped")
+            return None
+        return x if x.confidence >= y.confidence else y
+
+    return ParsedFace(
+        pick(a.birth_date, b.birth_date),
+        pick(a.expiry_date, b.expiry_date),
+        pick(a.security_code, b.security_code),
+        max(a.card_words, b.card_words),
+    )
+
+
+def _small_card_values(parsed: ParsedFace) -> ParsedFace:
+    """What a card too small for its security code may still give: both dates, read alike.
+
+    Birth and expiry print month and day twice (a national's card expires on a birthday); both
+    found with the same month and day are two independent readings that agree. A lone date, or
+    a pair that does not match, is dropped at this size.
+    """
+    birth, expiry = parsed.birth_date, parsed.expiry_date
+    if birth is None or expiry is None or (
+        (birth.value.month, birth.value.day) != (expiry.value.month, expiry.value.day)
+    ):
+        birth = expiry = None
+    return ParsedFace(birth, expiry, None, parsed.card_words)
+
+
 def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFaceReading:
     """Read a BGR photo of a card front."""
     # The card's dates are Japanese calendar days.
@@ -95,10 +180,11 @@ def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFace
         return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
     image = locate.downscale(image)
     quad = locate.find_card(image)
+    restored: np.ndarray | None = None
     if quad is not None:
         if quad.width_px < MIN_CARD_WIDTH_PX:
             return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
-        card = locate.warp_card(image, quad)
+        card, restored = _straighten(image, quad)
     else:
         fallback = locate.whole_image_as_card(image)
         if fallback is None:
@@ -110,10 +196,23 @@ def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFace
     measured = quality.measure(card)
     if measured.glare >= quality.HOPELESS_GLARE:
         return CardFaceReading.failed(CardFaceReason.GLARE)
-    if measured.sharpness < quality.HOPELESS_SHARPNESS:
+    if restored is not None:
+        # A smeared card: the deconvolved one first; the photo as it is only if that fell
+        # short, and then the two readings must agree on every value both found.
+        parsed = _ocr_card(restored, today)
+        if parsed.found < 3:
+            parsed = merge_passes(parsed, _ocr_card(card, today))
+    elif measured.sharpness < quality.HOPELESS_SHARPNESS:
         return CardFaceReading.failed(CardFaceReason.BLURRED)
+    else:
+        parsed = _ocr_card(card, today)
 
-    parsed = _ocr_card(card, today)
+    if quad is not None and quad.width_px < CODE_MIN_CARD_WIDTH_PX:
+        parsed = _small_card_values(parsed)
+        if parsed.card_words < MIN_CARD_WORDS:
+            return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
+        return CardFaceReading(parsed.birth_date, parsed.expiry_date, None,
+                               CardFaceReason.TOO_SMALL)
     if parsed.found == 3:
         return CardFaceReading(parsed.birth_date, parsed.expiry_date, parsed.security_code)
     reason = _diagnose(parsed, measured, card_shaped=quad is not None)

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from cardface import motion
 from cardface.fonts import Style, font_for
 from mynacard.pins import to_wareki
 
@@ -110,6 +111,10 @@ class Scene:
     noise: float = 2.0
     upside_down: bool = False
     seed: int = 0
+    # A hand moving during the exposure: the length of the smear in photo pixels and its
+    # direction in degrees (0 = horizontal, 45 = diagonal down-right).
+    motion: float = 0.0
+    motion_angle: float = 0.0
 
 
 def _font(style: Style, size: int) -> ImageFont.FreeTypeFont:
@@ -238,6 +243,9 @@ def render_photo(front: CardFront, scene: Scene) -> np.ndarray:
         photo = photo + (scene.glare * 400.0 * blob)[:, :, None] * walpha
     if scene.blur > 0:
         photo = cv2.GaussianBlur(photo, (0, 0), scene.blur)
+    if scene.motion > 0:
+        smear = motion.kernel(scene.motion, scene.motion_angle).astype(np.float64)
+        photo = cv2.filter2D(photo, -1, smear)
     if scene.noise > 0:
         photo = photo + nprng.normal(0, scene.noise, photo.shape)
     return np.clip(photo, 0, 255).astype(np.uint8)

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 
 from mynacard.targets import purpose_for
 from reset import limits, nonces, wizard_state
-from reset.cardface_view import read_card_front
+from reset.cardface_view import read_card_burst, read_card_front
 from reset.evidence_check import MESSAGES, EvidenceRejected, decode, verify
 from reset.wizard_state import Step
 
@@ -124,6 +124,16 @@ async def cardface(request: HttpRequest) -> HttpResponse:
     if refusal is not None:
         return refusal
     return await read_card_front(request)
+
+
+@csrf_exempt  # read_card_burst checks CSRF itself, once its in-memory upload handler is set
+@require_POST
+async def cardface_burst(request: HttpRequest) -> HttpResponse:
+    """The live camera's burst of frames: the same step check and rate limit as one still."""
+    refusal = await sync_to_async(_cardface_refusal)(request)
+    if refusal is not None:
+        return refusal
+    return await read_card_burst(request)
 
 
 def _cardface_refusal(request: HttpRequest) -> JsonResponse | None:

@@ -1,4 +1,5 @@
-"""`POST /reset/cardface/`: read a still of the card's front and answer with JSON.
+"""`POST /reset/cardface/` (one still) and `/reset/cardface/burst/` (a few live frames): read the
+card's front and answer with JSON.
 
 The wizard routes this view (reset/urls.py). It accepts the image as the multipart field `image`
 or as a raw `image/jpeg` (or png/webp) body of at most 4 MB, reads it, and forgets it: uploads are
@@ -20,6 +21,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from cardface.burst import MAX_FRAMES, read_card_burst_bytes
 from cardface.reader import MAX_IMAGE_BYTES, read_card_face_image
 
 logger = logging.getLogger(__name__)
@@ -29,10 +31,17 @@ RAW_TYPES = ("image/jpeg", "image/png", "image/webp")
 # Room for the multipart boundaries and headers around a 4 MB image.
 MULTIPART_OVERHEAD = 64 * 1024
 
+# A burst (`POST /reset/cardface/burst/`): up to MAX_FRAMES fields `frame`, each a JPEG of the
+# guide frame's crop that the page keeps small (it scales the crop to at most 1280 px wide).
+BURST_FIELD = "frame"
+MAX_FRAME_BYTES = 1024 * 1024
+MAX_BURST_BYTES = MAX_FRAMES * MAX_FRAME_BYTES
+
 ERRORS_JA = {
     "missing_image": gettext_noop("画像が送られていません。もう一度撮影してください。"),
     "too_large": gettext_noop("画像が大きすぎます(4MBまで)。"),
     "unsupported_type": gettext_noop("JPEG・PNG・WebPの画像を送ってください。"),
+    "too_many_frames": gettext_noop("画像が多すぎます。もう一度撮影してください。"),
 }
 
 
@@ -71,6 +80,44 @@ class MemoryOnlyUploadHandler(FileUploadHandler):
             charset=self.charset,
             content_type_extra=self.content_type_extra,
         )
+
+
+class MemoryOnlyBurstHandler(FileUploadHandler):
+    """Keeps up to MAX_FRAMES `frame` fields in memory, each up to MAX_FRAME_BYTES."""
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self._buffer: io.BytesIO | None = None
+        self.frames: list[bytes] = []
+        self.too_large = False
+        self.too_many = False
+
+    def new_file(self, field_name: str, *args: Any, **kwargs: Any) -> None:
+        super().new_file(field_name, *args, **kwargs)
+        if field_name != BURST_FIELD:
+            self._buffer = None
+            return
+        if len(self.frames) >= MAX_FRAMES:
+            self.too_many = True
+            raise StopUpload(connection_reset=True)
+        self._buffer = io.BytesIO()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if self._buffer is None:
+            return None
+        if start + len(raw_data) > MAX_FRAME_BYTES:
+            self.too_large = True
+            self._buffer = None
+            raise StopUpload(connection_reset=True)
+        self._buffer.write(raw_data)
+        return None
+
+    def file_complete(self, file_size: int) -> None:
+        # The bytes are kept here rather than as an uploaded file: the view reads them once.
+        if self._buffer is not None:
+            self.frames.append(self._buffer.getvalue())
+        self._buffer = None
+        return None
 
 
 def _error(code: str, status: int) -> JsonResponse:
@@ -137,7 +184,49 @@ def _read_checked(request: HttpRequest, handler: MemoryOnlyUploadHandler) -> Htt
         return _error("missing_image", 400)
     reading = read_card_face_image(data)
     del data
-    body = reading.to_json_dict()
+    return _answer(reading.to_json_dict())
+
+
+@csrf_exempt
+@require_POST
+async def read_card_burst(request: HttpRequest) -> HttpResponse:
+    """Read a short burst of live camera frames (cardface.burst); the same rules as one still.
+
+    The page sends the frames it judged best while the card was held in the guide frame; only
+    the sharpest are OCR'd and a value is kept when the frames agree on it.
+    """
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BURST_BYTES + MULTIPART_OVERHEAD:
+        return _error("too_large", 413)
+    handler = MemoryOnlyBurstHandler(request)
+    try:
+        request.upload_handlers = [handler]
+    except AttributeError:
+        logger.warning("card face burst parsed before the view; route read_card_burst directly")
+    return await sync_to_async(_read_burst_checked, thread_sensitive=False)(request, handler)
+
+
+@csrf_protect
+def _read_burst_checked(request: HttpRequest, handler: MemoryOnlyBurstHandler) -> HttpResponse:
+    if (request.content_type or "") != "multipart/form-data":
+        return _error("unsupported_type", 415)
+    request.FILES  # noqa: B018 (parses the body through the handler)
+    if handler.too_many:
+        return _error("too_many_frames", 400)
+    if handler.too_large:
+        return _error("too_large", 413)
+    frames, handler.frames = handler.frames, []
+    if not frames:
+        return _error("missing_image", 400)
+    reading = read_card_burst_bytes(frames)
+    del frames
+    return _answer(reading.to_json_dict())
+
+
+def _answer(body: dict[str, Any]) -> JsonResponse:
     if "message" in body:
         body["message"] = gettext(body["message"])  # in the resident's language
     response = JsonResponse(body, json_dumps_params={"ensure_ascii": False})

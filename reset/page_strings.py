@@ -182,6 +182,17 @@ def card_face_camera_strings() -> dict[str, str]:
         "cardface.close": _("閉じる"),
         "cardface.starting": _("カメラを起動しています…"),
         "cardface.ready": _("カードを黒わくにあわせて「撮影する」を押してください。"),
+        "cardface.live": _(
+            "カードを黒わくにあわせてください。ピントが合うと自動で読み取ります"
+            "(「撮影する」でも読み取れます)。"
+        ),
+        "cardface.closer": _("もう少し近づけてください"),
+        "cardface.still": _("動かさないでください"),
+        "cardface.steady": _("そのまま動かさないでください。読み取っています…"),
+        "cardface.weakCamera": _(
+            "このカメラは解像度が低いため、読み取れないことがあります。"
+            "カードをカメラに近づけるか、下の欄に手で入力してください。"
+        ),
         "cardface.reading": _("読み取っています…"),
         "cardface.done": _(
             "読み取った内容を下の欄に入力しました。カードと見比べて、正しいことを確認してから"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("reset/choose/", views.choose, name="choose"),
     path("reset/card/", views.card, name="card"),
     path("reset/cardface/", api_views.cardface, name="cardface"),
+    path("reset/cardface/burst/", api_views.cardface_burst, name="cardface_burst"),
     path("reset/progress/", api_views.progress, name="progress"),
     path("reset/nonce/", api_views.nonce, name="nonce"),
     path("reset/evidence/", api_views.evidence, name="evidence"),

@@ -186,6 +186,7 @@ def card(request: HttpRequest) -> HttpResponse:
         "evidenceUrl": reverse("reset:evidence"),
         "cardfaceModule": static("reset/cardface.js"),
         "cardfaceUrl": reverse("reset:cardface"),
+        "cardfaceBurstUrl": reverse("reset:cardface_burst"),
         "nextUrl": reverse("reset:face"),
         "step": str(state.step),
         # Data, not code (peers.md): which chains can finish this reset (reservations.kiosk_stores).

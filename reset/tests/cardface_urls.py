@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from reset.cardface_view import read_card_front
+from reset.cardface_view import read_card_burst, read_card_front
 
 
 async def wrapped(request: HttpRequest) -> HttpResponse:
@@ -15,5 +15,6 @@ async def wrapped(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("reset/cardface/", read_card_front),
+    path("reset/cardface/burst/", read_card_burst),
     path("wrapped/cardface/", wrapped),
 ]

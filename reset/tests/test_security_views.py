@@ -18,6 +18,7 @@ STATE_CHANGING = [
     "/reset/nonce/",
     "/reset/evidence/",
     "/reset/cardface/",
+    "/reset/cardface/burst/",
     "/reset/done/",
     "/reset/cancel/",
 ]
@@ -27,7 +28,8 @@ STATE_CHANGING = [
 def test_every_state_changing_post_needs_the_csrf_token(url: str) -> None:
     strict = Client(enforce_csrf_checks=True)
     # The card-face camera read refuses any other step before it looks at the upload.
-    put_state(strict, step=str(Step.CARD_FACE if url == "/reset/cardface/" else Step.CHIP))
+    put_state(strict, step=str(Step.CARD_FACE if url.startswith("/reset/cardface/")
+                               else Step.CHIP))
     assert strict.post(url, data="{}", content_type="application/json").status_code == 403
     # The same request with the token gets past the CSRF layer (whatever the view then says).
     strict.get("/reset/choose/")
@@ -36,6 +38,14 @@ def test_every_state_changing_post_needs_the_csrf_token(url: str) -> None:
         url, data="{}", content_type="application/json", headers={"X-CSRFToken": token}
     )
     assert response.status_code != 403
+
+
+@pytest.mark.parametrize("url", ["/reset/cardface/", "/reset/cardface/burst/"])
+def test_the_camera_reads_refuse_any_other_step(client: Client, url: str) -> None:
+    put_state(client, step=str(Step.CHIP))
+    response = client.post(url, data=b"\xff\xd8", content_type="image/jpeg")
+    assert response.status_code == 409
+    assert response.json()["reason"] == "wrong_step"
 
 
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1024)

@@ -7,7 +7,14 @@
 // `security_code`, with the confidence shown beside each; the resident checks them against the
 // card and presses 次へ themselves: this module never submits anything.
 //
-// Used by wizard.js: `start({ form, container, endpoint, csrfToken, onFilled })`.
+// Live reading (issue 15): with `burstEndpoint`, frames are analysed continuously while the
+// guide frame is shown. Here in the browser only cheap measures run on a small copy of the
+// guide's crop (is a bright card-shaped area there, how wide, how sharp, does it move); the
+// resident is told to come closer or hold still, the frame turns green while the card is
+// steady, and a few steady frames are then sent ONCE as a burst (kept in memory only) for the
+// server to OCR the best of. 撮影する stays for a manual still.
+//
+// Used by wizard.js: `start({ form, container, endpoint, burstEndpoint, csrfToken, onFilled })`.
 
 const ID1_ASPECT = 85.6 / 54;
 const GUIDE_SHARE = 0.8; // the frame spans this share of the picture's width
@@ -15,6 +22,19 @@ const MARGIN_SHARE = 0.08; // of the frame's width, kept around it in the still
 const MAX_SIDE = 1600; // the server works at this size at most; more is only upload time
 const JPEG_QUALITY = 0.92;
 const SURE = 0.95; // below this the confirmation note asks for an extra careful look
+// Live analysis: the guide's crop scaled to this width, analysed every TICK_MS.
+const PROBE_WIDTH = 200;
+const TICK_MS = 200;
+// The card's bright area must span this share of the guide frame's width (the server needs
+// the card about 280 px wide or more for the security code; see cardface/reader.py).
+const MIN_CARD_SHARE = 0.7;
+// Mean absolute change of the probe between ticks (0-255 grey levels) above which the card is
+// moving.
+const MAX_MOTION = 6;
+const STEADY_TICKS = 2; // steady ticks before frames are kept
+const BURST_FRAMES = 5;
+const BURST_MAX_WIDTH = 1280; // each kept frame is scaled to at most this width
+const WEAK_CAMERA_WIDTH = 1280; // below this the page says the camera is weak
 
 const FIELDS = ["birth_date", "expiry_date", "security_code"];
 // Japanese by default; `start({ strings })` may replace any of them with the page's translated
@@ -33,6 +53,11 @@ const TEXT = {
   close: "閉じる",
   starting: "カメラを起動しています…",
   ready: "カードを黒わくにあわせて「撮影する」を押してください。",
+  live: "カードを黒わくにあわせてください。ピントが合うと自動で読み取ります(「撮影する」でも読み取れます)。",
+  closer: "もう少し近づけてください",
+  still: "動かさないでください",
+  steady: "そのまま動かさないでください。読み取っています…",
+  weakCamera: "このカメラは解像度が低いため、読み取れないことがあります。カードをカメラに近づけるか、下の欄に手で入力してください。",
   reading: "読み取っています…",
   done: "読み取った内容を下の欄に入力しました。カードと見比べて、正しいことを確認してから「次へ」を押してください。",
   partial: "読み取れた項目だけを入力しました。残りは手で入力し、すべてカードと見比べて確認してください。",
@@ -152,11 +177,11 @@ export function fillForm(form, data) {
   return filled;
 }
 
-function stillFromVideo(video) {
+function stillFromVideo(video, maxSide = MAX_SIDE) {
   const vw = video.videoWidth;
   const vh = video.videoHeight;
   const crop = cropRect(vw, vh);
-  const scale = Math.min(1, MAX_SIDE / Math.max(crop.w, crop.h));
+  const scale = Math.min(1, maxSide / Math.max(crop.w, crop.h));
   const canvas = document.createElement("canvas");
   canvas.width = Math.round(crop.w * scale);
   canvas.height = Math.round(crop.h * scale);
@@ -170,9 +195,11 @@ function stillFromVideo(video) {
   });
 }
 
-async function send(endpoint, csrfToken, blob) {
+async function send(endpoint, csrfToken, blobs, field = "image") {
   const body = new FormData();
-  body.append("image", blob, "card-front.jpg");
+  for (const [i, blob] of (Array.isArray(blobs) ? blobs : [blobs]).entries()) {
+    body.append(field, blob, `card-front-${i}.jpg`);
+  }
   let response;
   try {
     response = await fetch(endpoint, {
@@ -192,6 +219,54 @@ async function send(endpoint, csrfToken, blob) {
   return data;
 }
 
+// Cheap measures of the guide's crop on a PROBE_WIDTH-wide grey copy: how much of the guide's
+// width the card's bright area spans, and how much the picture changed since the last tick.
+export function probeMeasures(gray, width, height, previous) {
+  let lo = 255;
+  let hi = 0;
+  for (let i = 0; i < gray.length; i += 7) {
+    if (gray[i] < lo) lo = gray[i];
+    if (gray[i] > hi) hi = gray[i];
+  }
+  const threshold = (lo + hi) / 2;
+  // A column belongs to the card when most of the middle band of rows is bright there.
+  const y0 = Math.floor(height * 0.3);
+  const y1 = Math.ceil(height * 0.7);
+  let first = -1;
+  let last = -1;
+  for (let x = 0; x < width; x++) {
+    let bright = 0;
+    for (let y = y0; y < y1; y++) if (gray[y * width + x] > threshold) bright++;
+    if (bright > (y1 - y0) * 0.6) {
+      if (first < 0) first = x;
+      last = x;
+    }
+  }
+  const contrast = hi - lo;
+  let motion = 0;
+  if (previous && previous.length === gray.length) {
+    let sum = 0;
+    for (let i = 0; i < gray.length; i++) sum += Math.abs(gray[i] - previous[i]);
+    motion = sum / gray.length;
+  }
+  return { span: first < 0 || contrast < 40 ? 0 : (last - first + 1) / width, motion };
+}
+
+function probe(video, canvas) {
+  const crop = cropRect(video.videoWidth, video.videoHeight);
+  canvas.width = PROBE_WIDTH;
+  canvas.height = Math.round(PROBE_WIDTH * crop.h / crop.w);
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(video, crop.x, crop.y, crop.w, crop.h, 0, 0, canvas.width, canvas.height);
+  const rgba = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  const gray = new Uint8Array(canvas.width * canvas.height);
+  for (let i = 0; i < gray.length; i++) {
+    gray[i] = (rgba[4 * i] * 77 + rgba[4 * i + 1] * 150 + rgba[4 * i + 2] * 29) >> 8;
+  }
+  // The guide spans 1 / (1 + 2 MARGIN_SHARE) of the crop's width.
+  return { gray, width: canvas.width, height: canvas.height, guideShare: 1 / (1 + 2 * MARGIN_SHARE) };
+}
+
 function guideOverlay() {
   const overlay = el("div", { class: "cardface-guide", "aria-hidden": "true" });
   overlay.style.cssText = "position:absolute;border:4px solid #000;border-radius:4%/6%;"
@@ -207,7 +282,7 @@ function placeGuide(overlay, video) {
   overlay.style.height = `${(g.h / video.videoHeight) * 100}%`;
 }
 
-export async function start({ form, container, endpoint, csrfToken = "", onFilled = () => {}, strings = {} }) {
+export async function start({ form, container, endpoint, burstEndpoint = "", csrfToken = "", onFilled = () => {}, strings = {} }) {
   if (!form || !container || !endpoint) throw new Error("cardface: form, container and endpoint are required");
   text = localised(strings);
   container.replaceChildren();
@@ -233,8 +308,26 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
   box.append(intro, privacy, stage, status, error, buttons);
   container.append(box);
 
+  const weak = el("p", { class: "note cardface-weak", hidden: "" }, text.weakCamera);
+  stage.insertAdjacentElement("afterend", weak);
   let stream = null;
+  let timer = null;
+  let kept = [];
+  let previous = null;
+  let steadyTicks = 0;
+  let sending = false;
+  const probeCanvas = document.createElement("canvas");
+  const setGreen = (on) => { overlay.style.borderColor = on ? "#1a7f37" : "#000"; overlay.classList.toggle("steady", on); };
+  const stopLive = () => {
+    if (timer) clearInterval(timer);
+    timer = null;
+    kept = [];
+    previous = null;
+    steadyTicks = 0;
+    setGreen(false);
+  };
   const stop = () => {
+    stopLive();
     if (stream) for (const track of stream.getTracks()) track.stop();
     stream = null;
     video.srcObject = null;
@@ -278,29 +371,14 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
     });
     try { await video.play(); } catch { /* autoplay is allowed for a muted stream */ }
     placeGuide(overlay, video);
-    status.textContent = text.ready;
+    status.textContent = burstEndpoint ? text.live : text.ready;
+    weak.hidden = video.videoWidth >= WEAK_CAMERA_WIDTH;
     capture.disabled = false;
     capture.focus();
+    if (burstEndpoint) timer = setInterval(tick, TICK_MS);
   };
 
-  capture.addEventListener("click", async () => {
-    if (!stream || !video.videoWidth) return;
-    capture.disabled = true;
-    error.textContent = "";
-    let blob;
-    try {
-      blob = await stillFromVideo(video);
-    } catch {
-      fail(text.server);
-      retake.hidden = false;
-      return;
-    }
-    stop(); // one still is all that is needed: the camera goes off before the upload
-    showStage(false);
-    capture.hidden = true;
-    status.textContent = text.reading;
-    const data = await send(endpoint, csrfToken, blob);
-    blob = null;
+  const show = (data) => {
     clearNotes();
     const filled = fillForm(form, data);
     retake.hidden = false;
@@ -316,6 +394,76 @@ export async function start({ form, container, endpoint, csrfToken = "", onFille
         : text.manual; // the form below stays usable whatever went wrong
       error.textContent = data.message || text[`reason.${data.reason}`] || text.server;
     }
+  };
+
+  const sendBurst = async () => {
+    sending = true;
+    const blobs = kept;
+    kept = [];
+    stop(); // the frames are taken: the camera goes off before the upload
+    showStage(false);
+    capture.hidden = true;
+    status.textContent = text.reading;
+    let data = await send(burstEndpoint, csrfToken, blobs, "frame");
+    blobs.length = 0;
+    sending = false;
+    show(data);
+    data = null;
+  };
+
+  let ticking = false;
+  const tick = async () => {
+    if (!stream || !video.videoWidth || sending || ticking) return;
+    ticking = true;
+    try { await analyse(); } finally { ticking = false; }
+  };
+  const analyse = async () => {
+    const { gray, width, height, guideShare } = probe(video, probeCanvas);
+    const { span, motion } = probeMeasures(gray, width, height, previous);
+    previous = gray;
+    const share = span / guideShare;
+    if (span === 0) {
+      steadyTicks = 0; kept = []; setGreen(false);
+      status.textContent = text.live;
+    } else if (share < MIN_CARD_SHARE) {
+      steadyTicks = 0; kept = []; setGreen(false);
+      status.textContent = text.closer;
+    } else if (motion > MAX_MOTION) {
+      steadyTicks = 0; kept = []; setGreen(false);
+      status.textContent = text.still;
+    } else {
+      steadyTicks++;
+      setGreen(true);
+      status.textContent = text.steady;
+      if (steadyTicks > STEADY_TICKS && kept.length < BURST_FRAMES) {
+        try {
+          kept.push(await stillFromVideo(video, BURST_MAX_WIDTH));
+        } catch { /* a frame that could not be encoded is skipped */ }
+        if (kept.length >= BURST_FRAMES && !sending) await sendBurst();
+      }
+    }
+  };
+
+  capture.addEventListener("click", async () => {
+    if (!stream || !video.videoWidth) return;
+    capture.disabled = true;
+    error.textContent = "";
+    stopLive();
+    let blob;
+    try {
+      blob = await stillFromVideo(video);
+    } catch {
+      fail(text.server);
+      retake.hidden = false;
+      return;
+    }
+    stop(); // one still is all that is needed: the camera goes off before the upload
+    showStage(false);
+    capture.hidden = true;
+    status.textContent = text.reading;
+    const data = await send(endpoint, csrfToken, blob);
+    blob = null;
+    show(data);
   });
   retake.addEventListener("click", () => { open(); });
   close.addEventListener("click", () => {

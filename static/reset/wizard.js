@@ -161,6 +161,7 @@ $("cardface-camera").addEventListener("click", async () => {
       form: $("card-face-form"),
       container: area,
       endpoint: config.cardfaceUrl,
+      burstEndpoint: config.cardfaceBurstUrl,
       csrfToken: csrf,
       onFilled: () => { showBoth("birth_date"); showBoth("expiry_date"); },
       strings: Object.fromEntries(Object.entries(S).filter(([key]) => key.startsWith("cardface."))),

@@ -1,0 +1,159 @@
+"""Reading a short burst of camera frames: rank them cheaply, OCR the best, combine.
+
+The page sends a few frames taken while the card is held in the guide frame. Reading every one
+would cost a second or two each, so the frames are first ranked by what is cheap to measure (is
+there a card, how large, how sharp) and only the best few are read. A value is accepted when
+two frames read it alike, or when one read it with high confidence and no other frame read
+something else; frames that disagree on a value cancel it, because one of them misread and we
+cannot tell which (a wrong value is worse than none).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Generic, TypeVar
+
+import cv2
+import numpy as np
+
+from cardface import locate
+from cardface.reader import (
+    CODE_MIN_CARD_WIDTH_PX,
+    JST,
+    MIN_CARD_WIDTH_PX,
+    MIN_IMAGE_SIDE,
+    decode_image,
+    read_card_image,
+)
+from cardface.result import CardFaceReading, CardFaceReason, FieldReading
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A burst from the page is a second or two of frames; more is refused by the view.
+MAX_FRAMES = 15
+# At most this many frames are read; on two cores each costs about a second.
+MAX_READ_FRAMES = 3
+# One frame alone is believed only this sure of every character (the single-photo path accepts
+# 0.85, but there the resident took the photo on purpose; here frames are many and unchosen).
+SOLO_CONFIDENCE = 0.95
+# Sharpness is measured on the card scaled to this width, so that a large card does not win
+# merely by being large.
+RANK_WIDTH = 480
+
+
+@dataclass(frozen=True)
+class FrameRank:
+    """What the cheap look at one frame found: a card, its width, its sharpness."""
+
+    index: int
+    card_width: float
+    sharpness: float
+
+    @property
+    def usable(self) -> bool:
+        return self.card_width >= MIN_CARD_WIDTH_PX
+
+
+def rank_frame(index: int, image: np.ndarray) -> FrameRank:
+    """The card's width and sharpness in one frame (a few milliseconds, no OCR)."""
+    if min(image.shape[:2]) < MIN_IMAGE_SIDE:
+        return FrameRank(index, 0.0, 0.0)
+    image = locate.downscale(image)
+    quad = locate.find_card(image)
+    if quad is None:
+        return FrameRank(index, 0.0, 0.0)
+    corners = np.asarray(quad.corners, dtype=np.float32)
+    height = round(RANK_WIDTH / locate.ID1_ASPECT)
+    target = np.asarray([[0, 0], [RANK_WIDTH - 1, 0], [RANK_WIDTH - 1, height - 1],
+                         [0, height - 1]], dtype=np.float32)
+    card = cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, target),
+                               (RANK_WIDTH, height), flags=cv2.INTER_AREA)
+    gray = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
+    sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
+    return FrameRank(index, quad.width_px, sharpness)
+
+
+@dataclass
+class _Votes(Generic[T]):
+    """Every frame's reading of one value."""
+
+    readings: list[FieldReading[T]]
+
+    def decide(self) -> FieldReading[T] | None:
+        values = {r.value for r in self.readings}
+        if len(values) != 1:
+            if len(values) > 1:
+                logger.info("card face burst: frames disagree, value dropped")
+            return None
+        best = max(self.readings, key=lambda r: r.confidence)
+        if len(self.readings) >= 2 or best.confidence >= SOLO_CONFIDENCE:
+            return best
+        return None
+
+
+def combine(readings: Sequence[CardFaceReading]) -> CardFaceReading:
+    """One reading from several frames' readings of the same card (see the module doc)."""
+    births: _Votes[date] = _Votes([r.birth_date for r in readings if r.birth_date])
+    expiries: _Votes[date] = _Votes([r.expiry_date for r in readings if r.expiry_date])
+    codes: _Votes[str] = _Votes([r.security_code for r in readings if r.security_code])
+    birth, expiry, code = births.decide(), expiries.decide(), codes.decide()
+    if birth and expiry and birth.value >= expiry.value:
+        birth = expiry = None
+    if birth and expiry and code:
+        return CardFaceReading(birth, expiry, code)
+    reasons = [r.reason for r in readings if r.reason is not None]
+    # The most frequent reason explains best what went wrong (ties: the first frame's).
+    reason = max(reasons, key=reasons.count) if reasons else CardFaceReason.UNREADABLE
+    return CardFaceReading(birth, expiry, code, reason)
+
+
+def read_card_burst(
+    images: Sequence[np.ndarray], *, today: date | None = None,
+    max_read: int = MAX_READ_FRAMES,
+) -> CardFaceReading:
+    """Read a burst of BGR frames of one card front."""
+    today = today or datetime.now(JST).date()
+    ranks = [rank_frame(i, image) for i, image in enumerate(images[:MAX_FRAMES])]
+    # Frames on which the card is large enough for its security code first, then the sharpest.
+    usable = sorted(
+        (r for r in ranks if r.usable),
+        key=lambda r: (r.card_width >= CODE_MIN_CARD_WIDTH_PX, r.sharpness), reverse=True,
+    )
+    if not usable:
+        largest = max(ranks, key=lambda r: r.card_width, default=None)
+        if largest is not None and largest.card_width > 0:
+            return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
+        return CardFaceReading.failed(CardFaceReason.NOT_A_CARD)
+    readings: list[CardFaceReading] = []
+    for rank in usable[:max_read]:
+        readings.append(read_card_image(images[rank.index], today=today))
+        combined = combine(readings)
+        if combined.ok:
+            return combined
+    return combine(readings)
+
+
+def read_card_burst_bytes(
+    frames: Sequence[bytes], *, today: date | None = None
+) -> CardFaceReading:
+    """Decode, read and drop a burst of JPEG/PNG/WebP frames; nothing is stored or logged."""
+    images = [image for image in (decode_image(f) for f in frames[:MAX_FRAMES])
+              if image is not None]
+    if not images:
+        logger.info("card face burst: no decodable frame")
+        return CardFaceReading.failed(CardFaceReason.NOT_A_CARD)
+    try:
+        reading = read_card_burst(images, today=today)
+    except Exception as exc:
+        # As for one photo (reader.read_card_face_image): the type only, never the text.
+        logger.error("card face burst read failed: %s", type(exc).__name__)
+        reading = CardFaceReading.failed(CardFaceReason.UNREADABLE)
+    finally:
+        del images
+    logger.info("card face burst read: %s", "ok" if reading.ok else reading.reason)
+    return reading

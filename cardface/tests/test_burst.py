@@ -1,0 +1,91 @@
+"""Combining frames: agreement accepts, a lone value needs high confidence, conflict cancels."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from cardface import CardFaceReason, FieldReading, burst, synth
+from cardface.result import CardFaceReading
+
+BIRTH = date(1985, 7, 23)
+EXPIRY = date(2034, 7, 23)
+
+
+def _reading(birth: date | None = BIRTH, expiry: date | None = EXPIRY,
+             code: str | None = "4821", confidence: float = 0.9,
+             reason: CardFaceReason | None = None) -> CardFaceReading:
+    return CardFaceReading(
+        FieldReading(birth, confidence) if birth else None,
+        FieldReading(expiry, confidence) if expiry else None,
+        FieldReading(code, confidence) if code else None,
+        reason,
+    )
+
+
+def _values(reading: CardFaceReading) -> tuple[object, object, object]:
+    return tuple(x.value if x else None  # type: ignore[return-value]
+                 for x in (reading.birth_date, reading.expiry_date, reading.security_code))
+
+
+def test_two_frames_that_agree_are_accepted() -> None:
+    combined = burst.combine([_reading(), _reading()])
+    assert combined.ok and _values(combined) == (BIRTH, EXPIRY, "4821")
+
+
+def test_one_frame_alone_needs_high_confidence() -> None:
+    assert not burst.combine([_reading(confidence=0.9)]).ok
+    assert _values(burst.combine([_reading(confidence=0.9)])) == (None, None, None)
+    sure = burst.combine([_reading(confidence=0.99)])
+    assert sure.ok and _values(sure) == (BIRTH, EXPIRY, "4821")
+
+
+def test_values_from_different_frames_complete_each_other() -> None:
+    combined = burst.combine([
+        _reading(code=None, confidence=0.99, reason=CardFaceReason.UNREADABLE),
+        _reading(birth=None, expiry=None, confidence=0.99, reason=CardFaceReason.BLURRED),
+    ])
+    assert combined.ok and _values(combined) == (BIRTH, EXPIRY, "4821")
+
+
+def test_frames_that_disagree_cancel_the_value_however_sure() -> None:
+    combined = burst.combine([_reading(confidence=1.0), _reading(code="4827", confidence=1.0),
+                              _reading(confidence=1.0)])
+    assert not combined.ok
+    assert _values(combined) == (BIRTH, EXPIRY, None)
+    assert combined.reason is CardFaceReason.UNREADABLE
+
+
+def test_the_most_frequent_reason_is_given() -> None:
+    combined = burst.combine([
+        CardFaceReading.failed(CardFaceReason.BLURRED),
+        CardFaceReading.failed(CardFaceReason.GLARE),
+        CardFaceReading.failed(CardFaceReason.BLURRED),
+    ])
+    assert combined.reason is CardFaceReason.BLURRED
+
+
+def test_frames_are_ranked_by_sharpness_without_ocr() -> None:
+    sharp = synth.render_photo(synth.CardFront(), synth.Scene(canvas=(640, 480), card_width=240,
+                                                                   seed=3))
+    smeared = synth.render_photo(synth.CardFront(), synth.Scene(canvas=(640, 480),
+                                                                     card_width=240, motion=9,
+                                                                     seed=4))
+    empty = np.full((480, 640, 3), 60, dtype=np.uint8)
+    ranks = [burst.rank_frame(i, image) for i, image in enumerate((smeared, empty, sharp))]
+    assert ranks[1].card_width == 0 and not ranks[1].usable
+    assert ranks[0].usable and ranks[2].usable
+    assert 200 <= ranks[2].card_width <= 260
+    assert ranks[2].sharpness > ranks[0].sharpness
+
+
+def test_a_burst_without_a_card_is_not_a_card() -> None:
+    empty = np.full((480, 640, 3), 60, dtype=np.uint8)
+    assert burst.read_card_burst([empty, empty]).reason is CardFaceReason.NOT_A_CARD
+
+
+def test_a_burst_of_tiny_cards_is_too_small() -> None:
+    tiny = synth.render_photo(synth.CardFront(), synth.Scene(canvas=(640, 480), card_width=140,
+                                                                  seed=5))
+    assert burst.read_card_burst([tiny, tiny]).reason is CardFaceReason.TOO_SMALL
