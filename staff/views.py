@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from reservations.audit_log import AuditAction, AuditRecord
 from staff.access import clerk_required
 from staff.idle import LAST_SEEN_KEY
 from staff.login_form import StaffLoginForm
@@ -41,6 +42,9 @@ def login(request: HttpRequest) -> HttpResponse:
         auth_login(request, form.user)
         django_otp.login(request, form.device)
         request.session[LAST_SEEN_KEY] = time.time()
+        AuditRecord.append(
+            actor=form.user.get_username(), action=AuditAction.STAFF_LOGIN, result="ok"
+        )
         logger.info("staff login with second factor")
         return HttpResponseRedirect(_next_url(request))
     status = 400 if request.method == "POST" else 200
@@ -58,7 +62,7 @@ def logout(request: HttpRequest) -> HttpResponse:
     return redirect("staff:login")
 
 
-@never_cache
 @clerk_required
+@never_cache
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/home.html", {"is_supervisor": is_supervisor(request.user)})
