@@ -18,7 +18,9 @@ class LookupForm(forms.Form):
             ),
             "required": _("予約番号を入力してください。"),
         },
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autofocus": True}
+        ),
     )
 
 
