@@ -27,8 +27,12 @@ class LookupForm(forms.Form):
 class RevokeForm(forms.Form):
     reason = forms.ChoiceField(
         label=_("取消の理由"),
-        choices=RevokeReason.choices,
-        error_messages={"required": _("取消の理由を選んでください。")},
+        # A blank first choice: the clerk picks a reason deliberately, never the default.
+        choices=[("", _("選んでください"))] + RevokeReason.choices,
+        error_messages={
+            "required": _("取消の理由を選んでください。"),
+            "invalid_choice": _("取消の理由を選んでください。"),
+        },
     )
 
 
