@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from reservations.audit_log import AuditAction
+from staff.action_labels import ACTION_LABELS
 from staff.revoke_reasons import RevokeReason
 
 
@@ -40,7 +41,7 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(
         label=_("操作"),
         required=False,
-        choices=[("", _("すべて"))] + [(a.value, a.value) for a in AuditAction],
+        choices=[("", _("すべて"))] + [(a.value, ACTION_LABELS[a]) for a in AuditAction],
     )
     actor = forms.CharField(label=_("操作者"), required=False, max_length=150)
     reservation = forms.UUIDField(

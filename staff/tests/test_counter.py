@@ -97,7 +97,7 @@ def test_revoke_with_a_reason_writes_one_record_and_shows_in_the_history(
     ]
     page = clerk.get(response["Location"]).content.decode()
     assert "予約を取り消しました。" in page and "取消" in page
-    assert "reservation_revoked" in page and "resident_request" in page
+    assert "予約の取消" in page and "resident_request" in page
     assert 'action="/staff/reservations/' not in page  # no second revoke form
 
     again = clerk.post(url, {"reason": "resident_request"})
@@ -132,9 +132,9 @@ def test_the_supervisor_filters_and_exports_csv_which_is_itself_recorded(
 
     page = supervisor.get("/staff/audit/", {"action": "reservation_revoked"})
     body = _table(page.content.decode())
-    assert page.status_code == 200 and "card_lost" in body and "staff_login" not in body
+    assert page.status_code == 200 and "card_lost" in body and "職員ログイン" not in body
     by_actor = _table(supervisor.get("/staff/audit/", {"actor": "super1"}).content.decode())
-    assert "staff_login" in by_actor and "card_lost" not in by_actor
+    assert "職員ログイン" in by_actor and "card_lost" not in by_actor
     assert supervisor.get("/staff/audit/", {"reservation": "nope"}).status_code == 400
 
     start = _last_sequence()
