@@ -34,7 +34,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason=f"needs a physical card: pass {READER_OPTION} NAME to run it")
     for item in items:
-        # The marker itself, not item.keywords: a parameter id such as "reader" is a keyword too.
+        # The marker itself, not item.keywords: a test id such as "reader" (a wizard step)
+        # is a keyword too.
         if item.get_closest_marker("reader") is not None:
             item.add_marker(skip)
 
@@ -46,6 +47,14 @@ def reader_name(request: pytest.FixtureRequest) -> str:
     if not name:
         pytest.skip(f"needs a physical card: pass {READER_OPTION} NAME to run it")
     return str(name)
+
+
+@pytest.fixture(scope="session")
+def built_helper() -> Any:
+    """The standalone helper built from this tree, once per session (tests/helper_build.py)."""
+    from tests.helper_build import build_helper
+
+    return build_helper()
 
 
 @pytest.fixture(scope="session")

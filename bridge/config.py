@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mynacard.challenge import ORIGIN_PATTERN
+
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
@@ -54,7 +56,12 @@ def normalize_origin(value: str) -> str:
         raise ConfigError(f"origin {value!r}: plain http is allowed for localhost only")
     default_port = 443 if parts.scheme == "https" else 80
     netloc = host if port in (None, default_port) else f"{host}:{port}"
-    return f"{parts.scheme}://{netloc}"
+    origin = f"{parts.scheme}://{netloc}"
+    # Every result is bound to this origin by mynacard.challenge, which accepts only this form
+    # (e.g. no non-ASCII host): refuse at start-up rather than fail each card command later.
+    if ORIGIN_PATTERN.fullmatch(origin) is None:
+        raise ConfigError(f"origin {value!r} is not a serialized origin (ASCII host, lower case)")
+    return origin
 
 
 @dataclass(frozen=True)

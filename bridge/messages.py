@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from bridge.reasons import FIXES, BridgeFailure, BridgeReason, failure_fields
-from mynacard.jpki import JpkiKeyName
-from mynacard.pins import PinStatus
+from mynacard.jpki import JpkiKeyName, KeyKind
+from mynacard.pins import PinKind, PinStatus
 
 if TYPE_CHECKING:  # bridge.readers builds READER events from these classes
     from bridge.readers import ReaderInfo
@@ -142,15 +142,15 @@ class AuthCertificate:
 class CardReport:
     """Every counter and certificate fact of one card, read without spending a try."""
 
-    pins: Mapping[str, PinStatus | None]
-    certificates: Mapping[str, bool]
+    pins: Mapping[PinKind, PinStatus | None]
+    certificates: Mapping[KeyKind, bool]
     auth_certificate: AuthCertificate | None
     routes: Mapping[str, Route]
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "pins": {kind: pin_status_json(status) for kind, status in self.pins.items()},
-            "certificates": dict(self.certificates),
+            "pins": {kind.value: pin_status_json(status) for kind, status in self.pins.items()},
+            "certificates": {key.key_name: held for key, held in self.certificates.items()},
             "auth_certificate": (
                 self.auth_certificate.to_json() if self.auth_certificate else None
             ),

@@ -244,13 +244,13 @@ def _optional_status(read: Callable[[], PinStatus]) -> PinStatus | None:
 
 
 def _routes(
-    pins: dict[str, PinStatus | None],
-    certificates: dict[str, bool],
+    pins: dict[PinKind, PinStatus | None],
+    certificates: dict[KeyKind, bool],
     auth_expired: bool | None,
 ) -> dict[str, Route]:
     """Which reservation this card allows, and what stands in the way (peers.md, ideas)."""
 
-    def usable(kind: str) -> bool:
+    def usable(kind: PinKind) -> bool:
         status = pins.get(kind)
         return status is not None and not status.blocked
 
@@ -258,14 +258,14 @@ def _routes(
     for target in TargetPassword:
         key = key_for(target)  # the other password's key proves the holder
         obstacles = []
-        if not certificates.get(key.key_name, False):
+        if not certificates.get(key, False):
             obstacles.append(f"{key.key_name}_certificate_missing")
         if key is KeyKind.AUTH and auth_expired:
             obstacles.append("auth_certificate_expired")
-        if not usable(key.pin_kind.value):
+        if not usable(key.pin_kind):
             obstacles.append(f"{key.pin_kind.value}_blocked")
-        if not usable(PinKind.VISUAL_PIN_B.value):
-            obstacles.append("visual_pin_b_blocked")
+        if not usable(PinKind.VISUAL_PIN_B):
+            obstacles.append(f"{PinKind.VISUAL_PIN_B.value}_blocked")
         routes[purpose_for(target)] = Route(obstacles=tuple(obstacles))
     return routes
 
@@ -279,12 +279,11 @@ def card_status(context: WorkflowContext) -> CardStatus:
     with _open(context, progress, exclusive_required=False) as connection:
         progress.step("reading_jpki")
         jpki = _my_number_card(connection)
-        pins: dict[str, PinStatus | None] = {
-            "jpki_auth": jpki.pin_status(PinKind.JPKI_AUTH),
-            "jpki_sign": jpki.pin_status(PinKind.JPKI_SIGN),
+        pins: dict[PinKind, PinStatus | None] = {
+            key.pin_kind: jpki.pin_status(key.pin_kind) for key in KeyKind
         }
         availability = jpki.certificate_availability()
-        certificates = {"auth": availability.auth, "sign": availability.sign}
+        certificates = {KeyKind.AUTH: availability.auth, KeyKind.SIGN: availability.sign}
         auth_certificate: AuthCertificate | None = None
         expired: bool | None = None
         if availability.auth:
@@ -302,9 +301,9 @@ def card_status(context: WorkflowContext) -> CardStatus:
                 expired=expired,
             )
         progress.step("reading_other_aps")
-        pins["visual_pin_b"] = VisualApSession(connection).pin_b_status()
-        pins["text_pin"] = _optional_status(lambda: TextApSession(connection).pin_status())
-        pins["juki_pin"] = _optional_status(lambda: JukiSession(connection).pin_status())
+        pins[PinKind.VISUAL_PIN_B] = VisualApSession(connection).pin_b_status()
+        pins[PinKind.TEXT_PIN] = _optional_status(lambda: TextApSession(connection).pin_status())
+        pins[PinKind.JUKI_PIN] = _optional_status(lambda: JukiSession(connection).pin_status())
     return CardStatus(
         reader=context.reader,
         card=CardReport(

@@ -45,7 +45,7 @@ from mynacard.challenge import (
     challenge_digest,
 )
 from mynacard.errors import BadResponseError
-from mynacard.jpki import JpkiKeyName
+from mynacard.jpki import JPKI_KEY_NAMES, JpkiKeyName
 from mynacard.pkcs1 import sha256_digest_info, verify_digest_info
 from mynacard.records import (
     KEY_ID_PATTERN,
@@ -261,7 +261,7 @@ def verify_reservation_evidence(
     )
     if not all(isinstance(value, bytes) for value in binary):
         raise _fail(EvidenceErrorCode.MALFORMED, "binary fields must be bytes")
-    if evidence.jpki_key not in ("auth", "sign"):
+    if evidence.jpki_key not in JPKI_KEY_NAMES:
         raise _fail(EvidenceErrorCode.MALFORMED, "jpki_key must be 'auth' or 'sign'")
     if evidence.purpose != purpose:
         raise _fail(EvidenceErrorCode.WRONG_PURPOSE, "the evidence is for another purpose")

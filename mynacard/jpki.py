@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from enum import Enum, unique
-from typing import Literal
+from typing import Literal, get_args
 
 from mynacard.constants import (
     AID,
@@ -32,7 +32,7 @@ from mynacard.session import ApplicationSession
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CertificateKind", "JpkiKeyName", "JpkiSession", "KeyKind"]
+__all__ = ["JPKI_KEY_NAMES", "CertificateKind", "JpkiKeyName", "JpkiSession", "KeyKind"]
 
 
 @unique
@@ -48,6 +48,7 @@ class CertificateKind(Enum):
 #: A JPKI key as pages, the bridge protocol and the evidence name it. Not a reset target: the
 #: key that signs is the one whose password the resident still knows (mynacard.targets).
 JpkiKeyName = Literal["auth", "sign"]
+JPKI_KEY_NAMES: frozenset[str] = frozenset(get_args(JpkiKeyName))
 
 
 @unique

@@ -20,6 +20,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from mynacard.jpki import JPKI_KEY_NAMES
 from mynacard.targets import TargetPassword, key_for, purpose_for
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def decode(body: Any) -> EvidenceFields:
         except (binascii.Error, ValueError):
             raise EvidenceRejected("malformed") from None
     jpki_key = body.get("jpki_key")
-    if jpki_key not in ("auth", "sign"):
+    if jpki_key not in JPKI_KEY_NAMES:
         raise EvidenceRejected("malformed")
     claimed: dict[str, str | None] = {}
     for name in ("origin", "purpose"):

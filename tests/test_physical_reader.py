@@ -134,4 +134,4 @@ def test_the_bridge_card_status_matches_the_sessions(reader_name: str) -> None:
         workflow="GET_CARD_STATUS",
     )
     report = card_status(context).card
-    assert {kind: report.pins[kind.value] for kind in expected} == expected
+    assert {kind: report.pins[kind] for kind in expected} == expected

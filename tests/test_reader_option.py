@@ -15,12 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mynacard.jpki import JpkiSession
-from mynacard.pins import PinKind
-from mynacard.visual import VisualApSession
 from tests.pcsc import (  # noqa: F401 - the fixture is used by name
     PcscSim,
-    PyscardConnection,
     pcsc_sim,
 )
 
@@ -28,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PHYSICAL = "tests/test_physical_reader.py"
 
 
-def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
+def _pytest(*args: str, path: str = PHYSICAL) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", PHYSICAL, "-q", "-rs", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", path, "-q", "-rs", "-p", "no:cacheprovider", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
 
@@ -46,6 +42,16 @@ def test_without_the_option_every_physical_card_test_is_skipped_saying_how_to_ru
     counts = _counts(result.stdout)
     assert counts.get("skipped", 0) >= 4 and "passed" not in counts and "failed" not in counts
     assert "pass --reader NAME" in result.stdout
+
+
+def test_only_tests_marked_reader_are_skipped_not_tests_that_merely_mention_a_reader() -> None:
+    # The wizard has a step called "reader": its parametrized tests carry that word as a keyword.
+    result = _pytest(
+        "-k", "test_the_json_steps_refuse_an_expired_session",
+        path="reset/tests/test_views_every_step.py",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _counts(result.stdout) == {"passed": 3}
 
 
 def test_with_ci_set_they_are_still_skipped_not_failed() -> None:
@@ -78,8 +84,24 @@ def test_with_the_option_they_read_the_card_in_that_reader_and_spend_no_try(
     result = _pytest("--reader", pcsc_sim.reader)
     assert result.returncode == 0, result.stdout + result.stderr
     assert _counts(result.stdout).get("passed", 0) >= 4
-    with PyscardConnection(pcsc_sim.reader) as conn:
-        jpki = JpkiSession(conn)
-        assert jpki.pin_status(PinKind.JPKI_AUTH).tries_left == 3
-        assert jpki.pin_status(PinKind.JPKI_SIGN).tries_left == 5
-        assert VisualApSession(conn).pin_b_status().tries_left == 10
+    # Read in another process too: this one must not bind libpcsclite to a pcscd (tests.pcsc).
+    counters = subprocess.run(
+        [sys.executable, "-c", _COUNTERS, pcsc_sim.reader],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert counters.returncode == 0, counters.stderr
+    assert counters.stdout.split() == ["3", "5", "10"]  # the demo card's full counters
+
+
+_COUNTERS = """
+import sys
+from mynacard.jpki import JpkiSession
+from mynacard.pins import PinKind
+from mynacard.visual import VisualApSession
+from tests.pcsc import PyscardConnection
+
+with PyscardConnection(sys.argv[1]) as conn:
+    jpki = JpkiSession(conn)
+    auth, sign = (jpki.pin_status(kind) for kind in (PinKind.JPKI_AUTH, PinKind.JPKI_SIGN))
+    print(auth.tries_left, sign.tries_left, VisualApSession(conn).pin_b_status().tries_left)
+"""

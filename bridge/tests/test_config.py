@@ -47,6 +47,12 @@ def test_bad_origins_are_refused(bad: str) -> None:
         normalize_origin(bad)
 
 
+@pytest.mark.parametrize("unsignable", ["https://réserve.example.jp", "https://re_set.example.jp"])
+def test_an_origin_the_challenge_would_refuse_is_refused_at_start_up(unsignable: str) -> None:
+    with pytest.raises(ConfigError, match="not a serialized origin"):
+        normalize_origin(unsignable)
+
+
 def test_defaults_are_the_development_pages() -> None:
     config = build_config()
     assert config.port == DEFAULT_PORT == 9581
