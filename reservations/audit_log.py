@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from enum import StrEnum, unique
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,8 @@ class AuditRecord(models.Model):
         for attempt in range(_APPEND_ATTEMPTS):
             try:
                 with transaction.atomic():
-                    last = cls.objects.select_for_update().order_by("-sequence").first()
+                    _lock_the_chain()
+                    last = cls.objects.order_by("-sequence").first()
                     record = cls(
                         sequence=(last.sequence + 1) if last else 1,
                         created=created,
@@ -146,6 +147,19 @@ class AuditRecord(models.Model):
             logger.info("audit record action=%s result=%s", action.value, result)
             return record
         raise RuntimeError("audit log append kept racing; giving up")
+
+
+def _lock_the_chain() -> None:
+    """One appender at a time until its transaction ends, so each record links to the last.
+
+    PostgreSQL: a table lock that conflicts with itself and with inserts (row locks would not
+    do: a waiter would then read the old last record). SQLite serialises writers already; the
+    unique sequence and the retry in `append` remain as the backstop.
+    """
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(AuditRecord._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")  # noqa: S608
 
 
 @dataclass(frozen=True)

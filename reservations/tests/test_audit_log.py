@@ -21,7 +21,7 @@ from reservations.audit_log import (
 from reservations.completion import complete
 from reservations.models import Reservation
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.backends]
 
 
 def _three() -> list[AuditRecord]:
@@ -122,3 +122,28 @@ def test_a_kiosk_completion_writes_exactly_one_record() -> None:
         ("kiosk", "kiosk_completion", booked.public_id, "not_active"),
     ]
     assert verify_chain().first_break is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_keep_one_unbroken_chain() -> None:
+    """Two writers race for the next sequence number; the loser retries (PostgreSQL only: the
+    embedded SQLite test database serialises writers anyway)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database with concurrent writers (run with -m backends)")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def writer(name: str) -> None:
+        try:
+            for _ in range(15):
+                AuditRecord.append(
+                    actor=name, action=AuditAction.RESERVATION_VIEWED, result="ok"
+                )
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(writer, ["a", "b", "c"]))
+    report = verify_chain()
+    assert report.count == 45 and report.first_break is None
