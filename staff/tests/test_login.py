@@ -105,3 +105,15 @@ def test_create_staff_user_prints_an_otpauth_uri(monkeypatch: pytest.MonkeyPatch
     user = User.objects.get(username="super9")
     assert list(user.groups.values_list("name", flat=True)) == ["supervisor"]
     assert PASSWORD not in text
+
+
+def test_the_staff_pages_speak_english_with_the_language_cookie() -> None:
+    client = staff_client("clerk1", StaffRole.CLERK)
+    client.cookies["django_language"] = "en"
+    home = client.get("/staff/").content.decode()
+    assert "Staff console" in home and "Look up or revoke a reservation" in home
+    login = Client()
+    login.cookies["django_language"] = "en"
+    page = login.get("/staff/login/").content.decode()
+    assert "Staff login" in page and "Verification code (6 digits)" in page
+    assert "職員ログイン" not in page
