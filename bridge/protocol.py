@@ -16,8 +16,9 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bridge import messages
 from bridge.reasons import BridgeReason
@@ -32,6 +33,7 @@ from mynacard.jpki import KeyKind
 from mynacard.pins import PinKind, make_pin_b, normalize_pin
 
 logger = logging.getLogger(__name__)
+JST = ZoneInfo("Asia/Tokyo")
 
 #: The API level this bridge speaks; HELLO must ask for it (docs/bridge-protocol.md, "HELLO").
 API_LEVEL = 1
@@ -248,7 +250,8 @@ def _string(body: Mapping[str, Any], name: str, *, max_length: int = 256) -> str
 
 def _challenge(body: Mapping[str, Any]) -> Challenge:
     purpose = body.get("purpose")
-    if purpose not in KEY_FOR_PURPOSE:
+    # The type first: a list or an object is unhashable, and the lookup would raise TypeError.
+    if not isinstance(purpose, str) or purpose not in KEY_FOR_PURPOSE:
         raise ArgumentError('"purpose" must be one of ' + ", ".join(sorted(KEY_FOR_PURPOSE)))
     text = _string(body, "nonce", max_length=4 * MAX_NONCE_LENGTH)
     try:
@@ -279,9 +282,32 @@ def _iso_date(body: Mapping[str, Any], name: str) -> date:
         raise ArgumentError(f'"{name}" is not a calendar date', **_PIN_B_MALFORMED) from exc
 
 
+def _today_in_japan() -> date:
+    # The card's printed dates are Japan dates (docs/mynacard-protocol.md §6.2).
+    return datetime.now(JST).date()
+
+
+def _plausible_card_dates(birth: date, expiry: date, today: date) -> None:
+    """Dates no valid card carries never reach it: each wrong 照合番号B spends one of its tries.
+
+    The same rules as the page's (static/reset/card-face.js `validateCardFace`): born by today,
+    card not yet expired, expiry after birth and at most ~10 years ahead (a card is issued for
+    10 years at most, to the birthday after, hence the year's margin).
+    """
+    if birth > today:
+        raise ArgumentError('"birth_date" is in the future', **_PIN_B_MALFORMED)
+    if expiry < today:
+        raise ArgumentError('"expiry_date" has passed: the card has expired', **_PIN_B_MALFORMED)
+    if expiry.year > today.year + 11:
+        raise ArgumentError('"expiry_date" is too far ahead for a card', **_PIN_B_MALFORMED)
+    if expiry <= birth:
+        raise ArgumentError('"expiry_date" is not after "birth_date"', **_PIN_B_MALFORMED)
+
+
 def _card_face_items(body: Mapping[str, Any]) -> CardFaceItems:
     birth = _iso_date(body, "birth_date")
     expiry = _iso_date(body, "expiry_date")
+    _plausible_card_dates(birth, expiry, _today_in_japan())
     code = body.get("security_code")
     if not isinstance(code, str) or not re.fullmatch(r"[0-9]{4}", code):
         raise ArgumentError('"security_code" must be 4 digits', **_PIN_B_MALFORMED)
@@ -299,8 +325,11 @@ def _card_face_items(body: Mapping[str, Any]) -> CardFaceItems:
 def _key_and_pin(body: Mapping[str, Any], challenge: Challenge) -> tuple[KeyKind, str]:
     # Resetting one password needs the OTHER one (peers.md, cross-credential rule; spec §10).
     expected = KeyKind.named(KEY_FOR_PURPOSE[challenge.purpose])
+    name = body.get("key", expected.key_name)
     try:
-        key = KeyKind.named(body.get("key", expected.key_name))
+        if not isinstance(name, str):
+            raise ValueError("not a string")
+        key = KeyKind.named(name)
     except ValueError as exc:
         raise ArgumentError('"key" must be "auth" or "sign"') from exc
     if key != expected:

@@ -123,12 +123,12 @@ class BridgeServer:
     # --- handshake --------------------------------------------------------------------------
 
     def _host_ok(self, headers: Headers) -> bool:
-        host = headers.get("Host", "")
+        host = _single(headers, "Host") or ""
         allowed = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
         return host.lower() in allowed
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        origin = request.headers.get("Origin")
+        origin = _single(request.headers, "Origin")
         if request.path != "/":
             return connection.respond(HTTPStatus.NOT_FOUND, "myna-bridge listens on / only\n")
         if origin is None or origin not in self.config.allowed_origins:
@@ -136,7 +136,7 @@ class BridgeServer:
             logger.warning("refused handshake from origin %r (not on the allow-list)", origin)
             return connection.respond(HTTPStatus.FORBIDDEN, "origin not allowed\n")
         if not self._host_ok(request.headers):
-            logger.warning("refused handshake with Host %r", request.headers.get("Host"))
+            logger.warning("refused handshake with Host %r", request.headers.get_all("Host"))
             return connection.respond(HTTPStatus.FORBIDDEN, "host not allowed\n")
         if self._active is not None:
             logger.info("refused a second client from %s", origin)
@@ -223,3 +223,9 @@ class BridgeServer:
             logger.info("reader event: %s %s", event.name, getattr(event, "event", ""))
         if self._active is not None:
             self._active.on_reader_events(events)
+
+
+def _single(headers: Headers, name: str) -> str | None:
+    """The header's one value; None when it is missing or repeated (which one would count?)."""
+    values = headers.get_all(name)
+    return values[0] if len(values) == 1 else None

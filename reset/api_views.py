@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,10 +22,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django.views import csrf
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from mynacard.targets import purpose_for
 from reset import limits, nonces, wizard_state
+from reset.cardface_view import read_card_front
 from reset.evidence_check import MESSAGES, EvidenceRejected, decode, verify
 from reset.wizard_state import Step
 
@@ -82,7 +85,9 @@ def _json_body(request: HttpRequest) -> Any:
         raise EvidenceRejected("malformed")
     try:
         return json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: a deeply nested body exhausts the parser's stack before any limit of
+        # ours could apply; it is bad input like any other, not a server error.
         raise EvidenceRejected("malformed") from None
 
 
@@ -105,6 +110,33 @@ def verification_time() -> datetime:
     return timezone.now()
 
 
+@csrf_exempt  # read_card_front checks CSRF itself, once its in-memory upload handler is set
+@require_POST
+async def cardface(request: HttpRequest) -> HttpResponse:
+    """The card-face camera read, at the card-face step only and rate-limited like every step.
+
+    One image costs a second or two of CPU (OCR); without these checks any client could make the
+    server read images in a loop.
+    """
+    # Only the session is read here, never the body: read_card_front must choose its in-memory
+    # upload handler before anything parses the upload (reset/cardface/view.py).
+    refusal = await sync_to_async(_cardface_refusal)(request)
+    if refusal is not None:
+        return refusal
+    return await read_card_front(request)
+
+
+def _cardface_refusal(request: HttpRequest) -> JsonResponse | None:
+    state = wizard_state.load(request.session)
+    if state is None:
+        return _refuse("expired_session", 409)
+    if state.step_enum != Step.CARD_FACE:
+        return _refuse("wrong_step", 409, step=state.step)
+    if not limits.consume(limits.cardface_session_limit(), _session_key(request)):
+        return _limited("rate_limited", limits.cardface_session_limit())
+    return None
+
+
 @never_cache
 @require_POST
 def progress(request: HttpRequest) -> JsonResponse:
@@ -116,7 +148,8 @@ def progress(request: HttpRequest) -> JsonResponse:
     except EvidenceRejected:
         return _refuse("malformed", 400)
     done = body.get("done") if isinstance(body, dict) else None
-    if done not in PROGRESS:
+    # A list or an object is unhashable: check the type before the dict lookup.
+    if not isinstance(done, str) or done not in PROGRESS:
         return _refuse("malformed", 400)
     expected, to = PROGRESS[done]
     try:
@@ -198,7 +231,8 @@ CSRF_FAILED_MESSAGE = gettext_lazy(
 )
 
 
-def _view_name(request: HttpRequest) -> str | None:
+def view_name(request: HttpRequest) -> str | None:
+    """The request's namespaced view name, resolved now if routing has not run yet."""
     match = getattr(request, "resolver_match", None)
     if match is None:
         try:
@@ -216,9 +250,9 @@ def csrf_failure(
     The page's fetch() calls read `message` from a JSON reply; Django's HTML 403 would leave the
     resident with a generic error instead of the way out (reload the page and start again).
     """
-    if _view_name(request) not in JSON_API_VIEWS:
+    if view_name(request) not in JSON_API_VIEWS:
         return csrf.csrf_failure(request, reason=reason, template_name=template_name)
-    logger.info("csrf refused view=%s", _view_name(request))
+    logger.info("csrf refused view=%s", view_name(request))
     return JsonResponse(
         {"ok": False, "reason": "csrf_failed", "message": str(CSRF_FAILED_MESSAGE)}, status=403
     )

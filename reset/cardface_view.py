@@ -76,7 +76,9 @@ class MemoryOnlyUploadHandler(FileUploadHandler):
 def _error(code: str, status: int) -> JsonResponse:
     logger.info("card face request refused: %s", code)
     response = JsonResponse(
-        {"ok": False, "error": code, "message": gettext(ERRORS_JA[code])},
+        # `reason` is the code every JSON endpoint uses (docs/internal-api.md); `error` stays for
+        # the card page's reader of this view.
+        {"ok": False, "reason": code, "error": code, "message": gettext(ERRORS_JA[code])},
         status=status, json_dumps_params={"ensure_ascii": False},
     )
     response["Cache-Control"] = "no-store"

@@ -30,6 +30,7 @@ import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from importlib import import_module
 from typing import Any, ClassVar
 
@@ -72,8 +73,6 @@ FRAME_INTERVAL_MS = 100  # 10 frames per second at most
 # anything longer is refused before json.loads runs on the event loop.
 MAX_TEXT_CHARS = REFERENCE_MAX_BYTES * 4 // 3 + 1024
 _FRAME_FORMATS = frozenset({JPEG})
-SESSION_WINDOW = 60 * 60
-CARD_WINDOW = 24 * 60 * 60
 
 # Face work is CPU-bound (dlib, OpenCV): it runs on a small pool of its own so that it never blocks
 # the event loop and never takes the threads database_sync_to_async relies on.
@@ -138,6 +137,11 @@ def engine_config_from_settings() -> EngineConfig:
 class FaceConsumer(AsyncWebsocketConsumer):
     """One face-check attempt per connection."""
 
+    # The check talks to its one page and to no group: it needs no channel layer, and must keep
+    # working while Redis (the production layer) is down. No layer is configured under this
+    # alias, so Channels gives the consumer none (channels.layers.get_channel_layer).
+    channel_layer_alias = "face-check-uses-no-channel-layer"
+
     # Injection points for tests and deployments; None means "from settings" / SystemRandom.
     engine_config: ClassVar[EngineConfig | None] = None
     # A frame may start a little early (timer jitter in the browser); earlier than this is refused.
@@ -151,6 +155,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
     state: WizardState | None = None
     last_frame_at: float | None = None
     attempts_left: int = 0
+    counted_at: datetime | None = None
     language: str = "ja"
     watchdog: asyncio.Task[None] | None = None
     finished: bool = False
@@ -359,16 +364,13 @@ class FaceConsumer(AsyncWebsocketConsumer):
         return state
 
     def _count_attempt(self) -> tuple[bool, int]:
-        attempts = int(settings.MYNA_FACE_ATTEMPTS)
-        per_session = limits.Limit("face_session", attempts, SESSION_WINDOW)
-        per_card = limits.Limit("face_card", attempts, CARD_WINDOW)
-        session_key = limits.session_key_hash(self.scope["session"].session_key)
-        card_key = self.state.card_identity if self.state else ""
-        # Both counters are charged, so neither a new session nor another card gets extra tries.
-        session_ok = limits.consume(per_session, session_key)
-        card_ok = limits.consume(per_card, card_key)
-        left = min(limits.remaining(per_session, session_key), limits.remaining(per_card, card_key))
-        return session_ok and card_ok, max(0, left)
+        # The rules (both counters, a pass gives its try back) live in reset/limits.py.
+        self.counted_at = datetime.now(tz=UTC)
+        card = self.state.card_identity if self.state else ""
+        return limits.consume_face_attempt(self._session_hash(), card, now=self.counted_at)
+
+    def _session_hash(self) -> str:
+        return limits.session_key_hash(self.scope["session"].session_key)
 
     def _record_pass(self, distance: float) -> bool:
         # The scope's session was read when the socket opened; the attempt takes a minute, and the
@@ -388,6 +390,10 @@ class FaceConsumer(AsyncWebsocketConsumer):
             return False
         wizard_state.record_face_pass(session, state, distance=round(distance, 4))
         session.save()
+        if self.counted_at is not None:
+            limits.refund_face_attempt(
+                self._session_hash(), state.card_identity, counted_at=self.counted_at
+            )
         return True
 
     # -- plumbing -------------------------------------------------------------------------------

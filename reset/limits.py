@@ -90,6 +90,62 @@ def evidence_session_limit() -> Limit:
     return Limit("evidence_session", _attempts(), 3600)
 
 
+def cardface_session_limit() -> Limit:
+    """Card-face camera reads per browser session per hour (each costs a second or two of OCR)."""
+    from django.conf import settings
+
+    return Limit("cardface_session", int(settings.MYNA_CARDFACE_ATTEMPTS), 3600)
+
+
 def evidence_card_limit() -> Limit:
     """Verified chip reads per card per day (a card is a person: bound what one can try)."""
     return Limit("evidence_card", _attempts() * 2, 86400)
+
+
+# --- Face-check attempts (docs/internal-api.md, "face check") -----------------------------------
+# A face attempt is counted when it starts (so closing the socket mid-way does not dodge the count)
+# and given back when it passes: only failed attempts use up the resident's tries.
+FACE_SESSION_WINDOW = 60 * 60
+FACE_CARD_WINDOW = 24 * 60 * 60
+
+
+def face_session_limit() -> Limit:
+    from django.conf import settings
+
+    return Limit("face_session", int(settings.MYNA_FACE_ATTEMPTS), FACE_SESSION_WINDOW)
+
+
+def face_card_limit() -> Limit:
+    from django.conf import settings
+
+    return Limit("face_card", int(settings.MYNA_FACE_ATTEMPTS), FACE_CARD_WINDOW)
+
+
+def face_attempts_left(
+    session_hash: str, card_identity: str = "", *, now: datetime | None = None
+) -> int:
+    """Tries left for this browser session and, once the chip was read, for this card."""
+    left = remaining(face_session_limit(), session_hash, now=now)
+    if card_identity:
+        left = min(left, remaining(face_card_limit(), card_identity, now=now))
+    return max(0, left)
+
+
+def consume_face_attempt(
+    session_hash: str, card_identity: str, *, now: datetime | None = None
+) -> tuple[bool, int]:
+    """Count one attempt against the session and the card; (allowed, tries left after it)."""
+    # Both counters are charged, so neither a new session nor another card gets extra tries.
+    session_ok = consume(face_session_limit(), session_hash, now=now)
+    card_ok = consume(face_card_limit(), card_identity, now=now)
+    return session_ok and card_ok, face_attempts_left(session_hash, card_identity, now=now)
+
+
+def refund_face_attempt(session_hash: str, card_identity: str, *, counted_at: datetime) -> None:
+    """A passed attempt gives its try back, in the windows it was counted in."""
+    for limit, key in ((face_session_limit(), session_hash), (face_card_limit(), card_identity)):
+        start = _window_start(counted_at, limit.window)
+        AttemptCounter.objects.filter(
+            kind=limit.kind, key=key, window_start=start, count__gt=0
+        ).update(count=F("count") - 1)
+    logger.info("face attempt given back after a pass")

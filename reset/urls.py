@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.urls import path
 
 from reset import api_views, helper_views, views
-from reset.cardface_view import read_card_front
 
 app_name = "reset"
 urlpatterns = [
@@ -15,7 +14,7 @@ urlpatterns = [
     path("helper/<str:name>", helper_views.helper_download, name="helper_download"),
     path("reset/choose/", views.choose, name="choose"),
     path("reset/card/", views.card, name="card"),
-    path("reset/cardface/", read_card_front, name="cardface"),
+    path("reset/cardface/", api_views.cardface, name="cardface"),
     path("reset/progress/", api_views.progress, name="progress"),
     path("reset/nonce/", api_views.nonce, name="nonce"),
     path("reset/evidence/", api_views.evidence, name="evidence"),

@@ -7,6 +7,7 @@ card-face items and the PIN stay in page memory and never reach the server (docs
 from __future__ import annotations
 
 import logging
+import uuid
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,13 +16,14 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mynacard.targets import TargetPassword
 from reservations import kiosk_hours, kiosk_stores
 from reservations.models import Reservation
-from reset import limits, nonces, reservation_cookie, wizard_state
+from reset import booking, limits, nonces, reservation_cookie, wizard_state
 from reset.calendar_file import reservation_ics
 from reset.evidence_check import MESSAGES
 from reset.page_strings import card_page_strings, target_label
@@ -40,9 +42,60 @@ STEP_URL = {
 }
 
 
+#: Session key of the reservation the last wizard run booked (its public id, nothing else).
+FINISHED_KEY = "wizard_finished"
+
+
+#: The stepper of the face and done pages: the card page's four sub-steps, then the face check
+#: (templates/reset/card.html shows the same labels and moves the marker itself).
+STEPPER: tuple[tuple[str, Promise], ...] = (
+    ("card_face", gettext_lazy("券面情報入力")),
+    ("reader", gettext_lazy("ICカードセット")),
+    ("password", gettext_lazy("パスワード入力")),
+    ("chip", gettext_lazy("ICチップ読み取り")),
+    ("face", gettext_lazy("顔認証")),
+)
+
+
+def _stepper(current: str) -> dict[str, object]:
+    names = [name for name, _label in STEPPER]
+    index = names.index(current) if current in names else len(names)
+    return {"steps": STEPPER, "current": current, "current_index": index}
+
+
 def _expired(request: HttpRequest) -> HttpResponseRedirect:
+    """No wizard in the session: either it timed out, or it finished with a booking.
+
+    Back or forward after a booking lands on a wizard page whose state is gone; saying the
+    procedure was interrupted would be false, and the resident would book again.
+    """
+    finished = _finished_reservation(request)
+    if finished is not None:
+        response = _to_reservation(finished)
+        reservation_cookie.remember(request, response, finished)
+        return response
     messages.warning(request, str(MESSAGES["expired_session"]))
     return redirect("reset:home")
+
+
+def _finished_reservation(request: HttpRequest) -> Reservation | None:
+    """The booking the session's last wizard run made, while its deadline is shown.
+
+    The session is this browser's own, so it needs no cookie: a twin request of a double submit
+    may arrive before the browser has stored the first response's cookie.
+    """
+    public_id = request.session.get(FINISHED_KEY)
+    if not isinstance(public_id, str):
+        return None
+    try:
+        found = Reservation.objects.filter(public_id=uuid.UUID(public_id)).first()
+    except ValueError:
+        return None
+    return found if found is not None and found.shows_deadline() else None
+
+
+def _to_reservation(reservation: Reservation) -> HttpResponseRedirect:
+    return redirect(f"{reverse('reset:reservation')}?id={reservation.public_id}")
 
 
 def _elsewhere(state: wizard_state.WizardState) -> HttpResponseRedirect:
@@ -50,17 +103,18 @@ def _elsewhere(state: wizard_state.WizardState) -> HttpResponseRedirect:
 
 
 def _shown_reservation(request: HttpRequest) -> Reservation | None:
-    """This browser's reservation while its deadline is still shown, else None."""
-    booked = reservation_cookie.find(request)
-    return booked if booked is not None and booked.shows_deadline() else None
+    """The reservation named by `?id=` (or this browser's newest) while its deadline is shown."""
+    return reservation_cookie.find(request, request.GET.get("id"))
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    reservation = _shown_reservation(request)
+    # Every reservation of this browser whose deadline is still shown (署名用 and 利用者証明用
+    # are booked separately and both stay usable), newest first.
+    reservations = reservation_cookie.find_all(request)
     in_progress = wizard_state.load(request.session)
     return render(
-        request, "reset/home.html", {"reservation": reservation, "in_progress": in_progress}
+        request, "reset/home.html", {"reservations": reservations, "in_progress": in_progress}
     )
 
 
@@ -84,6 +138,12 @@ def help_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _session_hash(request: HttpRequest) -> str:
+    if not request.session.session_key:
+        request.session.save()
+    return limits.session_key_hash(str(request.session.session_key))
+
+
 def _forget_nonces(request: HttpRequest) -> None:
     """Drop the session's outstanding nonces (a session without a key never had any)."""
     if request.session.session_key:
@@ -98,6 +158,7 @@ def choose(request: HttpRequest) -> HttpResponse:
             messages.error(request, gettext("初期化するパスワードを選んでください。"))
             return render(request, "reset/choose.html", status=400)
         _forget_nonces(request)
+        request.session.pop(FINISHED_KEY, None)
         wizard_state.start(request.session, TargetPassword(target))
         logger.info("wizard started target=%s", target)
         return redirect("reset:card")
@@ -111,8 +172,10 @@ def card(request: HttpRequest) -> HttpResponse:
         return _expired(request)
     if state.step_enum not in wizard_state.CARD_PAGE_STEPS:
         return _elsewhere(state)
-    if state.step_enum != Step.CARD_FACE:
-        # The page's memory (card-face items, PIN) is gone after a reload: start the page over.
+    rewound = state.step_enum != Step.CARD_FACE
+    if rewound:
+        # The page's memory (card-face items, PIN) is gone after a reload: start the page over,
+        # and say why the form is empty (they are never kept, not even in this browser).
         state = wizard_state.rewind_card_page(request.session, state)
     target = TargetPassword(state.target)
     config = {
@@ -132,6 +195,10 @@ def card(request: HttpRequest) -> HttpResponse:
         request,
         "reset/card.html",
         {
+            # The card is unknown until its chip is read; this browser's own face tries are not.
+            # With none left, say so now rather than after card, PIN and chip read.
+            "face_attempts_left": limits.face_attempts_left(_session_hash(request)),
+            "rewound": rewound,
             "target": target,
             "target_label": target_label(target),
             "wizard_config": config,
@@ -151,8 +218,15 @@ def face(request: HttpRequest) -> HttpResponse:
         request,
         "reset/face.html",
         {
+            "target": state.target,
             "target_label": target_label(TargetPassword(state.target)),
             "done_url": reverse("reset:done"),
+            # Said before 開始 is pressed, not discovered after it (a pass uses none up).
+            "attempts_left": limits.face_attempts_left(
+                _session_hash(request), state.card_identity
+            ),
+            "attempts_max": limits.face_card_limit().attempts,
+            **_stepper("face"),
         },
     )
 
@@ -162,20 +236,15 @@ def done(request: HttpRequest) -> HttpResponse:
     """The face check passed: book the reservation once, forget the wizard, show the deadline."""
     state = wizard_state.load(request.session)
     if state is None:
-        if reservation_cookie.find(request) is not None:
-            return redirect("reset:reservation")
         return _expired(request)
     if state.step_enum != Step.DONE or not state.face_passed_at or not state.card_identity:
         return _elsewhere(state)
-    reservation = Reservation.book(
-        card_identity=state.card_identity,
-        target=state.target,
-        signer_identity=state.signer_identity or state.card_identity,
-    )
+    reservation = booking.book_once(session_hash=_session_hash(request), state=state)
     wizard_state.clear(request.session)
+    request.session[FINISHED_KEY] = str(reservation.public_id)
     _forget_nonces(request)
-    response = redirect("reset:reservation")
-    reservation_cookie.remember(response, reservation)
+    response = _to_reservation(reservation)
+    reservation_cookie.remember(request, response, reservation)
     return response
 
 
@@ -196,6 +265,7 @@ def reservation(request: HttpRequest) -> HttpResponse:
             "now": now,
             "stores": stores.for_target(booked.target),
             "store_list": stores,
+            **_stepper("done"),
         },
     )
 

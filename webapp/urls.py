@@ -22,3 +22,6 @@ urlpatterns = [
     path("", include((pwa_patterns, "pwa"))),
     path("", include("reset.urls")),
 ]
+
+#: Resident-facing error pages in Japanese / English, JSON for the card page (reset/error_views.py).
+handler500 = "reset.error_views.server_error"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
@@ -108,6 +109,29 @@ async def test_a_foreign_host_header_gets_403(bridge: Bridge) -> None:
     status_line = await asyncio.wait_for(reader.readline(), timeout=10)
     writer.close()
     assert status_line.startswith(b"HTTP/1.1 403")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        b"Origin: http://localhost:8000\r\nOrigin: https://evil.example\r\n",
+        b"Origin: http://localhost:8000\r\nOrigin: http://localhost:8000\r\n",
+        b"Origin: http://localhost:8000\r\nHost: evil.example\r\n",
+    ],
+)
+async def test_a_repeated_origin_or_host_header_gets_403(bridge: Bridge, headers: bytes) -> None:
+    """Which of two values would a check read? Neither: the handshake is refused (no 500)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", bridge.server.port)
+    writer.write(
+        b"GET / HTTP/1.1\r\nHost: localhost:%d\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n%s\r\n" % (bridge.server.port, headers)
+    )
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), timeout=10)
+    writer.close()
+    assert status_line.startswith(b"HTTP/1.1 403"), status_line
+    assert bridge.server.session is None
 
 
 @pytest.mark.parametrize(
@@ -365,12 +389,22 @@ async def test_a_malformed_pin_is_refused_before_any_apdu(bridge: Bridge, client
     assert bridge.gate.apdus == []
 
 
+@pytest.mark.parametrize(
+    ("birth", "expiry"),
+    [
+        ("1985-02-30", "2034-07-23"),  # no such day
+        ("2099-07-23", "2034-07-23"),  # born in the future
+        ("1985-07-23", "2001-07-23"),  # the card has expired
+        ("1985-07-23", "2099-07-23"),  # no card is valid that long
+        ("2020-07-23", "2019-07-23"),  # expires before its holder was born
+    ],
+)
 async def test_bad_card_face_items_are_malformed_pin_b_and_never_sent(
-    bridge: Bridge, client: Client
+    bridge: Bridge, client: Client, birth: str, expiry: str
 ) -> None:
     reply = await client.call(
         "READ_CARD_FACE", nonce=new_nonce(), purpose=PURPOSE_SIGN_RESET,
-        birth_date="1985-02-30", expiry_date="2034-07-23", security_code="4821",
+        birth_date=birth, expiry_date=expiry, security_code="4821",
     )
     assert reply["reason"] == "MALFORMED_PIN"
     assert reply["pin"] == "visual_pin_b"
@@ -386,10 +420,16 @@ async def test_bad_card_face_items_are_malformed_pin_b_and_never_sent(
         ({"purpose": "anything/else"}, "purpose"),
         ({"purpose": PURPOSE_SIGN_RESET, "key": "sign"}, "auth"),
         ({"purpose": PURPOSE_SIGN_RESET, "key": "admin"}, "key"),
+        # Wrong JSON types: unhashable values once closed the connection (1011, TypeError).
+        ({"purpose": [PURPOSE_SIGN_RESET]}, "purpose"),
+        ({"purpose": {"a": 1}}, "purpose"),
+        ({"purpose": PURPOSE_SIGN_RESET, "key": ["auth"]}, "key"),
+        ({"purpose": PURPOSE_SIGN_RESET, "key": {"auth": 1}}, "key"),
+        ({"purpose": PURPOSE_SIGN_RESET, "key": 1}, "key"),
     ],
 )
 async def test_bad_arguments_set_error_on_the_normal_reply(
-    bridge: Bridge, client: Client, args: dict[str, str], field: str
+    bridge: Bridge, client: Client, args: dict[str, Any], field: str
 ) -> None:
     body = {"nonce": new_nonce(), "pin": DEMO_PIN, **args}
     reply = await client.call("AUTHENTICATE", **body)

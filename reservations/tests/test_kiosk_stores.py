@@ -37,6 +37,29 @@ def test_the_shipped_list_is_valid_and_every_target_has_a_store() -> None:
     assert shipped.details_url.startswith("https://")
 
 
+def test_the_shipped_list_names_every_operator_of_the_terms_of_use() -> None:
+    raw = json.loads(kiosk_stores.DEFAULT_FILE.read_text(encoding="utf-8"))
+    shipped = kiosk_stores.parse(raw)
+    handles = {store.id: store.handles for store in shipped.stores}
+    both, sign_only = frozenset({"sign", "auth"}), frozenset({"sign"})
+    assert handles == {
+        "seven-eleven": both,
+        "aeon-retail": both,
+        "aeon-hokkaido": both,
+        "aeon-tohoku": both,
+        "fuji": both,
+        "lawson": sign_only,
+        "familymart": sign_only,
+        "ministop": sign_only,
+    }
+    # Some chains take part only in some stores: the label says so, in both languages.
+    for ident in ("aeon-hokkaido", "aeon-tohoku", "fuji"):
+        store = next(item for item in shipped.stores if item.id == ident)
+        assert "一部店舗" in store.name and "some stores" in store.name_en
+    # It stays data with its date and source.
+    assert shipped.checked and "J-LIS" in raw["source"]
+
+
 def test_it_filters_stores_by_the_password_they_handle(tmp_path: Path) -> None:
     with override_settings(MYNA_KIOSK_STORES_FILE=str(_write(tmp_path, STORES))):
         listed = kiosk_stores.store_list()

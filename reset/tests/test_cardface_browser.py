@@ -200,8 +200,8 @@ def test_a_reading_that_fails_says_why_and_leaves_the_form_to_the_resident(brows
 
 
 def test_a_csrf_refusal_shows_the_servers_message(browser: Any, settings: Any) -> None:
-    # The project's URLconf, where settings.CSRF_FAILURE_VIEW knows this endpoint as JSON.
-    settings.ROOT_URLCONF = "webapp.urls"
+    # The view under the wizard's name, which settings.CSRF_FAILURE_VIEW knows as a JSON endpoint.
+    settings.ROOT_URLCONF = "reset.tests.cardface_wizard_urls"
     client = Client(enforce_csrf_checks=True)  # no CSRF cookie: the token cannot match
     replies: list[int] = []
 

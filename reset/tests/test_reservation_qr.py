@@ -45,7 +45,7 @@ def test_the_done_page_shows_the_id_and_its_qr_code() -> None:
     booked = Reservation.book(card_identity="cd" * 32, target=TargetPassword.AUTH)
     client = Client()
     response = client.get("/")
-    reservation_cookie.remember(response, booked)
+    reservation_cookie.remember(response.wsgi_request, response, booked)
     client.cookies.update(response.cookies)
     page = client.get("/reset/reservation/").content.decode()
     assert f'<code id="reservation-id">{booked.public_id}</code>' in page

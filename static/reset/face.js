@@ -8,7 +8,8 @@ const root = document.getElementById("face-check");
 const PHOTO_KEY = "myna.chipPhoto";
 const MAX_WIDTH = 640;
 const JPEG_QUALITY = 0.8;
-const ICONS = { turn_left: "⬅️", face_front: "🙂", smile: "😄" };
+// Inline SVG symbols of templates/reset/_face_check.html (emoji fonts are not everywhere).
+const ICONS = new Set(["turn_left", "face_front", "smile"]);
 // Errors that end the attempt (the server closes the socket after them).
 const FATAL = new Set(["wrong_reference", "reference_unusable"]);
 
@@ -58,12 +59,20 @@ function forgetPhoto() {
   }
 }
 
+function noPhoto() {
+  say(ui.error, S.no_photo);
+  ui.start.hidden = true;
+  const reread = document.getElementById("face-reread");
+  if (reread) reread.hidden = false;
+}
+
 function say(el, text) {
   el.textContent = text || "";
 }
 
 function showPrompt(name, text) {
-  ui.icon.textContent = ICONS[name] || "🙂";
+  const use = ui.icon.querySelector("use");
+  if (use) use.setAttribute("href", `#prompt-${ICONS.has(name) ? name : "face_front"}`);
   say(ui.prompt, text || S[`prompt_${name}`] || "");
 }
 
@@ -181,7 +190,11 @@ function onMessage(event) {
       if (FATAL.has(message.reason)) {
         finish();
         say(ui.error, message.text);
-        if (message.reason === "wrong_reference") forgetPhoto(); // stale photo: re-read the card
+        if (message.reason === "wrong_reference") { // stale photo: re-read the card
+          forgetPhoto();
+          const reread = document.getElementById("face-reread");
+          if (reread) reread.hidden = false;
+        }
         ui.counter.hidden = message.reason !== "reference_unusable";
       } else {
         scheduleFrame(); // a frame was refused; the attempt goes on
@@ -209,6 +222,8 @@ function onResult(result) {
   showPrompt("face_front", S.failed);
   const left = Number(result.attempts_left) || 0;
   say(ui.error, [result.text, left > 0 ? fmt(S.attempts_left, { n: left }) : ""].join(" ").trim());
+  const shown = document.getElementById("face-attempts");
+  if (shown) say(shown, left > 0 ? fmt(S.attempts_left, { n: left }) : S.no_attempts);
   if (left > 0) {
     ui.retry.hidden = false;
   } else {
@@ -257,7 +272,7 @@ async function begin() {
   ui.start.disabled = true;
   photo = photo || readPhoto();
   if (!photo) {
-    say(ui.error, S.no_photo);
+    noPhoto();
     ui.start.disabled = false;
     return;
   }
@@ -276,9 +291,12 @@ async function begin() {
 }
 
 if (root) {
+  // The page was opened by the card page's script: start where the resident reads, not at the top.
+  const heading = document.getElementById("face-heading");
+  if (heading) heading.focus();
   ui.start.addEventListener("click", begin);
   ui.retry.addEventListener("click", begin);
-  if (!readPhoto()) say(ui.error, S.no_photo);
+  if (!readPhoto()) noPhoto();
   window.addEventListener("pagehide", () => {
     stopFrames();
     stopCamera();

@@ -104,6 +104,28 @@ for (const field of ["birth_date", "expiry_date"]) {
   $(field).addEventListener("change", () => showBoth(field));
 }
 
+// A field marked wrong stops being red as soon as it is right (no new errors while typing: those
+// wait for the next submit).
+function clearFixedErrors() {
+  const { errors } = validateCardFace({
+    birth_date: $("birth_date").value,
+    expiry_date: $("expiry_date").value,
+    security_code: $("security_code").value,
+  });
+  let fixed = false;
+  for (const field of ["birth_date", "expiry_date", "security_code"]) {
+    if ($(field).getAttribute("aria-invalid") === "true" && !errors[field]) {
+      setFieldError(field, null);
+      fixed = true;
+    }
+  }
+  // The summary goes with the last fixed field (a message from the card stays until resubmit).
+  if (fixed && !document.querySelector("#card-face-form [aria-invalid=true]")) $("card-face-error").textContent = "";
+}
+for (const field of ["birth_date", "expiry_date", "security_code"]) {
+  $(field).addEventListener("input", clearFixedErrors);
+}
+
 $("card-face-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const raw = {
@@ -125,7 +147,8 @@ $("card-face-form").addEventListener("submit", async (event) => {
   for (const id of ["birth_date", "expiry_date", "security_code"]) $(id).value = "";
   for (const id of ["birth_date-both", "expiry_date-both"]) $(id).textContent = "";
   show("reader");
-  connectBridge();
+  // Back from a later sub-step: the helper is still connected, and it takes one page at a time.
+  if (!bridge || !bridge.socket || bridge.socket.readyState !== WebSocket.OPEN) connectBridge();
 });
 
 $("cardface-camera").addEventListener("click", async () => {
@@ -150,6 +173,22 @@ $("cardface-camera").addEventListener("click", async () => {
   }
 });
 
+// In-page 〈戻る between sub-steps. The server stays where it is (progress() skips steps it has
+// passed); the card-face items come back from page memory so one of them can be corrected.
+for (const button of document.querySelectorAll("[data-back]")) {
+  button.addEventListener("click", () => {
+    const to = button.dataset.back;
+    memory.pin = null;
+    $("pin").value = "";
+    if (to === "card_face" && memory.items) {
+      for (const field of ["birth_date", "expiry_date", "security_code"]) $(field).value = memory.items[field];
+      showBoth("birth_date");
+      showBoth("expiry_date");
+    }
+    show(to);
+  });
+}
+
 // ---------------------------------------------------------------- 2. bridge and reader
 function bridgeStatus(text, kind = "") {
   const box = $("bridge-status");
@@ -159,6 +198,8 @@ function bridgeStatus(text, kind = "") {
 
 async function connectBridge() {
   // Install guidance, update message and the browser's permission: static/reset/helper-setup.js.
+  $("reader-next").disabled = true; // until this connection has found the card
+  cardPresent = false;
   if (bridge) bridge.close();
   $("reader-area").hidden = true;
   bridge = await connectHelper(config.bridgeUrl, onBridgeEvent, bridgeStatus);
@@ -380,17 +421,30 @@ function confirmLastTry() {
   });
 }
 
+// A format error goes away once the format is right (a wrong password's message stays: only the
+// card can say whether the new one is right).
+$("pin").addEventListener("input", () => {
+  const input = $("pin");
+  if (input.dataset.formatError && !checkPassword(KNOWN_KEY, input.value).error) {
+    input.removeAttribute("aria-invalid");
+    delete input.dataset.formatError;
+    $("pin-error").textContent = "";
+  }
+});
+
 $("password-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const checked = checkPassword(KNOWN_KEY, $("pin").value);
   const input = $("pin");
   if (checked.error) {
     input.setAttribute("aria-invalid", "true");
+    input.dataset.formatError = "true";
     $("pin-error").textContent = S[`err.pin.${checked.error}`];
     input.focus();
     return;
   }
   input.removeAttribute("aria-invalid");
+  delete input.dataset.formatError;
   $("pin-error").textContent = "";
   memory.confirmLastTry = false;
   if (memory.knownTries === 1) {
@@ -411,6 +465,9 @@ function chipStatus(text, value) {
 }
 
 function failChip(message) {
+  // The read has stopped: no progress bar or "reading…" line next to the reason it stopped.
+  $("chip-running").hidden = true;
+  $("chip-cancel").hidden = true;
   $("chip-error").textContent = message;
   $("chip-retry-row").hidden = false;
   $("chip-retry").focus();
@@ -419,6 +476,7 @@ function failChip(message) {
 const EVIDENCE_FIELDS = ["jpki_certificate", "jpki_signature", "card_face", "cv_certificate", "card_key_signature", "auth_certificate"];
 
 async function readChip() {
+  $("chip-running").hidden = false;
   $("chip-error").textContent = "";
   $("chip-retry-row").hidden = true;
   chipStatus(S["chip.nonce"], 10);
@@ -463,9 +521,19 @@ function handleBridgeFailure(error) {
   const reason = reply.reason || "";
   const pinKind = reply.pin || "";
   if (reason === "WRONG_PIN" && pinKind === "visual_pin_b") {
+    // The items come back into the form, so only the wrong one needs retyping.
+    const items = memory.items;
     memory.items = null;
+    memory.pin = null;
     show("card_face");
-    $("card-face-error").textContent = reply.fix || S["err.fix_fields"];
+    for (const field of ["birth_date", "expiry_date", "security_code"]) {
+      if (items) $(field).value = items[field];
+    }
+    showBoth("birth_date");
+    showBoth("expiry_date");
+    $("card-face-error").textContent = typeof reply.tries_left === "number"
+      ? fmt(S["err.pin_b.wrong"], { N: reply.tries_left })
+      : reply.fix || S["err.fix_fields"];
     return;
   }
   if (lastStatus && pinKind && lastStatus.pins[pinKind] && typeof reply.tries_left === "number") {

@@ -258,4 +258,5 @@ def run_face_check(page: Any, timeout: float = 120000) -> None:
     """Start engineer D's face check and wait until the page moves on to the done screen."""
     start = page.locator("[data-face-start], #face-start, button:has-text('開始')").first
     start.click()
-    page.wait_for_url("**/reset/reservation/", timeout=timeout)
+    # The reservation page names the booking: /reset/reservation/?id=<uuid>.
+    page.wait_for_url(lambda url: "/reset/reservation/" in url, timeout=timeout)
