@@ -14,9 +14,13 @@ from enum import StrEnum, unique
 from django.db import transaction
 
 from mynacard.targets import TargetPassword
+from reservations.audit_log import AuditAction, AuditRecord
 from reservations.models import Reservation, ReservationState
 
 logger = logging.getLogger(__name__)
+
+#: Who the audit log names for a kiosk's completion.
+KIOSK_ACTOR = "kiosk"
 
 
 @unique
@@ -71,7 +75,23 @@ def complete(reservation_id: int, *, now: datetime) -> bool:
         current = Reservation.objects.select_for_update().filter(pk=reservation_id).first()
         if current is None or not current.is_active(now):
             logger.info("kiosk completion found the reservation no longer active")
+            AuditRecord.append(
+                actor=KIOSK_ACTOR,
+                action=AuditAction.KIOSK_COMPLETION,
+                result="not_active",
+                reservation=current.public_id if current is not None else None,
+                now=now,
+            )
             return False
         current.mark_used(now)
+        # One audit record per completion, committed with the state change or not at all.
+        AuditRecord.append(
+            actor=KIOSK_ACTOR,
+            action=AuditAction.KIOSK_COMPLETION,
+            result="ok",
+            reservation=current.public_id,
+            detail=current.target,
+            now=now,
+        )
     logger.info("reservation used at a kiosk target=%s", current.target)
     return True

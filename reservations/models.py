@@ -196,3 +196,7 @@ class Reservation(models.Model):
         return cls.objects.filter(state=ReservationState.ACTIVE, expires__lte=current).update(
             state=ReservationState.EXPIRED, state_changed=current
         )
+
+
+# The audit log lives in its own module; importing it here registers its model with the app.
+from reservations.audit_log import AuditRecord  # noqa: E402, F401

@@ -61,9 +61,12 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "reservations",
     "reset",
     "kiosk",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +82,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After auth: marks request.user verified by a second factor, then ends idle staff sessions.
+    "django_otp.middleware.OTPMiddleware",
+    "staff.idle.StaffIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -280,6 +286,13 @@ if PRODUCTION and MYNA_ISSUER_BACKEND == "simulated":
     )
 # Seconds without a touch after which the kiosk returns to its top screen and forgets all.
 MYNA_KIOSK_IDLE_SECONDS = env_int("MYNA_KIOSK_IDLE_SECONDS", 90, minimum=10, maximum=600)
+
+# --- Staff console (issue 12) ------------------------------------------------------------------
+LOGIN_URL = "staff:login"
+# Seconds without a request after which a staff session ends (staff/idle.py).
+MYNA_STAFF_IDLE_SECONDS = env_int("MYNA_STAFF_IDLE_SECONDS", 15 * 60, minimum=60, maximum=8 * 3600)
+# The name authenticator apps show next to a staff user's TOTP codes.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "myna-reset")
 
 # One JSON object per line in production (webapp/logs.py); the readable line in development.
 LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "plain")

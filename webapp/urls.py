@@ -18,6 +18,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("kiosk/", include("kiosk.urls")),
+    path("staff/", include("staff.urls")),
     path("", include((pwa_patterns, "pwa"))),
     path("", include("reset.urls")),
 ]

@@ -26,6 +26,7 @@ from mynacard.jpki import CertificateKind, JpkiSession, KeyKind
 from mynacard.pins import PinKind
 from mynacard.pkcs1 import sha256_digest_info
 from mynacard.sim import SimulatedCard, SimulatedConnection, demo_profile
+from reservations.audit_log import AuditRecord
 from reservations.models import Reservation, ReservationState
 from webapp.asgi import application
 
@@ -157,6 +158,12 @@ async def test_the_signature_password_is_reset_and_the_reservation_used(
     assert card.tries_left(PinKind.JPKI_SIGN) == 5  # full again
     state = (await asyncio.to_thread(Reservation.objects.get, pk=booked.pk)).state
     assert state == ReservationState.USED
+    # Exactly one audit record of the completion, naming the reservation and nothing secret.
+    records = await asyncio.to_thread(lambda: list(AuditRecord.objects.all()))
+    assert [(r.actor, r.action, r.reservation, r.result) for r in records] == [
+        ("kiosk", "kiosk_completion", booked.public_id, "ok")
+    ]
+    assert "kiosk123" not in repr(vars(records[0])).lower()
 
 
 async def test_the_user_auth_password_is_reset_after_proving_the_signature_password(
