@@ -11,6 +11,7 @@ import pytest
 from mynacard.constants import SW
 from mynacard.issuer import (
     AID_SELECT_JPKI,
+    CounterCredential,
     IssuerChannel,
     IssuerChannelError,
     IssuerSW,
@@ -67,7 +68,7 @@ def test_a_reset_sets_the_new_password_and_a_full_counter(
     _authenticated(card, channel)
     data, sw = card.process(channel.reset_password(TargetPassword.SIGN, "new2580x"))
     result = channel.check_reset(data, sw)
-    assert result.target is TargetPassword.SIGN
+    assert result.credential is CounterCredential.SIGN
     assert card.tries_left(PinKind.JPKI_SIGN) == 5
     assert _verify(card, PinKind.JPKI_SIGN, "NEW2580X")  # upper-cased, as the card compares
     assert not _verify(card, PinKind.JPKI_SIGN, SIGN_PASSWORD)
