@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BRIDGE_PORT ?= 9581
 
-.PHONY: run test setup lint typecheck pytest bench serve clean
+.PHONY: run test setup lint typecheck pytest bench serve clean helper
 
 setup:
 	@scripts/setup.sh
@@ -23,6 +23,10 @@ typecheck:
 
 pytest:
 	@scripts/test.sh
+
+# The standalone card helper and its .deb, into dist/helper (docs/bridge-deployment.md).
+helper: setup
+	@scripts/build-helper.sh
 
 # The production shape on this machine: nginx (TLS, self-signed) in front of WORKERS daphne workers,
 # on https://localhost:8443/ with the demo card's bridge (docs/deployment.md). Not a set-up command.

@@ -49,6 +49,14 @@ def reader_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
+def built_helper() -> Any:
+    """The standalone helper built from this tree, once per session (tests/helper_build.py)."""
+    from tests.helper_build import build_helper
+
+    return build_helper()
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """On PostgreSQL, end the connections that worker threads (consumers run database work in a
     thread pool) still hold, so the test database can be dropped at the end of the run."""

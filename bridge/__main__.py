@@ -92,7 +92,8 @@ async def _serve(config: BridgeConfig, backend: ReaderBackend) -> None:
     server = BridgeServer(config, backend)
     await server.start()
     # Only now: launchers and tests read this line as "ready", and may signal right after.
-    print(f"LISTENING ws://{config.host}:{server.port}/", flush=True)
+    if sys.stdout is not None:  # None in a windowed (no-console) Windows build
+        print(f"LISTENING ws://{config.host}:{server.port}/", flush=True)
     try:
         await stop.wait()
     finally:

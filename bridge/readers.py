@@ -222,6 +222,9 @@ class ReaderMonitor:
 
     Polling (rather than a blocking SCardGetStatusChange) keeps one simple loop that also
     survives pcscd restarts: each poll re-creates a stale context (docs/bridge-deployment.md).
+    It polls only while a page is connected (:meth:`resume` / :meth:`pause`): the helper runs
+    from login to logout, and with no page there is nobody to tell, so it then blocks on an
+    event and costs no CPU (issue 17; ``bench/bridge_idle.py`` measures it).
     """
 
     def __init__(
@@ -235,6 +238,8 @@ class ReaderMonitor:
         self._report = report
         self._interval = interval
         self._stop = threading.Event()
+        #: Set while a page is connected; the thread blocks on it otherwise (no timed wake-ups).
+        self._wanted = threading.Event()
         self._lock = threading.Lock()
         self.snapshot = take_snapshot(backend)
         self._thread = threading.Thread(target=self._run, name="myna-bridge-monitor", daemon=True)
@@ -244,7 +249,22 @@ class ReaderMonitor:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wanted.set()  # wake a paused thread so it sees the stop
         self._thread.join(timeout=5)
+
+    def resume(self) -> ReaderSnapshot:
+        """A page connected: bring the snapshot up to date now, then poll until :meth:`pause`."""
+        snapshot = self.refresh()
+        self._wanted.set()
+        return snapshot
+
+    def pause(self) -> None:
+        """No page connected: stop polling (the current poll, if any, finishes first)."""
+        self._wanted.clear()
+
+    @property
+    def polling(self) -> bool:
+        return self._wanted.is_set() and not self._stop.is_set()
 
     def refresh(self) -> ReaderSnapshot:
         """Poll synchronously and report changes; returns the new snapshot."""
@@ -257,7 +277,10 @@ class ReaderMonitor:
         return new
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while True:
+            self._wanted.wait()  # blocks without a timeout while no page is connected
+            if self._stop.is_set():
+                return
             try:
                 self.refresh()
             except Exception:  # a monitor that dies silently would hide every later event

@@ -169,6 +169,9 @@ class BridgeServer:
                 "kiosk": self.config.kiosk,
             },
         )
+        # Readers as they are now (the monitor sleeps while no page is connected), before the
+        # session exists: changes seen meanwhile are logged, not pushed ahead of HELLO.
+        self._monitor.resume()
         self._active = session
         logger.info("client connected from %s", origin)
         sender = asyncio.create_task(self._sender(connection, queue))
@@ -183,6 +186,7 @@ class BridgeServer:
             session.close()
             if self._active is session:
                 self._active = None
+                self._monitor.pause()
             queue.put_nowait(None)
             with contextlib.suppress(asyncio.CancelledError):
                 await sender

@@ -51,16 +51,7 @@ def card_page_strings(target: TargetPassword) -> dict[str, str]:
         "err.fix_fields": _("入力内容を確認してください。"),
         "camera.loading": _("カメラの読み取り機能を準備しています…"),
         "camera.unavailable": _("カメラで読み取れませんでした。手で入力してください。"),
-        # bridge and readers
-        "bridge.connecting": _("補助ソフトに接続しています…"),
-        "bridge.connected": _("補助ソフトに接続しました。"),
-        "bridge.missing": _(
-            "補助ソフト myna-bridge に接続できません。起動しているか確認してください。"
-        ),
-        "bridge.version": _(
-            "補助ソフトのバージョンが古いため使えません。最新版に更新してください。"
-        ),
-        "bridge.lost": _("補助ソフトとの接続が切れました。補助ソフトを起動し直してください。"),
+        # readers (the helper itself: reset/templatetags/helper_setup.py)
         "reader.none": _("カードリーダーが見つかりません。USBケーブルを差し直してください。"),
         "reader.card_present": _("マイナンバーカードが置かれています。「次へ」を押してください。"),
         "reader.card_absent": _(

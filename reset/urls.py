@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from reset import api_views, views
+from reset import api_views, helper_views, views
 from reset.cardface_view import read_card_front
 
 app_name = "reset"
@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("guide/", views.guide, name="guide"),
     path("help/", views.help_page, name="help"),
+    path("helper/<str:name>", helper_views.helper_download, name="helper_download"),
     path("reset/choose/", views.choose, name="choose"),
     path("reset/card/", views.card, name="card"),
     path("reset/cardface/", read_card_front, name="cardface"),

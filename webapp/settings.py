@@ -212,6 +212,18 @@ MYNA_TRUST_REQUEST_ID = env_bool("MYNA_TRUST_REQUEST_ID", BEHIND_TLS_PROXY)
 # --- myna-reset -----------------------------------------------------------------------------------
 # Where the page finds the local helper (myna-bridge) on the resident's machine.
 MYNA_BRIDGE_URL = env_str("MYNA_BRIDGE_URL", "ws://127.0.0.1:9581/")
+# What the page needs of the helper (issue 17): the API level it speaks in HELLO and the oldest
+# helper version it accepts; an older helper gets the page's update message.
+MYNA_BRIDGE_API_LEVEL = env_int("MYNA_BRIDGE_API_LEVEL", 1, minimum=1)
+MYNA_BRIDGE_MIN_VERSION = env_str("MYNA_BRIDGE_MIN_VERSION", "0.1.0")
+if not re.fullmatch(r"[0-9]+(\.[0-9]+){0,3}", MYNA_BRIDGE_MIN_VERSION):
+    raise ImproperlyConfigured("MYNA_BRIDGE_MIN_VERSION must look like 0.1.0")
+# Where scripts/build-helper.sh put the helper downloads (helper.json + artifacts); the site
+# serves the files that manifest lists. Nothing built there: the page says the download is not
+# available yet instead of offering a broken link.
+MYNA_HELPER_DOWNLOADS_DIR = Path(
+    env_str("MYNA_HELPER_DOWNLOADS_DIR", str(BASE_DIR / "dist" / "helper"))
+)
 # Trust anchors for card evidence: "sim" = the simulator's test PKI (development and tests);
 # otherwise a directory holding J-LIS roots (*.pem / *.der) and CV CA keys (docs/trust-anchors.md).
 MYNA_TRUST_ANCHORS = env_str("MYNA_TRUST_ANCHORS", "sim")

@@ -14,8 +14,10 @@ export class BridgeError extends Error {
 }
 
 export class BridgeClient {
-  constructor(url) {
+  // api: the API level the page speaks in HELLO (the server's MYNA_BRIDGE_API_LEVEL).
+  constructor(url, { api = API_LEVEL } = {}) {
     this.url = url;
+    this.api = api;
     this.socket = null;
     this.pending = new Map();
     this.nextId = 1;
@@ -38,7 +40,7 @@ export class BridgeClient {
       socket.addEventListener("open", () => {
         clearTimeout(timer);
         this.socket = socket;
-        this.request("HELLO", { api: API_LEVEL }).then(resolve, (error) => reject({ kind: "version", detail: error }));
+        this.request("HELLO", { api: this.api }).then(resolve, (error) => reject({ kind: "version", detail: error }));
       });
       socket.addEventListener("error", () => { clearTimeout(timer); reject({ kind: "unreachable", detail: "error" }); });
       socket.addEventListener("message", (event) => this._onMessage(event));

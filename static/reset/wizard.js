@@ -1,7 +1,7 @@
 // The card page: card-face items → reader → card status + password → chip read, client-side.
 // Card-face items and the password live only in `memory` below, go only to the local bridge,
 // and are dropped after the chip read (docs/wizard.md; architecture.md, trust model).
-import { BridgeClient } from "./bridge-client.js";
+import { connectHelper, helperLost, onRetry } from "./helper-setup.js";
 import { bothForms, checkPassword, parseDate, validateCardFace } from "./card-face.js";
 
 const config = JSON.parse(document.getElementById("wizard-config").textContent);
@@ -158,24 +158,15 @@ function bridgeStatus(text, kind = "") {
 }
 
 async function connectBridge() {
-  $("bridge-missing").hidden = true;
-  bridgeStatus(S["bridge.connecting"]);
+  // Install guidance, update message and the browser's permission: static/reset/helper-setup.js.
   if (bridge) bridge.close();
-  bridge = new BridgeClient(config.bridgeUrl);
-  bridge.onEvent(onBridgeEvent);
-  try {
-    await bridge.connect();
-  } catch (failure) {
-    bridgeStatus(failure.kind === "version" ? S["bridge.version"] : S["bridge.missing"], "bad");
-    $("bridge-missing").hidden = false;
-    $("reader-area").hidden = true;
-    $("bridge-retry").focus();
-    return;
-  }
-  bridgeStatus(S["bridge.connected"], "good");
+  $("reader-area").hidden = true;
+  bridge = await connectHelper(config.bridgeUrl, onBridgeEvent, bridgeStatus);
+  if (!bridge) return;
   $("reader-area").hidden = false;
   await refreshReaders();
 }
+onRetry(connectBridge);
 
 function readerList(reply) {
   return (reply.readers || []).map((r) => (typeof r === "string" ? { name: r, card_present: false } : r));
@@ -220,12 +211,11 @@ function onBridgeEvent(message) {
   } else if (message.msg === "STATUS" && typeof message.progress === "number") {
     $("chip-progress").value = 30 + Math.round(message.progress * 0.5);
   } else if (message.msg === "CLOSED") {
-    bridgeStatus(S["bridge.lost"], "bad");
-    $("bridge-missing").hidden = false;
+    $("reader-area").hidden = true;
+    helperLost(bridgeStatus);
   }
 }
 
-$("bridge-retry").addEventListener("click", connectBridge);
 $("reader-select").addEventListener("change", async () => {
   try {
     renderReaders(await bridge.request("SELECT_READER", { reader: $("reader-select").value }));
