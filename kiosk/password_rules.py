@@ -1,7 +1,8 @@
 """The new password, checked before anything reaches the card (issue 11; architecture.md table).
 
 署名用パスワード: 6–16 of A–Z and 0–9 with at least one letter and one digit (spec §4.3).
-利用者証明用パスワード: 4 digits, and not an easily guessed one: not the birth date (月日 or the
+利用者証明用パスワード (and, at the counter, 券面事項入力補助用 and 住基 PINs):
+4 digits, and not an easily guessed one: not the birth date (月日 or the
 year), not one repeated digit, not an ascending or descending run like 1234 or 9876. The kiosk
 page checks the same rules (static/kiosk/kiosk.js) so the resident hears at once; the server
 checks again because the page is not trusted. The value is never logged.
@@ -14,8 +15,8 @@ from datetime import date
 from enum import StrEnum, unique
 
 from mynacard.errors import InvalidPinFormatError
-from mynacard.issuer import PIN_KIND_FOR_TARGET
-from mynacard.pins import normalize_pin
+from mynacard.issuer import PIN_KIND_FOR_CREDENTIAL, CounterCredential
+from mynacard.pins import PinKind, normalize_pin
 from mynacard.targets import TargetPassword
 
 logger = logging.getLogger(__name__)
@@ -42,16 +43,21 @@ def _birth_date_forms(birth: date) -> set[str]:
 
 
 def check_new_password(
-    target: TargetPassword, value: str, confirm: str, *, birth_date: date | None = None
+    target: TargetPassword | CounterCredential,
+    value: str,
+    confirm: str,
+    *,
+    birth_date: date | None = None,
 ) -> PasswordProblem | None:
     """None when ``value`` may be sent to the card; otherwise the first problem found."""
     if value != confirm:
         return PasswordProblem.MISMATCH
+    kind = PIN_KIND_FOR_CREDENTIAL[CounterCredential(target.value)]
     try:
-        normalized = normalize_pin(PIN_KIND_FOR_TARGET[target], value)
+        normalized = normalize_pin(kind, value)
     except InvalidPinFormatError:
         return PasswordProblem.FORMAT
-    if target is TargetPassword.AUTH:
+    if kind is not PinKind.JPKI_SIGN:  # every 4-digit PIN (the counter resets two more)
         if len(set(normalized)) == 1:
             return PasswordProblem.REPEATED
         if _is_run(normalized):

@@ -26,13 +26,13 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import IntEnum, unique
+from enum import IntEnum, StrEnum, unique
 
 from cryptography.hazmat.primitives import cmac, hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from mynacard.constants import CLA_PROPRIETARY, SW, JpkiEF
+from mynacard.constants import CLA_PROPRIETARY, SW, JpkiEF, JukiEF, TextEF
 from mynacard.errors import InvalidPinFormatError
 from mynacard.pins import PinKind, normalize_pin
 from mynacard.targets import TargetPassword
@@ -50,6 +50,8 @@ __all__ = [
     "KEY_REFERENCE",
     "CardIssuerState",
     "CardKeys",
+    "CounterCredential",
+    "CREDENTIAL_REFERENCE",
     "SessionKeys",
     "derive_card_keys",
     "derive_session_keys",
@@ -74,6 +76,7 @@ class ISSUER_INS(IntEnum):  # noqa: N801 - named like mynacard.constants.INS
     INITIALIZE = 0x50
     AUTHENTICATE = 0x52
     RESET_PASSWORD = 0x54
+    UNBLOCK = 0x56  # counter only: restores the retry counter, keeps the value (issue 12)
 
 
 @unique
@@ -99,6 +102,35 @@ PIN_KIND_FOR_TARGET: dict[TargetPassword, PinKind] = {
     TargetPassword.SIGN: PinKind.JPKI_SIGN,
     TargetPassword.AUTH: PinKind.JPKI_AUTH,
 }
+
+
+@unique
+class CounterCredential(StrEnum):
+    """Every credential the issuer may reset: the kiosk's two, and at a municipal counter also
+    the two 4-digit PINs only a counter resets (issue 12). "sign"/"auth" equal TargetPassword's
+    values, so a kiosk target converts with ``CounterCredential(target.value)``."""
+
+    SIGN = "sign"  # 署名用パスワード, JPKI EF 001B (5 tries)
+    AUTH = "auth"  # 利用者証明用パスワード, JPKI EF 0018 (3 tries)
+    TEXT = "text"  # 券面事項入力補助用暗証番号, 入力補助AP EF 0011 (spec §5.1)
+    JUKI = "juki"  # 住民基本台帳用暗証番号, 住基AP EF 001C (spec §7)
+
+
+#: P1 (application: 00 JPKI AP, 01 入力補助AP, 02 住基AP — our numbering) and P2 (the PIN EF)
+#: of RESET PASSWORD and UNBLOCK. The session itself stays bound to the JPKI AP.
+CREDENTIAL_REFERENCE: dict[CounterCredential, tuple[int, int]] = {
+    CounterCredential.SIGN: (0x00, int(JpkiEF.SIGN_PIN)),
+    CounterCredential.AUTH: (0x00, int(JpkiEF.AUTH_PIN)),
+    CounterCredential.TEXT: (0x01, int(TextEF.PIN)),
+    CounterCredential.JUKI: (0x02, int(JukiEF.PIN)),
+}
+PIN_KIND_FOR_CREDENTIAL: dict[CounterCredential, PinKind] = {
+    CounterCredential.SIGN: PinKind.JPKI_SIGN,
+    CounterCredential.AUTH: PinKind.JPKI_AUTH,
+    CounterCredential.TEXT: PinKind.TEXT_PIN,
+    CounterCredential.JUKI: PinKind.JUKI_PIN,
+}
+_CREDENTIAL_AT = {ref: credential for credential, ref in CREDENTIAL_REFERENCE.items()}
 #: The one SELECT the relay forwards besides the issuer instructions (JPKI AP, spec §2.1).
 AID_SELECT_JPKI = bytes.fromhex("00A4040C0AD392F000260100000001")
 
@@ -222,10 +254,12 @@ def is_issuer_apdu(apdu: bytes) -> bool:
 
 @dataclass(frozen=True)
 class IssuerResult:
-    """The card's authenticated answer to RESET PASSWORD."""
+    """The card's authenticated answer to RESET PASSWORD or UNBLOCK."""
 
-    target: TargetPassword
+    credential: CounterCredential
     counter: int
+    #: False for UNBLOCK: the counter is full again and the value unchanged.
+    new_value: bool = True
 
 
 class IssuerChannel:
@@ -246,7 +280,7 @@ class IssuerChannel:
         self._server_challenge = b""
         self._session: SessionKeys | None = None
         self._counter = 0
-        self._pending: tuple[TargetPassword, int] | None = None
+        self._pending: tuple[CounterCredential, int, bool] | None = None
 
     def __repr__(self) -> str:
         return f"IssuerChannel(authenticated={self._session is not None})"
@@ -282,29 +316,48 @@ class IssuerChannel:
             self._session = None
             raise IssuerChannelError("card_refused", sw)
 
-    def reset_password(self, target: TargetPassword, new_password: str) -> bytes:
+    def reset_password(
+        self, target: TargetPassword | CounterCredential, new_password: str
+    ) -> bytes:
         """RESET PASSWORD: counter ‖ AES-CTR(new password) ‖ CMAC; the format is checked first."""
         if self._session is None:
             raise IssuerChannelError("not_authenticated")
+        credential = CounterCredential(target.value)
         try:
-            value = normalize_pin(PIN_KIND_FOR_TARGET[target], new_password).encode("ascii")
+            value = normalize_pin(PIN_KIND_FOR_CREDENTIAL[credential], new_password)
         except InvalidPinFormatError:
             raise IssuerChannelError("malformed_password") from None
+        counter = self._next_counter(credential, new_value=True)
+        ciphertext = _ctr(self._session.enc, counter, _pad(value.encode("ascii")))
+        return self._command(ISSUER_INS.RESET_PASSWORD, credential, counter, ciphertext)
+
+    def unblock(self, credential: CounterCredential) -> bytes:
+        """UNBLOCK: counter ‖ CMAC; the card restores the key's retry counter, keeps its value."""
+        if self._session is None:
+            raise IssuerChannelError("not_authenticated")
+        counter = self._next_counter(credential, new_value=False)
+        return self._command(ISSUER_INS.UNBLOCK, credential, counter, b"")
+
+    def _next_counter(self, credential: CounterCredential, *, new_value: bool) -> int:
         self._counter += 1
-        counter = self._counter
-        p2 = KEY_REFERENCE[target]
-        header = bytes([CLA_PROPRIETARY, ISSUER_INS.RESET_PASSWORD, 0, p2])
-        ciphertext = _ctr(self._session.enc, counter, _pad(value))
-        mac = command_mac(self._session, header, counter, ciphertext)
-        self._pending = (target, counter)
-        body = counter.to_bytes(COUNTER_LENGTH, "big") + ciphertext + mac
-        return _apdu(ISSUER_INS.RESET_PASSWORD, 0, p2, body, le=True)
+        self._pending = (credential, self._counter, new_value)
+        return self._counter
+
+    def _command(
+        self, ins: ISSUER_INS, credential: CounterCredential, counter: int, body: bytes
+    ) -> bytes:
+        assert self._session is not None  # noqa: S101 - callers checked
+        p1, p2 = CREDENTIAL_REFERENCE[credential]
+        header = bytes([CLA_PROPRIETARY, ins, p1, p2])
+        mac = command_mac(self._session, header, counter, body)
+        data = counter.to_bytes(COUNTER_LENGTH, "big") + body + mac
+        return _apdu(ins, p1, p2, data, le=True)
 
     def check_reset(self, response: bytes, sw: int) -> IssuerResult:
         """The card's answer: only a 9000 with a valid response MAC counts as done."""
         if self._session is None or self._pending is None:
             raise IssuerChannelError("not_authenticated")
-        target, counter = self._pending
+        credential, counter, new_value = self._pending
         self._pending = None
         if sw != SW.OK:
             raise IssuerChannelError("card_refused", sw)
@@ -312,8 +365,12 @@ class IssuerChannel:
             response, response_mac(self._session, counter, sw)
         ):
             raise IssuerChannelError("unauthenticated_answer")
-        logger.info("issuer channel: the card confirmed the reset of %s", target.value)
-        return IssuerResult(target=target, counter=counter)
+        logger.info(
+            "issuer channel: the card confirmed the %s of %s",
+            "reset" if new_value else "unblock",
+            credential.value,
+        )
+        return IssuerResult(credential=credential, counter=counter, new_value=new_value)
 
 
 # --- card side ----------------------------------------------------------------------------
@@ -339,11 +396,13 @@ class CardIssuerState:
 
 @dataclass(frozen=True)
 class ResetOrder:
-    """A RESET PASSWORD the card authenticated: which key, the new value (never logged)."""
+    """A RESET PASSWORD or UNBLOCK the card authenticated: which key (P1 application, P2 EF), the
+    new value (None for UNBLOCK; never logged)."""
 
     key_fid: int
-    value: bytes = field(repr=False)
+    value: bytes | None = field(repr=False)
     counter: int
+    application: int = 0
 
 
 def card_initialize(
@@ -373,35 +432,56 @@ def card_authenticate(state: CardIssuerState, data: bytes) -> int:
     return IssuerSW.OK
 
 
-def card_reset_password(
-    state: CardIssuerState, p2: int, data: bytes
-) -> tuple[ResetOrder | None, int]:
-    """Check RESET PASSWORD; the caller applies the order only when one is returned."""
+def _check_order(
+    state: CardIssuerState, ins: ISSUER_INS, p1: int, p2: int, data: bytes, body_length: int
+) -> tuple[tuple[int, bytes] | None, int]:
+    """Session, length, MAC, counter and key reference of one order: (counter, body) or an SW."""
     if not state.authenticated or state.session is None:
         return None, IssuerSW.NO_SESSION
-    if len(data) != COUNTER_LENGTH + PASSWORD_BLOCK + MAC_LENGTH:
+    if len(data) != COUNTER_LENGTH + body_length + MAC_LENGTH:
         return None, IssuerSW.WRONG_LENGTH
     counter = int.from_bytes(data[:COUNTER_LENGTH], "big")
-    ciphertext = data[COUNTER_LENGTH : COUNTER_LENGTH + PASSWORD_BLOCK]
-    mac = data[COUNTER_LENGTH + PASSWORD_BLOCK :]
-    header = bytes([CLA_PROPRIETARY, ISSUER_INS.RESET_PASSWORD, 0, p2])
-    if not hmac.compare_digest(mac, command_mac(state.session, header, counter, ciphertext)):
+    body = data[COUNTER_LENGTH : COUNTER_LENGTH + body_length]
+    mac = data[COUNTER_LENGTH + body_length :]
+    header = bytes([CLA_PROPRIETARY, ins, p1, p2])
+    if not hmac.compare_digest(mac, command_mac(state.session, header, counter, body)):
         state.clear()  # tampering ends the session, as secure messaging errors do
         return None, IssuerSW.WRONG_MAC
     if counter <= state.last_counter:
         return None, IssuerSW.REPLAYED_COUNTER
     state.last_counter = counter
-    targets = {ref: target for target, ref in KEY_REFERENCE.items()}
-    if p2 not in targets:
+    if (p1, p2) not in _CREDENTIAL_AT:
         return None, IssuerSW.UNKNOWN_KEY
-    value = _unpad(_ctr(state.session.enc, counter, ciphertext))
+    return (counter, body), IssuerSW.OK
+
+
+def card_reset_password(
+    state: CardIssuerState, p2: int, data: bytes, *, p1: int = 0
+) -> tuple[ResetOrder | None, int]:
+    """Check RESET PASSWORD; the caller applies the order only when one is returned."""
+    checked, sw = _check_order(state, ISSUER_INS.RESET_PASSWORD, p1, p2, data, PASSWORD_BLOCK)
+    if checked is None:
+        return None, sw
+    counter, ciphertext = checked
+    value = _unpad(_ctr(state.session.enc, counter, ciphertext))  # type: ignore[union-attr]
     try:
         if value is None:
             raise InvalidPinFormatError("padding")
-        normalize_pin(PIN_KIND_FOR_TARGET[targets[p2]], value.decode("ascii"))
+        kind = PIN_KIND_FOR_CREDENTIAL[_CREDENTIAL_AT[(p1, p2)]]
+        normalize_pin(kind, value.decode("ascii"))
     except (InvalidPinFormatError, UnicodeDecodeError):
         return None, IssuerSW.BAD_PASSWORD
-    return ResetOrder(key_fid=p2, value=value, counter=counter), IssuerSW.OK
+    return ResetOrder(key_fid=p2, value=value, counter=counter, application=p1), IssuerSW.OK
+
+
+def card_unblock(
+    state: CardIssuerState, p1: int, p2: int, data: bytes
+) -> tuple[ResetOrder | None, int]:
+    """Check UNBLOCK (RESET RETRY COUNTER semantics, ISO/IEC 7816-4 §11.5.9): no new value."""
+    checked, sw = _check_order(state, ISSUER_INS.UNBLOCK, p1, p2, data, 0)
+    if checked is None:
+        return None, sw
+    return ResetOrder(key_fid=p2, value=None, counter=checked[0], application=p1), IssuerSW.OK
 
 
 def card_response_mac(state: CardIssuerState, counter: int) -> bytes:

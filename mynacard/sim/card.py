@@ -142,6 +142,7 @@ class SimulatedCard:
             (CLA_PROPRIETARY, issuer.ISSUER_INS.INITIALIZE): self._issuer_initialize,
             (CLA_PROPRIETARY, issuer.ISSUER_INS.AUTHENTICATE): self._issuer_authenticate,
             (CLA_PROPRIETARY, issuer.ISSUER_INS.RESET_PASSWORD): self._issuer_reset_password,
+            (CLA_PROPRIETARY, issuer.ISSUER_INS.UNBLOCK): self._issuer_unblock,
         }
 
     def __repr__(self) -> str:
@@ -438,21 +439,41 @@ class SimulatedCard:
         logger.info("issuer channel authentication -> %04X", sw)
         return b"", sw
 
+    #: P1 of the issuer orders: the application holding the key (docs/issuer-channel.md).
+    _ISSUER_APPLICATIONS = {0x00: bytes(AID.JPKI), 0x01: bytes(AID.TEXT), 0x02: bytes(AID.JUKI)}
+
     def _issuer_reset_password(self, c: Command) -> tuple[bytes, int]:
-        if not self._in_jpki() or c.p1:
+        if not self._in_jpki():
             return b"", issuer.IssuerSW.NO_SESSION
-        order, sw = issuer.card_reset_password(self._issuer, c.p2, c.data)
+        order, sw = issuer.card_reset_password(self._issuer, c.p2, c.data, p1=c.p1)
+        return self._apply_issuer_order(order, sw)
+
+    def _issuer_unblock(self, c: Command) -> tuple[bytes, int]:
+        if not self._in_jpki():
+            return b"", issuer.IssuerSW.NO_SESSION
+        order, sw = issuer.card_unblock(self._issuer, c.p1, c.p2, c.data)
+        return self._apply_issuer_order(order, sw)
+
+    def _apply_issuer_order(
+        self, order: issuer.ResetOrder | None, sw: int
+    ) -> tuple[bytes, int]:
         if order is None:
-            logger.info("issuer channel reset refused -> %04X", sw)
+            logger.info("issuer channel order refused -> %04X", sw)
             return b"", sw
-        # RESET RETRY COUNTER + CHANGE REFERENCE DATA semantics, for the named key only.
-        assert self._df is not None  # noqa: S101 - _in_jpki checked
-        state = self._keys[(self._df.aid, order.key_fid)]
-        state.value = order.value
+        # RESET RETRY COUNTER (+ CHANGE REFERENCE DATA with a new value), for the named key only
+        # (ISO/IEC 7816-4 §11.5.9, §11.5.7).
+        state = self._keys[(self._ISSUER_APPLICATIONS[order.application], order.key_fid)]
+        if order.value is not None:
+            state.value = order.value
         if state.max_tries is not None:
             state.remaining = state.max_tries
         state.verified = False
-        logger.info("issuer channel reset key %04X", order.key_fid)
+        logger.info(
+            "issuer channel %s key %02X/%04X",
+            "reset" if order.value is not None else "unblocked",
+            order.application,
+            order.key_fid,
+        )
         return issuer.card_response_mac(self._issuer, order.counter), sw
 
     # --- GET CHALLENGE (§3) ---------------------------------------------------------------

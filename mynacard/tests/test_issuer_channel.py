@@ -11,6 +11,7 @@ import pytest
 from mynacard.constants import SW
 from mynacard.issuer import (
     AID_SELECT_JPKI,
+    CounterCredential,
     IssuerChannel,
     IssuerChannelError,
     IssuerSW,
@@ -67,7 +68,7 @@ def test_a_reset_sets_the_new_password_and_a_full_counter(
     _authenticated(card, channel)
     data, sw = card.process(channel.reset_password(TargetPassword.SIGN, "new2580x"))
     result = channel.check_reset(data, sw)
-    assert result.target is TargetPassword.SIGN
+    assert result.credential is CounterCredential.SIGN
     assert card.tries_left(PinKind.JPKI_SIGN) == 5
     assert _verify(card, PinKind.JPKI_SIGN, "NEW2580X")  # upper-cased, as the card compares
     assert not _verify(card, PinKind.JPKI_SIGN, SIGN_PASSWORD)
@@ -208,3 +209,54 @@ def test_the_relay_filter_lets_only_the_issuer_channel_through(
         bytes.fromhex("8050"),  # truncated
     ):
         assert not is_issuer_apdu(other)
+
+
+# --- the counter's orders (issue 12): P1 names the application; UNBLOCK ----------------------
+
+
+def test_an_unblock_restores_the_counter_and_keeps_the_value(
+    card: SimulatedCard, pki_dir: Path
+) -> None:
+    for _ in range(3):
+        assert not _verify(card, PinKind.JPKI_AUTH, "9999")
+    assert card.tries_left(PinKind.JPKI_AUTH) == 0
+    channel = _channel(card, pki_dir)
+    _authenticated(card, channel)
+    apdu = channel.unblock(CounterCredential.AUTH)
+    assert apdu[:4] == bytes.fromhex("80560018") and is_issuer_apdu(apdu)
+    result = channel.check_reset(*card.process(apdu))
+    assert (result.credential, result.new_value) == (CounterCredential.AUTH, False)
+    assert card.tries_left(PinKind.JPKI_AUTH) == 3
+    assert _verify(card, PinKind.JPKI_AUTH, AUTH_PIN)
+
+
+def test_the_four_digit_pins_of_other_applications_are_reset_from_the_jpki_session(
+    card: SimulatedCard, pki_dir: Path
+) -> None:
+    channel = _channel(card, pki_dir)
+    _authenticated(card, channel)
+    text = channel.reset_password(CounterCredential.TEXT, "6173")
+    assert text[:4] == bytes.fromhex("80540111")
+    channel.check_reset(*card.process(text))
+    juki = channel.reset_password(CounterCredential.JUKI, "8054")  # same session, counter 2
+    assert juki[:4] == bytes.fromhex("8054021C")
+    assert channel.check_reset(*card.process(juki)).counter == 2
+    assert card.tries_left(PinKind.TEXT_PIN) == card.tries_left(PinKind.JUKI_PIN) == 3
+    assert not _verify(card, PinKind.JPKI_AUTH, "6173")  # the JPKI keys are untouched
+
+
+def test_an_order_naming_an_unknown_application_changes_nothing(
+    card: SimulatedCard, pki_dir: Path
+) -> None:
+    channel = _channel(card, pki_dir)
+    _authenticated(card, channel)
+    from mynacard.issuer import command_mac
+
+    session = channel._session  # noqa: SLF001 - forging a well-MACed order for P1=03
+    assert session is not None
+    header = bytes.fromhex("8056031C")
+    body = (1).to_bytes(4, "big") + command_mac(session, header, 1, b"")
+    assert card.process(header + bytes([len(body)]) + body + b"\x00") == (
+        b"",
+        IssuerSW.UNKNOWN_KEY,
+    )
