@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -139,7 +140,8 @@ def test_home_shows_every_active_reservation_of_this_browser(client: Client) -> 
         page = client.get(f"/reset/reservation/?id={booked.public_id}").content.decode()
         assert booked.get_target_display() in page
         ics = client.get(f"/reset/reservation.ics?id={booked.public_id}").content.decode()
-        assert booked.deadline_jst.strftime("%Y%m%d") in ics
+        # DTEND is UTC (RFC 5545 §3.3.5 form 2); the JST date differs from it after 15:00 UTC.
+        assert "DTEND:" + booked.expires.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") in ics
 
 
 @pytest.mark.django_db
