@@ -42,6 +42,8 @@ __all__ = [
     "CredentialChange",
     "IdentityCheck",
     "IdentityDocument",
+    "record_identity_check",
+    "record_outcome",
     "run_counter_reset",
 ]
 
@@ -186,6 +188,26 @@ def _audit(check: IdentityCheck, action: AuditAction, result: str, detail: str) 
     AuditRecord.append(actor=check.clerk, action=action, result=result, detail=detail)
 
 
+def record_identity_check(check: IdentityCheck) -> None:
+    """The one ``identity_checked`` record of the clerk's in-person check (codes only)."""
+    _audit(check, AuditAction.IDENTITY_CHECKED, "ok", f"{check.document}:{check.reason}")
+
+
+def record_outcome(
+    check: IdentityCheck,
+    changes: Sequence[CredentialChange],
+    results: Sequence[IssuerResult],
+    failure: str | None = None,
+) -> None:
+    """One ``counter_reset`` record per credential the card confirmed, and one for the first
+    that failed (its reason code). Shared by the direct run and the counter terminal's relay."""
+    for result in results:
+        _audit(check, AuditAction.COUNTER_RESET, "ok", _detail(result))
+    if failure is not None:
+        failed = changes[len(results)].credential
+        _audit(check, AuditAction.COUNTER_RESET, failure[:32], f"{failed}:failed")
+
+
 def run_counter_reset(
     connection: CardConnection,
     check: IdentityCheck,
@@ -198,7 +220,7 @@ def run_counter_reset(
     Audit: one ``identity_checked`` record for the clerk's check, then one ``counter_reset``
     record per credential (``ok``, or the failure's reason code for the first that failed).
     """
-    _audit(check, AuditAction.IDENTITY_CHECKED, "ok", f"{check.document}:{check.reason}")
+    record_identity_check(check)
     identity = read_card_identity(connection)
     reset = CounterReset(identity, check, changes, backend=backend)
     apdu: bytes | None = reset.first_apdu()
@@ -207,14 +229,10 @@ def run_counter_reset(
             response, sw = connection.send_and_receive(apdu)
             apdu = reset.answer(response, sw)
     except CounterResetError as exc:
-        for result in reset.results:
-            _audit(check, AuditAction.COUNTER_RESET, "ok", _detail(result))
-        failed = changes[len(reset.results)].credential
-        _audit(check, AuditAction.COUNTER_RESET, exc.reason[:32], f"{failed}:failed")
+        record_outcome(check, changes, reset.results, exc.reason)
         logger.info("counter reset failed reason=%s", exc.reason)
         raise
-    for result in reset.results:
-        _audit(check, AuditAction.COUNTER_RESET, "ok", _detail(result))
+    record_outcome(check, changes, reset.results)
     logger.info("counter reset done credentials=%d", len(reset.results))
     return reset.results
 

@@ -7,7 +7,9 @@ from typing import Any
 from django.urls import path
 
 from kiosk.consumer import IssuerConsumer
+from kiosk.counter_consumer import CounterTerminalConsumer
 
 websocket_urlpatterns: list[Any] = [
     path("ws/issuer/", IssuerConsumer.as_asgi()),
+    path("ws/counter/", CounterTerminalConsumer.as_asgi()),
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kiosk import views
+from kiosk import counter_page, views
 
 app_name = "kiosk"
 urlpatterns = [
     path("", views.kiosk, name="kiosk"),
+    path("counter/", counter_page.counter_terminal, name="counter"),
 ]
