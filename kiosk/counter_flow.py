@@ -15,8 +15,6 @@ or one ``cancelled`` record when the session ends before the reset ran.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from kiosk.counter import (
 )
 from kiosk.counter_session import FULL_TRIES, PLANS, CounterOperation, Progress, progress
 from kiosk.counter_strings import REFUSALS, password_problem_text
+from kiosk.flow import BadMessage, _b64, _binary  # the kiosk's own message decoding
 from kiosk.issuer import IssuerBackend
 from kiosk.password_rules import PasswordProblem, check_new_password
 from mynacard.evidence import EvidenceError, card_identity, check_auth_certificate
@@ -44,11 +43,6 @@ from reservations.audit_log import AuditAction, AuditRecord
 logger = logging.getLogger(__name__)
 
 Reply = dict[str, Any]
-MAX_BINARY = 8 * 1024  # a certificate is 1–2 KB, an APDU answer a few bytes
-
-
-class BadMessage(Exception):
-    """A message the current step cannot take; the flow ends."""
 
 
 @dataclass
@@ -61,23 +55,6 @@ class Out:
 
 def refused(reason: str) -> Reply:
     return {"type": "refused", "reason": reason, "text": str(REFUSALS[reason])}
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _binary(message: Mapping[str, Any], name: str, *, allow_empty: bool = False) -> bytes:
-    raw = message.get(name)
-    if not isinstance(raw, str) or len(raw) > 4 * MAX_BINARY:
-        raise BadMessage(name)
-    try:
-        value = base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadMessage(name) from None
-    if not value and not allow_empty:
-        raise BadMessage(name)
-    return value
 
 
 def _tries(message: Mapping[str, Any], wanted: tuple[CounterCredential, ...]) -> dict[

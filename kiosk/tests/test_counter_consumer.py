@@ -19,7 +19,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from kiosk import counter_session
-from mynacard.errors import CardError
+from kiosk.tests.test_issuer_consumer import _verifies
 from mynacard.jpki import CertificateKind, JpkiSession
 from mynacard.pins import PinKind
 from mynacard.sim import SimulatedCard, SimulatedConnection, demo_profile
@@ -42,16 +42,6 @@ PIN_KIND = {
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def _verifies(card: SimulatedCard, kind: PinKind, value: str) -> bool:
-    try:
-        JpkiSession(SimulatedConnection(card)).verify(kind, value)  # type: ignore[arg-type]
-    except CardError:
-        return False
-    finally:
-        card.reset()
-    return True
 
 
 class Terminal:
@@ -160,7 +150,7 @@ def clerk() -> Client:
 
 async def _records() -> list[tuple[str, str, str, str]]:
     counter = AuditRecord.objects.exclude(action="staff_login").order_by("sequence")
-    rows = await sync_to_async(list)(counter)
+    rows = await sync_to_async(lambda: list(counter))()
     return [(r.actor, r.action, r.result, r.detail) for r in rows]
 
 

@@ -4,16 +4,13 @@
 // the terminal code shown on the idle screen and sees only progress. This script relays the
 // issuer channel's APDUs to the local bridge (myna-bridge --kiosk), as the kiosk does.
 import { BridgeClient } from "../reset/bridge-client.js";
+import { ALNUM, DIGITS, FOUR_DIGIT_RULE, SIGN_RULE, buildKeypad, weakFourDigits } from "./keypad.js";
 
 const config = JSON.parse(document.getElementById("counter-config").textContent);
 const S = JSON.parse(document.getElementById("counter-strings").textContent);
 const $ = (id) => document.getElementById(id);
 const fmt = (text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => String(values[k]));
 
-const SIGN_RULE = /^(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*[0-9])[A-Z0-9]{6,16}$/;
-const FOUR_RULE = /^[0-9]{4}$/;
-const DIGITS = "1234567890".split("");
-const ALNUM = [...DIGITS, ..."ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("")];
 // The bridge's GET_CARD_STATUS names keys by PIN kind; the server by credential.
 const PIN_OF = { sign: "jpki_sign", auth: "jpki_auth", text: "text_pin", juki: "juki_pin" };
 // Screens on which an untouched terminal goes back to its idle screen (not while the clerk acts).
@@ -77,26 +74,6 @@ function touch() {
 function cancel() { if (server && flow) server.send(JSON.stringify({ type: "cancel" })); }
 
 // --- the on-screen keypad ---------------------------------------------------------------
-
-function buildKeypad(pad, keys) {
-  pad.replaceChildren();
-  pad.classList.toggle("numeric", keys.length <= 10);
-  for (const key of keys) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = key;
-    button.dataset.key = key;
-    pad.append(button);
-  }
-  for (const [label, action] of [[S["key.back"], "back"], [S["key.clear"], "clear"]]) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "control";
-    button.textContent = label;
-    button.dataset.action = action;
-    pad.append(button);
-  }
-}
 
 function activate(input) {
   for (const other of document.querySelectorAll("input.secret")) other.classList.remove("active");
@@ -178,7 +155,8 @@ function askNew(credential, error = "") {
   $("new-rule").textContent = credential === "sign" ? S["rule.sign"] : S["rule.four"];
   $("new-error").textContent = error;
   $("new-input").value = ""; $("confirm-input").value = "";
-  buildKeypad(document.querySelector('[data-screen="new"] .keypad'), credential === "sign" ? ALNUM : DIGITS);
+  const keys = credential === "sign" ? ALNUM : DIGITS;
+  buildKeypad(document.querySelector('[data-screen="new"] .keypad'), keys, { back: S["key.back"], clear: S["key.clear"] });
   activate($("new-input"));
   show("new");
 }
@@ -187,11 +165,9 @@ function askNew(credential, error = "") {
 function localProblem(credential, value, confirm) {
   if (value !== confirm) return S.mismatch;
   if (credential === "sign") return SIGN_RULE.test(value) ? "" : S["rule.sign"];
-  if (!FOUR_RULE.test(value)) return S["rule.four"];
-  if (new Set(value).size === 1) return S.repeated;
-  const steps = new Set([...value].slice(1).map((c, i) => Number(c) - Number(value[i])));
-  if (steps.size === 1 && (steps.has(1) || steps.has(-1))) return S.sequence;
-  return "";
+  if (!FOUR_DIGIT_RULE.test(value)) return S["rule.four"];
+  const weak = weakFourDigits(value);
+  return weak ? S[weak] : "";
 }
 
 function submitNew() {

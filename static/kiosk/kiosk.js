@@ -3,14 +3,15 @@
 // (myna-bridge --kiosk). A public terminal forgets everything: after idleSeconds without a touch,
 // or when the card is taken away, every value is dropped and the top screen comes back.
 import { BridgeClient } from "../reset/bridge-client.js";
+import { ALNUM, DIGITS, FOUR_DIGIT_RULE, SIGN_RULE, buildKeypad, weakFourDigits } from "./keypad.js";
 
 const config = JSON.parse(document.getElementById("kiosk-config").textContent);
 const S = JSON.parse(document.getElementById("kiosk-strings").textContent);
 const $ = (id) => document.getElementById(id);
+const KEY_LABELS = { back: S["key.back"], clear: S["key.clear"] };
 const fmt = (text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => String(values[k]));
 
-const SIGN_RULE = /^(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*[0-9])[A-Z0-9]{6,16}$/;
-const AUTH_RULE = /^[0-9]{4}$/;
+const AUTH_RULE = FOUR_DIGIT_RULE;
 
 // Everything about the resident lives here, and only until reset().
 let state = null;
@@ -57,29 +58,6 @@ function touch() {
 }
 
 // --- the on-screen keypad ---------------------------------------------------------------
-
-function buildKeypad(pad, keys) {
-  pad.replaceChildren();
-  pad.classList.toggle("numeric", keys.length <= 10);
-  for (const key of keys) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = key;
-    button.dataset.key = key;
-    pad.append(button);
-  }
-  for (const [label, action] of [[S["key.back"], "back"], [S["key.clear"], "clear"]]) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "control";
-    button.textContent = label;
-    button.dataset.action = action;
-    pad.append(button);
-  }
-}
-
-const DIGITS = "1234567890".split("");
-const ALNUM = [...DIGITS, ..."ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("")];
 
 function keysFor(target) { return target === "sign" ? ALNUM : DIGITS; }
 function ruleFor(target) { return target === "sign" ? SIGN_RULE : AUTH_RULE; }
@@ -156,7 +134,7 @@ async function askKnown() {
   const key = state.reservation.key;
   $("known-title").textContent = fmt(S.enter_known, { name: S[`known.${key}`] });
   $("known-input").dataset.max = key === "sign" ? "16" : "4";
-  buildKeypad(document.querySelector('.keypad[data-for="known-input"]'), keysFor(key));
+  buildKeypad(document.querySelector('.keypad[data-for="known-input"]'), keysFor(key), KEY_LABELS);
   activate($("known-input"));
   try {
     const status = await bridge.request("GET_CARD_STATUS");
@@ -210,7 +188,7 @@ function askNew() {
   const target = state.target;
   $("new-rule").textContent = S[`format.${target}`];
   for (const id of ["new-input", "confirm-input"]) $(id).dataset.max = String(maxLength(target));
-  buildKeypad(document.querySelector('.keypad[data-for="new-input"]'), keysFor(target));
+  buildKeypad(document.querySelector('.keypad[data-for="new-input"]'), keysFor(target), KEY_LABELS);
   activate($("new-input"));
   show("new");
 }
@@ -219,12 +197,8 @@ function askNew() {
 function localProblem(target, value, confirm) {
   if (value !== confirm) return S.mismatch;
   if (!ruleFor(target).test(value)) return S[`format.${target}`];
-  if (target === "auth") {
-    if (new Set(value).size === 1) return S.repeated;
-    const steps = new Set([...value].slice(1).map((c, i) => Number(c) - Number(value[i])));
-    if (steps.size === 1 && (steps.has(1) || steps.has(-1))) return S.sequence;
-  }
-  return "";
+  const weak = target === "auth" ? weakFourDigits(value) : "";
+  return weak ? S[weak] : "";
 }
 
 function submitNew() {

@@ -8,7 +8,9 @@ photos the way faceverify's own tests build webcam frames (faceverify/tests/synt
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -17,7 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,6 +167,41 @@ def running_stack(workdir: Path, *, extra_env: dict[str, str] | None = None) -> 
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
+
+
+# --------------------------------------------------------------------------- the bridge
+BridgeCall = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@contextlib.asynccontextmanager
+async def bridge_session(url: str, origin: str) -> AsyncIterator[BridgeCall]:
+    """Talk to the bridge as a page of `origin` would: `await call("CMD", **body)` → its reply.
+
+    The bridge serves one page at a time, so this waits until a closed page has left; HELLO is
+    sent first.
+    """
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    for _ in range(50):
+        try:
+            ws = await connect(url, origin=origin)  # type: ignore[arg-type]
+            break
+        except InvalidStatus:
+            await asyncio.sleep(0.2)
+    else:
+        raise AssertionError("the bridge stayed busy")
+    async with ws:
+
+        async def call(cmd: str, **body: Any) -> dict[str, Any]:
+            await ws.send(json.dumps({"cmd": cmd, "id": cmd, **body}))
+            while True:
+                message = json.loads(await ws.recv())
+                if message.get("id") == cmd:
+                    return dict(message)
+
+        await call("HELLO", api=1)
+        yield call
 
 
 # --------------------------------------------------------------------------- browser

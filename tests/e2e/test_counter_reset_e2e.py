@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -56,27 +55,7 @@ def _ask_card(url: str, origin: str) -> dict[str, Any]:
 async def _verify_through_bridge(url: str, origin: str) -> dict[str, Any]:
     """VERIFY both new passwords through the bridge (as any signing page would), then the
     counters (GET_CARD_STATUS spends no try)."""
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import InvalidStatus
-
-    for _ in range(50):  # the bridge serves one page: wait until the terminal page has left
-        try:
-            ws = await connect(url, origin=origin)  # type: ignore[arg-type]
-            break
-        except InvalidStatus:
-            await asyncio.sleep(0.2)
-    else:
-        raise AssertionError("the bridge stayed busy")
-    async with ws:
-
-        async def call(cmd: str, **body: Any) -> dict[str, Any]:
-            await ws.send(json.dumps({"cmd": cmd, "id": cmd, **body}))
-            while True:
-                message = json.loads(await ws.recv())
-                if message.get("id") == cmd:
-                    return dict(message)
-
-        await call("HELLO", api=1)
+    async with harness.bridge_session(url, origin) as call:
         answers = {}
         # reserve/auth is proven with the 署名用 key, reserve/sign with the 利用者証明用 key.
         for key, purpose, pin in (

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
-import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -80,26 +79,7 @@ def _bridge_check(url: str, origin: str, pin: str) -> dict[str, Any]:
 
 async def _ask_bridge(url: str, origin: str, pin: str) -> dict[str, Any]:
     """VERIFY the signature password through the bridge (as any signing page would)."""
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import InvalidStatus
-
-    for _ in range(50):  # the bridge serves one page: wait until the closed page has left
-        try:
-            ws = await connect(url, origin=origin)  # type: ignore[arg-type]
-            break
-        except InvalidStatus:
-            await asyncio.sleep(0.2)
-    else:
-        raise AssertionError("the bridge stayed busy")
-    async with ws:
-        async def call(cmd: str, **body: Any) -> dict[str, Any]:
-            await ws.send(json.dumps({"cmd": cmd, "id": cmd, **body}))
-            while True:
-                message = json.loads(await ws.recv())
-                if message.get("id") == cmd:
-                    return dict(message)
-
-        await call("HELLO", api=1)
+    async with harness.bridge_session(url, origin) as call:
         nonce = base64.b64encode(os.urandom(32)).decode()
         reply = await call(
             "AUTHENTICATE", purpose="myna-reset/reserve/auth", nonce=nonce, key="sign", pin=pin
