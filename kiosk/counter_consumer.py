@@ -86,7 +86,7 @@ class CounterTerminalConsumer(AsyncWebsocketConsumer):
             )
         for reply in out.page:
             await self.send(text_data=json.dumps(reply, ensure_ascii=False))
-        if close and self.flow.step == "ended" and (out.page or out.progress):
+        if close and self.flow.step == "ended":
             await self.close()
 
     async def disconnect(self, code: int) -> None:

@@ -299,3 +299,11 @@ async def test_two_terminals_answering_one_code_abort_the_session(
         assert messages[-1]["type"] == "refused"
     # One record of the aborted session, written by the console that saw both answers.
     assert (await _records())[1:] == [("clerk1", "counter_reset", "code_collision", "text_pin")]
+
+
+async def test_a_terminal_that_speaks_before_it_is_paired_is_closed(card: SimulatedCard) -> None:
+    terminal = Terminal(card)
+    await terminal.open()
+    await terminal.comm.send_to(text_data=json.dumps({"type": "card", "certificate": "AA=="}))
+    assert (await terminal.comm.receive_output(timeout=10))["type"] == "websocket.close"
+    assert await _records() == []
