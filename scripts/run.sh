@@ -21,5 +21,6 @@ trap 'kill $bridge_pid 2>/dev/null || true' EXIT INT TERM
 
 echo "myna-reset: open http://${HOST}:${PORT}/  (card bridge with the simulated demo card on ws://127.0.0.1:${BRIDGE_PORT}/)"
 echo "myna-reset: kiosk (finish a booked reset) at http://${HOST}:${PORT}/kiosk/"
+echo "myna-reset: counter terminal (counter resets with a clerk at /staff/counter-reset/) at http://${HOST}:${PORT}/kiosk/counter/"
 echo "myna-reset: demo card — birth 1985-07-23, expiry 2034-07-23, security code 4821, PIN 2580, signature password MYNA2580"
 "$VENV/bin/daphne" -b "$HOST" -p "$PORT" webapp.asgi:application
