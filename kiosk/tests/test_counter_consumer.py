@@ -307,3 +307,31 @@ async def test_a_terminal_that_speaks_before_it_is_paired_is_closed(card: Simula
     await terminal.comm.send_to(text_data=json.dumps({"type": "card", "certificate": "AA=="}))
     assert (await terminal.comm.receive_output(timeout=10))["type"] == "websocket.close"
     assert await _records() == []
+
+
+async def test_a_relay_that_fakes_the_cards_answer_fails_the_reset_and_says_so(
+    card: SimulatedCard, clerk: Client
+) -> None:
+    terminal, console = Terminal(card), Console(clerk)
+    await terminal.open()
+    await console.open(await console.authorise(terminal.code, "text_pin", "four_digit_pin"))
+    assert await console.state() == "paired"
+    assert (await terminal.place_card(await terminal.receive()))["type"] == "enter"
+    assert await terminal.send(
+        type="new_password", credential="text", value="6173", confirm="6173"
+    ) == {"type": "wait"}
+    assert [await console.state() for _ in range(3)] == ["card_present", "waiting_input", "ready"]
+    await console.send(type="execute")
+    reply = await terminal.receive()
+    for _ in range(3):  # SELECT, INITIALIZE, AUTHENTICATE reach the card
+        data, sw = card.process(base64.b64decode(reply["apdu"]))
+        reply = await terminal.send(type="apdu_response", response=_b64(data), sw=f"{sw:04X}")
+    # The order itself is swallowed: the relay answers 9000 without the card's MAC.
+    refused = await terminal.send(type="apdu_response", response="", sw="9000")
+    assert refused["type"] == "refused" and refused["reason"] == "card_refused"
+    assert await console.state() == "working"
+    failed = await console.progress()
+    assert failed == {"type": "progress", "state": "failed", "reason": "unauthenticated_answer"}
+    assert (await _records())[-1] == (
+        "clerk1", "counter_reset", "unauthenticated_answer", "text:failed"
+    )
