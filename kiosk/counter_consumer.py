@@ -51,8 +51,12 @@ class CounterTerminalConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         if message.get("type") == "cancel":
+            # The page says why in one word of a fixed set: the resident's やめる, or the card
+            # taken away (the bridge's READER event); anything else counts as the former.
+            removed = message.get("reason") == "card_removed"
+            why = "card_removed" if removed else "resident_cancelled"
             cancel = database_sync_to_async(self.flow.cancel)
-            await self._deliver(await cancel("resident_cancelled"))
+            await self._deliver(await cancel(why))
             await self.close()
             return
         await self._deliver(await database_sync_to_async(self.flow.handle)(message))

@@ -335,3 +335,21 @@ async def test_a_relay_that_fakes_the_cards_answer_fails_the_reset_and_says_so(
     assert (await _records())[-1] == (
         "clerk1", "counter_reset", "unauthenticated_answer", "text:failed"
     )
+
+
+async def test_a_card_taken_away_ends_the_session_and_the_clerk_is_told_why(
+    card: SimulatedCard, clerk: Client
+) -> None:
+    terminal, console = Terminal(card), Console(clerk)
+    await terminal.open()
+    await console.open(await console.authorise(terminal.code, "auth_locked_reset", "key_locked"))
+    assert await console.state() == "paired"
+    await terminal.place_card(await terminal.receive())
+    await terminal.comm.send_to(text_data=json.dumps({"type": "cancel", "reason": "card_removed"}))
+    assert [await console.state() for _ in range(2)] == ["card_present", "waiting_input"]
+    assert await console.progress() == {
+        "type": "progress", "state": "cancelled", "reason": "card_removed"
+    }
+    assert (await _records())[-1] == (
+        "clerk1", "counter_reset", "cancelled", "auth_locked_reset:card_removed"
+    )

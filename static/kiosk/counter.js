@@ -71,7 +71,9 @@ function touch() {
   idleTimer = setTimeout(() => { if (TIMES_OUT.has(screen())) { cancel(); reset(); } }, config.idleSeconds * 1000);
 }
 
-function cancel() { if (server && flow) server.send(JSON.stringify({ type: "cancel" })); }
+function cancel(reason = "resident_cancelled") {
+  if (server && flow) server.send(JSON.stringify({ type: "cancel", reason }));
+}
 
 // --- the on-screen keypad ---------------------------------------------------------------
 
@@ -185,8 +187,9 @@ async function relay(apdu) {
     const reply = await bridge.request("RELAY_APDU", { apdu });
     send({ type: "apdu_response", response: reply.response, sw: reply.sw });
   } catch (error) {
-    cancel();
-    refuse(error.reason === "CARD_REMOVED" ? S.card_removed : (error.fix || S.card_error));
+    const removed = error.reason === "CARD_REMOVED";
+    cancel(removed ? "card_removed" : "resident_cancelled");
+    refuse(removed ? S.card_removed : (error.fix || S.card_error));
   }
 }
 
@@ -206,7 +209,7 @@ function onBridgeEvent(message) {
   if (message.msg !== "READER") return;
   const now = screen();
   if (message.event === "card_removed" && ["new", "wait", "working"].includes(now)) {
-    cancel();
+    cancel("card_removed");
     refuse(S.card_removed);
   } else if (message.event === "card_removed" && now === "done") {
     reset();
