@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+from dataclasses import replace
 from datetime import datetime
 from importlib import import_module
 from typing import Any
@@ -22,6 +23,12 @@ from reset.wizard_state import Step, WizardState
 logger = logging.getLogger(__name__)
 
 _backends: dict[int, FaceBackend] = {}
+
+# The "take your time" setting of the face page (issue 18; WCAG 2.2.1 "Adjust": at least ten
+# times the default before the limit is met): the page names a pace, the server decides what it
+# means — a page cannot ask for any other factor. Only the time per prompt changes
+# (LivenessConfig.with_more_time), never what a prompt needs.
+TIME_FACTORS: dict[str, float] = {"standard": 1.0, "slow": 3.0, "slowest": 10.0}
 
 
 def face_backend() -> FaceBackend:
@@ -40,6 +47,17 @@ def engine_config_from_settings() -> EngineConfig:
     configured = float(settings.MYNA_FACE_THRESHOLD or 0.0)
     threshold = configured if configured > 0 else DEFAULT_THRESHOLD
     return EngineConfig(liveness=LivenessConfig(threshold=threshold))
+
+
+def at_pace(config: EngineConfig, pace: str) -> EngineConfig:
+    """`config` with the time per prompt of the page's pace (KeyError for an unknown pace)."""
+    return replace(config, liveness=config.liveness.with_more_time(TIME_FACTORS[pace]))
+
+
+def pace_seconds() -> dict[str, int]:
+    """Seconds per prompt at each pace, for the page to name before 開始."""
+    base = LivenessConfig().prompt_timeout
+    return {pace: round(base * factor) for pace, factor in TIME_FACTORS.items()}
 
 
 def load_state(scope: dict[str, Any]) -> WizardState | None:
