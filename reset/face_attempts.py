@@ -18,17 +18,12 @@ from faceverify.liveness import DEFAULT_THRESHOLD, LivenessConfig
 from faceverify.session import EngineConfig
 from faceverify.workers import FaceBackend, FaceWorkers, InlineFaceWorkers
 from reset import limits, wizard_state
+from reset.face_pace import TIME_FACTORS
 from reset.wizard_state import Step, WizardState
 
 logger = logging.getLogger(__name__)
 
 _backends: dict[int, FaceBackend] = {}
-
-# The "take your time" setting of the face page (issue 18; WCAG 2.2.1 "Adjust": at least ten
-# times the default before the limit is met): the page names a pace, the server decides what it
-# means — a page cannot ask for any other factor. Only the time per prompt changes
-# (LivenessConfig.with_more_time), never what a prompt needs.
-TIME_FACTORS: dict[str, float] = {"standard": 1.0, "slow": 3.0, "slowest": 10.0}
 
 
 def face_backend() -> FaceBackend:
@@ -50,14 +45,8 @@ def engine_config_from_settings() -> EngineConfig:
 
 
 def at_pace(config: EngineConfig, pace: str) -> EngineConfig:
-    """`config` with the time per prompt of the page's pace (KeyError for an unknown pace)."""
+    """`config` with the time per prompt of the page's pace (face_pace.py; KeyError if unknown)."""
     return replace(config, liveness=config.liveness.with_more_time(TIME_FACTORS[pace]))
-
-
-def pace_seconds() -> dict[str, int]:
-    """Seconds per prompt at each pace, for the page to name before 開始."""
-    base = LivenessConfig().prompt_timeout
-    return {pace: round(base * factor) for pace, factor in TIME_FACTORS.items()}
 
 
 def load_state(scope: dict[str, Any]) -> WizardState | None:

@@ -11,7 +11,7 @@ Protocol, in order:
    Accepted only if its SHA-256 equals the `photo_sha256` recorded at evidence time, so the server
    needs no copy of the photo. One attempt is counted (per session and per card) here.
    With it the page names its pace (`"pace"`: the "take your time" setting, issue 18); the server
-   maps it to the time per prompt (face_attempts.TIME_FACTORS) — the page never sets a time.
+   maps it to the time per prompt (face_pace.TIME_FACTORS) — the page never sets a time.
 3. server → `ready`, `advice` (face the camera), then `prompt` / `progress` / `advice` /
    `placement` per frame, and `pace` when the workers are busy; page → binary JPEG frames
    (≤ 200 KB, one in flight). `ready` and `prompt` carry `seconds`, the time the phase has.
@@ -54,7 +54,7 @@ from faceverify.liveness import (
 from faceverify.quality import Advice
 from faceverify.session import REFERENCE_MAX_BYTES, EngineConfig, ReferencePhotoError
 from faceverify.workers import Attempt, EngineFailure, WorkerLost
-from reset import face_attempts, limits
+from reset import face_attempts, face_pace, limits
 from reset.face_messages import (
     ADVICE_TEXT,
     ERROR_TEXT,
@@ -134,10 +134,10 @@ class FaceConsumer(AsyncWebsocketConsumer):
             message = None
         if not isinstance(message, dict):
             message = {}
-        kind, pace = message.get("type"), message.get("pace", "standard")
+        kind, pace = message.get("type"), message.get("pace", face_pace.STANDARD)
         if kind == "more_time":
             await self._more_time()
-        elif kind == "reference" and pace in face_attempts.TIME_FACTORS:
+        elif kind == "reference" and pace in face_pace.TIME_FACTORS:
             await self._reference(message.get("photo"), str(pace))
         else:
             await self._error("bad_message")
@@ -196,7 +196,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
             seconds=round(self.liveness.calibration_timeout),
         )
         await self._advice(Advice.FACE_FRONT)
-        factor = face_attempts.TIME_FACTORS[pace]
+        factor = face_pace.TIME_FACTORS[pace]
         self.deadline_at = asyncio.get_running_loop().time() + type(self).attempt_deadline * factor
         self.watchdog = asyncio.create_task(self._expire())
 

@@ -505,12 +505,13 @@ def test_neutral_frames_count_whatever_the_calibrated_pitch() -> None:
     assert decision.passed, decision
 
 
-# -- time limits the resident can adjust (issue 18, WCAG 2.2.1) -------------------------------------
+# -- time limits the resident can adjust (issue 18, WCAG 2.2.1) ---------------------------------
 
 
 def _at_first_prompt(config: LivenessConfig) -> Script:
     """A challenge whose first prompt (左) has just been shown, then never met."""
-    challenge = Challenge(prompts=(Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE), config=config)
+    prompts = (Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE)
+    challenge = Challenge(prompts=prompts, config=config)
     script = Script(challenge)
     while challenge.current is None:
         script.feed()

@@ -489,7 +489,7 @@ async def test_a_killed_face_worker_interrupts_only_its_own_attempt(
     assert await biometric_leftovers() == []
 
 
-# -- time limits (issue 18): the "take your time" pace and "more time" are the server's -------------
+# -- time limits (issue 18): the "take your time" pace and "more time" are the server's ---------
 
 
 class SteppedClock:
