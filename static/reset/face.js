@@ -182,6 +182,7 @@ async function openCamera() {
       if (!socket) return;
       finish();
       say(ui.error, S.camera_busy);
+      voice.announce(S.camera_busy);
       ui.retry.hidden = false;
     }),
   );
@@ -304,6 +305,7 @@ function onMessage(event) {
       if (FATAL.has(message.reason)) {
         finish();
         say(ui.error, message.text);
+        voice.announce(message.text);
         if (message.reason === "wrong_reference") { // stale photo: re-read the card
           forgetPhoto();
           const reread = document.getElementById("face-reread");
@@ -381,6 +383,7 @@ function connect() {
     const refused = !running; // never got "ready": the server refused the attempt
     finish();
     say(ui.error, refused ? S.refused : S.network);
+    voice.announce(ui.error.textContent);
     ui.retry.hidden = refused;
   });
 }
@@ -406,6 +409,7 @@ async function begin() {
     ui.start.disabled = false;
     say(ui.prompt, S.start);
     say(ui.error, error && error.message === "unsupported" ? S.camera_unsupported : cameraError(error));
+    voice.announce(ui.error.textContent);
     return;
   }
   showAndAnnounce("face_front", S.face_front_first);
