@@ -379,6 +379,8 @@ def test_the_whole_booking_works_with_the_keyboard_alone(
     # While it runs: the face's place in words, the prompt's time, 「時間を延ばす」 focused.
     page.locator("#face-where:not(:empty)").wait_for(timeout=60000)
     assert page.evaluate("() => document.activeElement.id") == "face-more-time"
+    page.keyboard.press("Enter")  # more time (WCAG 2.2.1), given by the server
+    page.locator("#face-announce").filter(has_text="時間を延ばしました").wait_for(timeout=30000)
     shot("face-running")
     page.wait_for_url(lambda url: "/reset/reservation/" in url, timeout=120000)
     assert "パスワード初期化予約完了" in page.inner_text("h1")
@@ -390,6 +392,10 @@ def test_the_whole_booking_works_with_the_keyboard_alone(
     prompts = [m for m in server if m["type"] == "prompt"]
     assert [m["prompt"] for m in prompts] == ready["prompts"]
     assert {m["seconds"] for m in prompts} == {36}
+    extended = [m for m in server if m["type"] == "time"]
+    assert len(extended) == 1 and extended[0]["extended"] is True, extended
+    # The phase's own time once more: 36 s of a prompt, or 45 s if still calibrating.
+    assert 36 < extended[0]["seconds"] <= 90
     texts = [m["text"] for m in prompts]
     # Each prompt, in the server's order, was put in the aria-live region as text and spoken.
     announced = [v["text"] for k, v in records if k == "live" and v["id"] == "face-announce"]
