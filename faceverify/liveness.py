@@ -32,13 +32,14 @@ import math
 import random
 import secrets
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 
 from faceverify.geometry import Points
+from faceverify.placement import Placement
 from faceverify.planarity import expression_change, median_turn_parallax
 from faceverify.quality import Advice
 
@@ -108,6 +109,22 @@ class LivenessConfig:
     # Besides the frames that must carry one, an embedding at least this many frames apart
     # (2 s at the page's usual 5 frames/s; it was every 3rd frame): continuity at a bounded cost.
     recheck_every: int = 10
+    # WCAG 2.2.1 Timing Adjustable, "Extend" (issue 18): a resident who asks for more time gets the
+    # current phase's own limit once more, up to this many times per phase (at least ten).
+    max_extensions: int = 10
+
+    def with_more_time(self, factor: float) -> LivenessConfig:
+        """The same check with `factor` times the time per prompt and for the calibration (the
+        "take your time" setting, docs/faceverify.md). Nothing else changes: the holds still need
+        `hold_frames` consecutive frames, and the frozen-stream limit stays in seconds of an
+        unchanged face, so no check is weakened — only the time to meet each prompt grows."""
+        if not 1.0 <= factor <= 100.0:
+            raise ValueError("factor: 1 to 100")
+        return replace(
+            self,
+            prompt_timeout=self.prompt_timeout * factor,
+            calibration_timeout=self.calibration_timeout * factor,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,6 +169,14 @@ class AdviceEvent:
 
 
 @dataclass(frozen=True)
+class PlacementEvent:
+    """Where the face sits against the page's guide oval, in words (faceverify.placement); sent
+    by the session when it changes, so a resident who cannot see the oval hears it."""
+
+    where: Placement
+
+
+@dataclass(frozen=True)
 class Decision:
     """The outcome of one attempt."""
 
@@ -164,7 +189,7 @@ class Decision:
     identity_frames: int
 
 
-Event = PromptEvent | ProgressEvent | AdviceEvent | Decision
+Event = PromptEvent | ProgressEvent | AdviceEvent | PlacementEvent | Decision
 
 
 def choose_prompts(rng: random.Random | None = None) -> tuple[Prompt, ...]:
@@ -227,16 +252,38 @@ class Challenge:
     _need_fresh_embedding: bool = True
     _last_advice: Advice | None = None
     _phase_identity: int = 0  # identity frames taken in the current phase
+    # The current phase's time limit (seconds from its start) and the extensions it was given.
+    _phase_limit: float = 0.0
+    _extensions: int = 0
 
     def __post_init__(self) -> None:
         if not valid_prompts(self.prompts):
             raise ValueError("prompts: 左 and 笑う once, 正面 once or twice, no repeats in a row")
+        self._phase_limit = self.config.calibration_timeout
 
     @property
     def current(self) -> Prompt | None:
         if 0 <= self._index < len(self.prompts):
             return self.prompts[self._index]
         return None
+
+    def remaining(self, now: float) -> float:
+        """Seconds left in the current phase (the whole limit before the first frame)."""
+        if self._started is None:
+            return self._phase_limit
+        return self._phase_limit - (now - self._phase_started)
+
+    def extend(self, now: float) -> float | None:
+        """More time for the current phase, asked for by the resident (WCAG 2.2.1): its own limit
+        once more, at most `max_extensions` times per phase; the seconds left afterwards, or None
+        when no more may be given (the limit reached, the time already up, or decided)."""
+        if self.decision is not None or self._extensions >= self.config.max_extensions:
+            return None
+        if self.remaining(now) <= 0:
+            return None  # too late: the next frame ends the attempt as a time-out
+        self._extensions += 1
+        self._phase_limit += self._base_limit()
+        return self.remaining(now)
 
     def wants_embedding(self, m: FrameMeasure) -> bool:
         """Whether this frame (measured, not yet embedded) is worth the embedding.
@@ -398,6 +445,8 @@ class Challenge:
         self._held = 0
         self._phase_identity = 0
         self._phase_started = now
+        self._phase_limit = self._base_limit()
+        self._extensions = 0
         if self._index < len(self.prompts):
             prompt = self.prompts[self._index]
             return [
@@ -470,8 +519,10 @@ class Challenge:
     # -- predicates -------------------------------------------------------------------------
 
     def _timed_out(self, now: float) -> bool:
-        limit = self.config.calibration_timeout if self._index < 0 else self.config.prompt_timeout
-        return now - self._phase_started > limit
+        return now - self._phase_started > self._phase_limit
+
+    def _base_limit(self) -> float:
+        return self.config.calibration_timeout if self._index < 0 else self.config.prompt_timeout
 
     def _advise(self, code: Advice) -> list[Event]:
         if code == self._last_advice:

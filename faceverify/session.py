@@ -40,10 +40,12 @@ from faceverify.liveness import (
     Event,
     FrameMeasure,
     LivenessConfig,
+    PlacementEvent,
     Prompt,
     choose_prompts,
 )
 from faceverify.models import Models, get_models
+from faceverify.placement import Placement, placement_of
 from faceverify.quality import QualityConfig
 from faceverify.screen import surround_follow
 from faceverify.stillness import StillnessConfig, StillnessMeter
@@ -116,6 +118,10 @@ class FaceCheck:
     # The latest frontal frame, downscaled gray, with its landmarks in its coordinates: what the
     # surroundings of a turned frame are compared with (faceverify.screen). Memory only.
     _previous: tuple[npt.NDArray[np.uint8], Points] | None = None
+    # Where the face is against the guide oval: this frame's (None when not frontal or no single
+    # face) and the last one said to the resident.
+    _placement: Placement | None = None
+    _said_placement: Placement | None = None
 
     def __post_init__(self) -> None:
         self.challenge = Challenge(prompts=choose_prompts(self.rng), config=self.config.liveness)
@@ -140,18 +146,37 @@ class FaceCheck:
         events = self.challenge.step(self.measure(image, t))
         if self.decision is not None:
             self.discard()
-        return events
+            return events
+        return self._with_placement(events)
+
+    def extend(self, t: float) -> float | None:
+        """More time for the current prompt (Challenge.extend); seconds left, or None."""
+        return self.challenge.extend(t)
+
+    def _with_placement(self, events: list[Event]) -> list[Event]:
+        """Say where the face is when that changed, before the frame's closing ProgressEvent
+        (the page takes the last event as "frame handled")."""
+        where = self._placement
+        if where is None or where == self._said_placement or not events:
+            return events
+        self._said_placement = where
+        return [*events[:-1], PlacementEvent(where), events[-1]]
 
     def measure(self, image: Image, t: float) -> FrameMeasure:
         """Pixels → numbers for the challenge (plus an embedding when it is worth computing)."""
         self.frames += 1
         m = self.models or get_models()
         boxes = self.tracker.locate(image)
+        self._placement = None
         if len(boxes) != 1:
             self.stillness.reset()
+            self._said_placement = None  # said again when a face comes back
             return FrameMeasure(t=t, faces=len(boxes))
         box = boxes[0]
         face = observe(image, box, quality=self.config.quality, models=m)
+        if abs(face.pose.yaw) <= self.config.liveness.frontal_max_yaw:
+            # Turned heads shift their box; where the face is is said only when it faces front.
+            self._placement = placement_of(box, image.shape[1], image.shape[0])
         small, factor = scale_to_width(image, _MOTION_WIDTH)
         gray, points = to_gray(small), face.points * factor
         motion = self.stillness.change(gray, points)

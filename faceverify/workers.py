@@ -72,6 +72,10 @@ class Attempt(Protocol):
         """The frame interval the page should keep so that this attempt's worker keeps up."""
         ...
 
+    async def extend(self, t: float) -> float | None:
+        """More time for the current prompt (FaceCheck.extend): seconds left, or None."""
+        ...
+
     def end(self) -> None:
         """Drop the attempt and everything biometric it holds (idempotent)."""
         ...
@@ -137,6 +141,9 @@ def _handle(checks: dict[int, FaceCheck], kind: str, aid: int, payload: Any) -> 
         if check.decision is not None:
             checks.pop(aid).discard()
         return "ok", events
+    if kind == "extend":
+        check = checks.get(aid)
+        return "ok", check.extend(payload) if check is not None else None
     if kind == "end":
         if aid in checks:
             checks.pop(aid).discard()
@@ -205,6 +212,12 @@ class _ProcessAttempt:
         if events and isinstance(events[-1], Decision):
             self._forget()  # a Decision: the worker has already dropped the attempt
         return events
+
+    async def extend(self, t: float) -> float | None:
+        if self.ended:
+            return None
+        seconds: float | None = await self.pool._call(self.worker, "extend", self.aid, t)
+        return seconds
 
     def pace_ms(self, base_ms: int) -> int:
         worker = self.worker
@@ -423,6 +436,10 @@ class _InlineAttempt:
         elif check.decision is not None:
             self.end()
         return events
+
+    async def extend(self, t: float) -> float | None:
+        # Between frames (the consumer handles one message at a time), so no frame is using it.
+        return self.check.extend(t) if self.check is not None else None
 
     def pace_ms(self, base_ms: int) -> int:
         return base_ms

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+from dataclasses import replace
 from datetime import datetime
 from importlib import import_module
 from typing import Any
@@ -17,6 +18,7 @@ from faceverify.liveness import DEFAULT_THRESHOLD, LivenessConfig
 from faceverify.session import EngineConfig
 from faceverify.workers import FaceBackend, FaceWorkers, InlineFaceWorkers
 from reset import limits, wizard_state
+from reset.face_pace import TIME_FACTORS
 from reset.wizard_state import Step, WizardState
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,11 @@ def engine_config_from_settings() -> EngineConfig:
     configured = float(settings.MYNA_FACE_THRESHOLD or 0.0)
     threshold = configured if configured > 0 else DEFAULT_THRESHOLD
     return EngineConfig(liveness=LivenessConfig(threshold=threshold))
+
+
+def at_pace(config: EngineConfig, pace: str) -> EngineConfig:
+    """`config` with the time per prompt of the page's pace (face_pace.py; KeyError if unknown)."""
+    return replace(config, liveness=config.liveness.with_more_time(TIME_FACTORS[pace]))
 
 
 def load_state(scope: dict[str, Any]) -> WizardState | None:

@@ -10,8 +10,13 @@ Protocol, in order:
 2. page → `{"type": "reference", "photo": b64}`: the chip photo the page got from the bridge.
    Accepted only if its SHA-256 equals the `photo_sha256` recorded at evidence time, so the server
    needs no copy of the photo. One attempt is counted (per session and per card) here.
-3. server → `ready`, `advice` (face the camera), then `prompt` / `progress` / `advice` per frame,
-   and `pace` when the workers are busy; page → binary JPEG frames (≤ 200 KB, one in flight).
+   With it the page names its pace (`"pace"`: the "take your time" setting, issue 18); the server
+   maps it to the time per prompt (face_pace.TIME_FACTORS) — the page never sets a time.
+3. server → `ready`, `advice` (face the camera), then `prompt` / `progress` / `advice` /
+   `placement` per frame, and `pace` when the workers are busy; page → binary JPEG frames
+   (≤ 200 KB, one in flight). `ready` and `prompt` carry `seconds`, the time the phase has.
+   page → `{"type": "more_time"}` at any time: server → `time` (`extended`, `seconds` left), the
+   current phase's limit given once more, a bounded number of times (LivenessConfig).
 4. server → `result`; on a pass the wizard state records it. The socket then closes; a retry is a
    new connection (and a new attempt with new prompts).
 Frames, embeddings and the photo live only in memory — here and in the worker that holds the
@@ -37,14 +42,23 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from faceverify.imaging import MAX_FRAME_BYTES, ImageError
-from faceverify.liveness import AdviceEvent, Decision, Event, ProgressEvent, PromptEvent
+from faceverify.liveness import (
+    AdviceEvent,
+    Decision,
+    Event,
+    LivenessConfig,
+    PlacementEvent,
+    ProgressEvent,
+    PromptEvent,
+)
 from faceverify.quality import Advice
 from faceverify.session import REFERENCE_MAX_BYTES, EngineConfig, ReferencePhotoError
 from faceverify.workers import Attempt, EngineFailure, WorkerLost
-from reset import face_attempts, limits
+from reset import face_attempts, face_pace, limits
 from reset.face_messages import (
     ADVICE_TEXT,
     ERROR_TEXT,
+    PLACEMENT_TEXT,
     PROMPT_TEXT,
     RESULT_TEXT,
     page_language,
@@ -75,8 +89,11 @@ class FaceConsumer(AsyncWebsocketConsumer):
     min_frame_gap: ClassVar[float] = FRAME_INTERVAL_MS / 1000 * 0.8
     # The challenge times out only when frames arrive; a page that goes quiet must not hold the
     # reference embedding open: after this many seconds the attempt fails as a time-out.
+    # (At the standard pace; the "take your time" paces and every extension lengthen it alike.)
     attempt_deadline: ClassVar[float] = 90.0
     rng_factory: ClassVar[Callable[[], random.Random] | None] = None
+    # The server clock the challenge's times are read on (tests step it to cross time limits).
+    clock: ClassVar[Callable[[], float]] = time.monotonic
 
     attempt: Attempt | None = None
     frame_rate: limits.FrameRate
@@ -86,6 +103,8 @@ class FaceConsumer(AsyncWebsocketConsumer):
     pace_ms: int = FRAME_INTERVAL_MS
     language: str = "ja"
     watchdog: asyncio.Task[None] | None = None
+    deadline_at: float = 0.0  # event-loop time at which the watchdog ends a silent attempt
+    liveness: LivenessConfig = LivenessConfig()
     finished: bool = False
 
     async def connect(self) -> None:
@@ -113,14 +132,19 @@ class FaceConsumer(AsyncWebsocketConsumer):
             message = None if too_long else json.loads(text_data or "")
         except ValueError:
             message = None
-        if not isinstance(message, dict) or message.get("type") != "reference":
+        if not isinstance(message, dict):
+            message = {}
+        kind, pace = message.get("type"), message.get("pace", face_pace.STANDARD)
+        if kind == "more_time":
+            await self._more_time()
+        elif kind == "reference" and pace in face_pace.TIME_FACTORS:
+            await self._reference(message.get("photo"), str(pace))
+        else:
             await self._error("bad_message")
-            return
-        await self._reference(message.get("photo"))
 
     # -- reference ------------------------------------------------------------------------------
 
-    async def _reference(self, photo_b64: Any) -> None:
+    async def _reference(self, photo_b64: Any, pace: str) -> None:
         if self.attempt is not None or self.state is None:
             await self._error("bad_state")
             return
@@ -138,7 +162,10 @@ class FaceConsumer(AsyncWebsocketConsumer):
         if not allowed:
             await self._result("too_many_attempts", attempts_left=0)
             return
-        config = self.engine_config or face_attempts.engine_config_from_settings()
+        config = face_attempts.at_pace(
+            self.engine_config or face_attempts.engine_config_from_settings(), pace
+        )
+        self.liveness = config.liveness
         factory = type(self).rng_factory
         try:
             self.attempt = await face_attempts.face_backend().start(
@@ -166,12 +193,17 @@ class FaceConsumer(AsyncWebsocketConsumer):
             frame_interval_ms=self.pace_ms,
             max_frame_bytes=MAX_FRAME_BYTES,
             attempts_left=self.attempts_left,
+            seconds=round(self.liveness.calibration_timeout),
         )
         await self._advice(Advice.FACE_FRONT)
-        self.watchdog = asyncio.create_task(self._expire(type(self).attempt_deadline))
+        factor = face_pace.TIME_FACTORS[pace]
+        self.deadline_at = asyncio.get_running_loop().time() + type(self).attempt_deadline * factor
+        self.watchdog = asyncio.create_task(self._expire())
 
-    async def _expire(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+    async def _expire(self) -> None:
+        loop = asyncio.get_running_loop()
+        while (left := self.deadline_at - loop.time()) > 0:  # more time moves the deadline
+            await asyncio.sleep(left)
         if self.attempt is not None and not self.finished:
             logger.info("face check failed reason=deadline")
             self._drop()
@@ -187,7 +219,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
         if len(data) > MAX_FRAME_BYTES:
             await self._error("frame_too_large")
             return
-        now = time.monotonic()
+        now = type(self).clock()
         if not self.frame_rate.take(now, gap=type(self).min_frame_gap):
             await self._error("too_fast")
             return
@@ -229,11 +261,15 @@ class FaceConsumer(AsyncWebsocketConsumer):
                 text=self._t(PROMPT_TEXT[event.prompt]),
                 index=event.index,
                 total=event.total,
+                seconds=round(self.liveness.prompt_timeout),
             )
         elif isinstance(event, ProgressEvent):
             await self._send(type="progress", held=event.held, needed=event.needed)
         elif isinstance(event, AdviceEvent):
             await self._advice(event.code)
+        elif isinstance(event, PlacementEvent):
+            text = self._t(PLACEMENT_TEXT[event.where])
+            await self._send(type="placement", where=str(event.where), text=text)
         elif isinstance(event, Decision):
             await self._decided(event)
 
@@ -257,6 +293,28 @@ class FaceConsumer(AsyncWebsocketConsumer):
         # Pass or fail and the advice only: no per-prompt progress (issue 13), so a failed attack
         # learns nothing about which of its frames got through.
         await self._result(reason)
+
+    async def _more_time(self) -> None:
+        """The resident asked for more time for the current prompt (WCAG 2.2.1, "Extend"): the
+        challenge decides whether it may still be given; the silent-page deadline moves with it."""
+        attempt = self.attempt
+        if attempt is None:
+            await self._error("bad_state")
+            return
+        try:
+            left = await attempt.extend(type(self).clock())
+        except WorkerLost:
+            if not self.finished:
+                await self._interrupted()
+            return
+        if self.finished or self.attempt is not attempt:
+            return
+        if left is not None:
+            self.deadline_at += max(self.liveness.prompt_timeout, self.liveness.calibration_timeout)
+        logger.info("face check more time extended=%s", left is not None)
+        await self._send(
+            type="time", extended=left is not None, seconds=None if left is None else round(left)
+        )
 
     async def _interrupted(self) -> None:
         """The worker holding this attempt died: the attempt is given back, the page retries."""

@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext_noop
 
 from faceverify.liveness import Prompt
+from faceverify.placement import Placement
 from faceverify.quality import Advice
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,17 @@ ADVICE_TEXT: dict[Advice, str] = {
     Advice.MOUTH_COVERED: gettext_noop("マスクなど顔を覆うものを外してください。"),
     Advice.BROWS_COVERED: gettext_noop("髪で顔の輪郭や眉が隠れないようにしてください。"),
     Advice.FACE_FRONT: gettext_noop("カメラに向かってまっすぐ正面を見てください。"),
+}
+# Where the face is against the guide oval, said in words (issue 18): the direction is the
+# resident's own, as in the mirrored preview (faceverify/placement.py).
+PLACEMENT_TEXT: dict[Placement, str] = {
+    Placement.CENTRED: gettext_noop("顔が枠の中に入っています。"),
+    Placement.LEFT: gettext_noop("顔が左に寄っています。少し右へ動いてください。"),
+    Placement.RIGHT: gettext_noop("顔が右に寄っています。少し左へ動いてください。"),
+    Placement.HIGH: gettext_noop("顔が上に寄っています。少し下へ動いてください。"),
+    Placement.LOW: gettext_noop("顔が下に寄っています。少し上へ動いてください。"),
+    Placement.FAR: gettext_noop("もう少し近づいてください。"),
+    Placement.NEAR: gettext_noop("少し離れてください。"),
 }
 ERROR_TEXT: dict[str, str] = {
     "bad_message": gettext_noop("送信された内容を読み取れませんでした。"),

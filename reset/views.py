@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mynacard.targets import TargetPassword
 from reservations import kiosk_hours, kiosk_stores
 from reservations.models import Reservation
-from reset import booking, limits, nonces, reservation_cookie, wizard_state
+from reset import booking, face_pace, limits, nonces, reservation_cookie, wizard_state
 from reset.calendar_file import reservation_ics
 from reset.evidence_check import MESSAGES
 from reset.page_strings import card_page_strings, target_label
@@ -227,6 +227,10 @@ def face(request: HttpRequest) -> HttpResponse:
                 _session_hash(request), state.card_identity
             ),
             "attempts_max": limits.face_card_limit().attempts,
+            "face_paces": face_pace.pace_seconds(),
+            # Speech on by default at a counter terminal (issue 18): `?assisted=1`, or the staff
+            # assisted booking including the partial with face_assisted=True.
+            "face_assisted": request.GET.get("assisted") == "1",
             **_stepper("face"),
         },
     )

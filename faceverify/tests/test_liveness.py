@@ -503,3 +503,74 @@ def test_neutral_frames_count_whatever_the_calibrated_pitch() -> None:
         script.feed(script.frame_measure(yaw=14.0, pitch=15.0, smile=0.64))
     decision = script.run()
     assert decision.passed, decision
+
+
+# -- time limits the resident can adjust (issue 18, WCAG 2.2.1) ---------------------------------
+
+
+def _at_first_prompt(config: LivenessConfig) -> Script:
+    """A challenge whose first prompt (左) has just been shown, then never met."""
+    prompts = (Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE)
+    challenge = Challenge(prompts=prompts, config=config)
+    script = Script(challenge)
+    while challenge.current is None:
+        script.feed()
+    script.pose_for = lambda prompt: {"yaw": 2.0, "pitch": -5.0, "smile": 0.74}  # type: ignore[method-assign]
+    return script
+
+
+def _seconds_until_timeout(script: Script, step: float = 0.5, limit: float = 2000.0) -> float:
+    """Frames every `step` seconds of a face that never meets the prompt, until the time-out."""
+    started = script.t
+    while script.challenge.decision is None and script.t - started < limit:
+        script.t += step - 1.0 / FPS
+        script.feed()
+    decision = script.challenge.decision
+    assert decision is not None and decision.reason is FaceCheckReason.TIMEOUT, decision
+    return script.t - started
+
+
+def test_the_slow_pace_gives_more_time_for_the_same_check() -> None:
+    assert _seconds_until_timeout(_at_first_prompt(CONFIG)) == pytest.approx(12.5, abs=0.6)
+    slow = CONFIG.with_more_time(10.0)  # "Adjust": at least ten times the default
+    assert _seconds_until_timeout(_at_first_prompt(slow)) == pytest.approx(120.5, abs=0.6)
+    # Only the time: every hold, gate and presentation check is the default's.
+    assert replace(slow, prompt_timeout=CONFIG.prompt_timeout) == replace(
+        CONFIG, calibration_timeout=slow.calibration_timeout
+    )
+    assert slow.calibration_timeout == 10 * CONFIG.calibration_timeout
+    passing = Script(Challenge(prompts=tuple(Prompt), config=slow))
+    assert passing.run().passed
+    needed = {e.needed for e in passing.events if isinstance(e, ProgressEvent)}
+    assert needed == {CONFIG.calibration_frames, CONFIG.hold_frames, CONFIG.min_identity_frames}
+    with pytest.raises(ValueError):
+        CONFIG.with_more_time(0.5)  # never less time than the default
+
+
+def test_more_time_is_given_at_most_max_extensions_times_per_prompt() -> None:
+    script = _at_first_prompt(CONFIG)
+    challenge = script.challenge
+    assert challenge.remaining(script.t) == pytest.approx(CONFIG.prompt_timeout, abs=0.2)
+    granted = [challenge.extend(script.t) for _ in range(CONFIG.max_extensions + 1)]
+    assert granted[-1] is None  # the server's upper bound
+    assert granted[:-1] == pytest.approx(
+        [CONFIG.prompt_timeout * (n + 2) for n in range(CONFIG.max_extensions)], abs=0.2
+    )
+    # The time-out follows the extended limit: (1 + 10) × 12 s, not 12 s.
+    limit = CONFIG.prompt_timeout * (CONFIG.max_extensions + 1)
+    assert _seconds_until_timeout(script) == pytest.approx(limit + 0.5, abs=0.6)
+
+
+def test_the_next_prompt_starts_with_its_own_time_and_no_late_extension() -> None:
+    challenge = Challenge(prompts=(Prompt.FACE_FRONT, Prompt.SMILE, Prompt.TURN_LEFT))
+    script = Script(challenge)
+    while challenge.current is None:
+        script.feed()
+    assert challenge.extend(script.t) is not None  # 正面 got 24 s ...
+    while challenge.current is Prompt.FACE_FRONT:
+        script.feed()
+    # ... 笑う starts again from 12 s, with all its extensions.
+    assert challenge.remaining(script.t) == pytest.approx(CONFIG.prompt_timeout, abs=0.2)
+    # Once the time is up, asking is too late: the next frame ends the attempt.
+    assert challenge.extend(script.t + CONFIG.prompt_timeout + 1) is None
+    assert challenge.decision is None

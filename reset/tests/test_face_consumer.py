@@ -14,6 +14,7 @@ import gc
 import hashlib
 import json
 import os
+import random
 import signal
 import struct
 import time
@@ -27,7 +28,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import translation
 
-from faceverify.liveness import DEFAULT_THRESHOLD
+from faceverify.liveness import DEFAULT_THRESHOLD, Prompt, choose_prompts
 from faceverify.quality import Advice
 from faceverify.session import FaceCheck
 from faceverify.tests import synth
@@ -182,7 +183,7 @@ async def test_oversized_and_garbage_frames_get_errors_not_a_crash(
     assert (await receive(comm))["reason"] == "dimensions"
     await asyncio.sleep(0.1)
     await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame("obama")))
-    assert (await receive(comm))["type"] == "progress"  # still alive and working
+    assert await answer(comm) == "progress"  # still alive and working
     # Frames come far sooner than the (here widened) interval: a few early ones are forgiven
     # (browser timer jitter), then they are refused.
     monkeypatch.setattr(FaceConsumer, "min_frame_gap", 60.0)
@@ -249,7 +250,7 @@ async def test_an_engine_failure_on_one_frame_is_answered_not_fatal(
     assert (await receive(comm))["reason"] == "undecodable"
     await asyncio.sleep(0.1)
     await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame("obama", seed=1)))
-    assert (await receive(comm))["type"] == "progress"  # the attempt goes on
+    assert await answer(comm) == "progress"  # the attempt goes on
     await comm.disconnect()
 
 
@@ -435,8 +436,11 @@ async def test_messages_follow_the_page_language(chip: bytes) -> None:
     await comm.disconnect()
 
 
-def reference_message(photo: bytes) -> str:
-    return json.dumps({"type": "reference", "photo": base64.b64encode(photo).decode()})
+def reference_message(photo: bytes, *, pace: str | None = None) -> str:
+    message = {"type": "reference", "photo": base64.b64encode(photo).decode()}
+    if pace is not None:
+        message["pace"] = pace
+    return json.dumps(message)
 
 
 async def test_a_killed_face_worker_interrupts_only_its_own_attempt(
@@ -483,3 +487,98 @@ async def test_a_killed_face_worker_interrupts_only_its_own_attempt(
     again, _ = await run_attempt(retry, retry_ready)
     assert again is not None and again["passed"] is True, again
     assert await biometric_leftovers() == []
+
+
+# -- time limits (issue 18): the "take your time" pace and "more time" are the server's ---------
+
+
+class SteppedClock:
+    """The consumer's server clock, stepped by the test to cross the prompts' time limits at once
+    (frames are still analysed by the real engine; only the seconds between them are invented)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _frame_at(
+    comm: WebsocketCommunicator, clock: SteppedClock, t: float, seed: int
+) -> list[dict[str, Any]]:
+    """A frontal frame (never a left turn) at server time `t`; the messages that answer it.
+    Two different photographs in turn, so the face is never "frozen" across the long gaps."""
+    clock.now = t
+    name = "obama3" if seed % 2 else "obama"
+    await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame(name, seed=seed)))
+    messages = []
+    while True:
+        message = await receive(comm)
+        messages.append(message)
+        if message["type"] in ("progress", "result", "error"):
+            return messages
+
+
+async def _at_turn_left(
+    chip: bytes, clock: SteppedClock, pace: str | None
+) -> tuple[WebsocketCommunicator, dict[str, Any], dict[str, Any]]:
+    """An attempt at `pace`, calibrated; (socket, ready, the 左 prompt it shows first)."""
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data=reference_message(chip, pace=pace))
+    ready = await receive(comm, timeout=240)
+    assert ready["type"] == "ready", ready
+    for seed in range(20):
+        messages = await _frame_at(comm, clock, clock.now + 0.2, seed)
+        prompts = [m for m in messages if m["type"] == "prompt"]
+        if prompts:
+            assert prompts[0]["prompt"] == "turn_left"
+            return comm, ready, prompts[0]
+    raise AssertionError("calibration never finished")
+
+
+async def test_the_take_your_time_pace_is_applied_by_the_server(
+    chip: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SteppedClock()
+    monkeypatch.setattr(FaceConsumer, "clock", clock)
+    # A seeded generator (it travels to the face worker) whose attempts ask for 左 first.
+    seed = next(s for s in range(100) if choose_prompts(random.Random(s))[0] is Prompt.TURN_LEFT)
+    monkeypatch.setattr(FaceConsumer, "rng_factory", lambda: random.Random(seed))
+
+    # The standard pace: 15 s to calibrate, 12 s per prompt; 12.5 s without a left turn ends it.
+    comm, ready, prompt = await _at_turn_left(chip, clock, None)
+    assert (ready["seconds"], prompt["seconds"]) == (15, 12)
+    shown = clock.now
+    answer = await _frame_at(comm, clock, shown + 12.5, 1)
+    assert answer[-1]["type"] == "result" and answer[-1]["reason"] == "timeout", answer
+    await comm.disconnect()
+
+    # "slow": three times the time per prompt, decided by the server (the page only names it).
+    comm, ready, prompt = await _at_turn_left(chip, clock, "slow")
+    assert (ready["seconds"], prompt["seconds"]) == (45, 36)
+    shown = clock.now
+    for seed, after in enumerate((12.5, 30.0), start=1):
+        answer = await _frame_at(comm, clock, shown + after, seed)
+        assert answer[-1] == {"type": "progress", "held": 0, "needed": 3}, answer
+    # Asked before the time runs out, more time: the prompt's own 36 s once more.
+    await comm.send_to(text_data=json.dumps({"type": "more_time"}))
+    assert await receive(comm) == {"type": "time", "extended": True, "seconds": 42}
+    answer = await _frame_at(comm, clock, shown + 37.0, 3)
+    assert answer[-1]["type"] == "progress", answer
+    answer = await _frame_at(comm, clock, shown + 72.5, 4)
+    assert answer[-1]["type"] == "result" and answer[-1]["reason"] == "timeout", answer
+    await comm.disconnect()
+
+
+async def test_a_page_cannot_name_its_own_time(chip: bytes) -> None:
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    assert (await comm.connect())[0]
+    for pace in ("forever", 1000, None):
+        await comm.send_to(text_data=json.dumps({"type": "reference", "photo": "", "pace": pace}))
+        assert (await receive(comm))["reason"] == "bad_message"
+    await comm.send_to(text_data=json.dumps({"type": "more_time"}))  # nothing to extend yet
+    assert (await receive(comm))["reason"] == "bad_state"
+    await comm.disconnect()

@@ -115,6 +115,20 @@ def test_face_page_includes_the_face_check(client: Client) -> None:
     assert "顔認証の開始" in response.content.decode()
 
 
+def test_face_page_names_the_servers_paces_and_speaks_by_default_at_the_counter(
+    client: Client,
+) -> None:
+    put_state(client, step=str(Step.FACE), card_identity="ab" * 32, photo_sha256="cd" * 32)
+    body = client.get("/reset/face/").content.decode()
+    # The seconds the server applies per pace (reset/face_pace.py), named before 開始.
+    for pace, label in (("standard", "ふつう(約12秒)"), ("slow", "ゆっくり(約36秒)")):
+        assert f'id="face-pace-{pace}" value="{pace}"' in body and label in body
+    assert "もっとゆっくり(約120秒)" in body  # ten times the default (WCAG 2.2.1 "Adjust")
+    assert 'data-voice-default="off"' in body
+    # At a counter terminal (the assisted booking's hook) speech starts switched on.
+    assert 'data-voice-default="on"' in client.get("/reset/face/?assisted=1").content.decode()
+
+
 def test_done_refuses_before_the_face_check(client: Client) -> None:
     put_state(client, step=str(Step.FACE), card_identity="ab" * 32, photo_sha256="cd" * 32)
     response = client.post("/reset/done/")

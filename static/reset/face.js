@@ -3,9 +3,17 @@
 // camera frames. Frames are captured unmirrored (the preview is mirrored by CSS only), so "left"
 // means the resident's own left (docs/faceverify.md). Nothing is stored: the chip photo is read
 // from sessionStorage and removed from it once the decision is final.
+//
+// Accessibility (issue 18, docs/faceverify.md "The page"): every prompt, the time warning and the
+// result are written to an aria-live region and, with the switch on, spoken (face-voice.js); a
+// tone marks "hold still" and "done"; where the face is comes from the server in words. The
+// time per prompt is the server's: the page names a pace and may ask for more time.
+import { createVoice } from "./face-voice.js";
+
 const root = document.getElementById("face-check");
 
 const PHOTO_KEY = "myna.chipPhoto";
+const PACE_KEY = "myna.facePace";
 const MAX_WIDTH = 640;
 const JPEG_QUALITY = 0.8;
 // Inline SVG symbols of templates/reset/_face_check.html (emoji fonts are not everywhere).
@@ -32,7 +40,18 @@ const ui = {
   start: $("face-start"),
   retry: $("face-retry"),
   counter: $("face-counter"),
+  where: $("face-where"),
+  time: $("face-time"),
+  moreTime: $("face-more-time"),
+  paces: [...document.querySelectorAll("input[name=face-pace]")],
 };
+const voice = root
+  ? createVoice({
+      region: $("face-announce"),
+      toggle: $("face-voice"),
+      defaultOn: root.dataset.voiceDefault === "on",
+    })
+  : null;
 
 let photo = null; // base64 chip photo, in memory for retries within this page
 let stream = null;
@@ -41,6 +60,63 @@ let running = false;
 let frameTimer = 0;
 let prompt = { index: -1, total: 0 };
 let decided = false;
+let held = 0;
+
+// The current phase's time, as the server gave it (`seconds` of ready / prompt / time); shown,
+// and warned about once before it runs out (WCAG 2.2.1), with 「時間を延ばす」 always at hand.
+const clock = { endsAt: 0, warned: false, timer: 0 };
+
+function startClock(seconds) {
+  const total = Number(seconds) || 0;
+  if (total <= 0) return;
+  clock.endsAt = performance.now() + total * 1000;
+  clock.warnAt = Math.min(20, total / 2);
+  clock.warned = false;
+  clearInterval(clock.timer);
+  clock.timer = setInterval(tick, 1000);
+  ui.time.hidden = false;
+  tick();
+}
+
+function tick() {
+  const left = Math.max(0, Math.round((clock.endsAt - performance.now()) / 1000));
+  say(ui.time, fmt(S.time_left, { s: left }));
+  if (!clock.warned && left > 0 && left <= clock.warnAt) {
+    clock.warned = true;
+    voice.announce(fmt(S.time_warning, { s: left }));
+  }
+}
+
+function stopClock() {
+  clearInterval(clock.timer);
+  ui.time.hidden = true;
+  ui.moreTime.hidden = true;
+}
+
+function chosenPace() {
+  const checked = ui.paces.find((input) => input.checked);
+  return checked ? checked.value : "standard";
+}
+
+function restorePace() {
+  let saved = null;
+  try {
+    saved = localStorage.getItem(PACE_KEY);
+  } catch {
+    /* storage off: the first choice holds */
+  }
+  const match = ui.paces.find((input) => input.value === saved);
+  if (match) match.checked = true;
+  ui.paces.forEach((input) =>
+    input.addEventListener("change", () => {
+      try {
+        localStorage.setItem(PACE_KEY, chosenPace());
+      } catch {
+        /* storage off */
+      }
+    }),
+  );
+}
 
 function readPhoto() {
   try {
@@ -76,6 +152,12 @@ function showPrompt(name, text) {
   say(ui.prompt, text || S[`prompt_${name}`] || "");
 }
 
+// Shown as the prompt and said: what the resident must do now.
+function showAndAnnounce(name, text) {
+  showPrompt(name, text);
+  voice.announce(ui.prompt.textContent);
+}
+
 function cameraError(error) {
   const name = (error && error.name) || "";
   if (name === "NotAllowedError" || name === "SecurityError") return S.camera_denied;
@@ -100,6 +182,7 @@ async function openCamera() {
       if (!socket) return;
       finish();
       say(ui.error, S.camera_busy);
+      voice.announce(S.camera_busy);
       ui.retry.hidden = false;
     }),
   );
@@ -164,6 +247,10 @@ function onMessage(event) {
       interval = Math.max(100, Number(message.frame_interval_ms) || 100);
       running = true;
       sentAt = 0;
+      startClock(message.seconds);
+      ui.moreTime.hidden = false;
+      ui.moreTime.disabled = false;
+      ui.moreTime.focus(); // 開始 is disabled now; the one control that helps during the check
       scheduleFrame();
       break;
     case "pace":
@@ -171,29 +258,54 @@ function onMessage(event) {
       interval = Math.max(100, Number(message.frame_interval_ms) || interval);
       break;
     case "prompt":
+      voice.tone("done"); // the calibration or the previous prompt is done
       prompt = { index: message.index, total: message.total };
-      showPrompt(message.prompt, message.text);
+      held = 0;
+      showAndAnnounce(message.prompt, message.text);
       say(ui.advice, "");
       ui.stage.classList.add("is-good");
+      startClock(message.seconds);
+      ui.moreTime.disabled = false;
       break;
     case "progress": {
       const needed = Math.max(1, message.needed);
       ui.meter.max = needed;
       ui.meter.value = Math.min(message.held, needed);
       const template = prompt.index < 0 ? S.calibrating : S.progress;
-      say(ui.progress, fmt(template, { index: prompt.index + 1, total: prompt.total, held: message.held, needed }));
+      const progress = fmt(template, { index: prompt.index + 1, total: prompt.total, held: message.held, needed });
+      if (ui.progress.textContent !== progress) say(ui.progress, progress); // unchanged: not re-read
       if (message.held > 0) say(ui.advice, "");
+      if (message.held > 0 && held === 0 && prompt.index >= 0) voice.tone("hold"); // hold still
+      held = message.held;
       scheduleFrame();
       break;
     }
     case "advice":
       say(ui.advice, message.text);
+      voice.hint(message.text);
       ui.stage.classList.remove("is-good");
+      break;
+    case "placement":
+      // Where the face is against the oval, in words (the server measures it on each frame).
+      if (ui.where.textContent !== message.text) {
+        say(ui.where, message.text);
+        voice.hint(message.text);
+      }
+      break;
+    case "time":
+      if (message.extended) {
+        startClock(message.seconds);
+        voice.announce(fmt(S.time_extended, { s: message.seconds }));
+      } else {
+        ui.moreTime.disabled = true;
+        voice.announce(S.time_refused);
+      }
       break;
     case "error":
       if (FATAL.has(message.reason)) {
         finish();
         say(ui.error, message.text);
+        voice.announce(message.text);
         if (message.reason === "wrong_reference") { // stale photo: re-read the card
           forgetPhoto();
           const reread = document.getElementById("face-reread");
@@ -217,7 +329,8 @@ function onResult(result) {
   finish();
   if (result.passed) {
     forgetPhoto();
-    showPrompt("smile", S.passed);
+    showAndAnnounce("smile", S.passed);
+    voice.tone("done");
     ui.meter.value = ui.meter.max;
     const next = root.dataset.next;
     if (next) window.setTimeout(() => window.location.assign(next), 800);
@@ -226,10 +339,12 @@ function onResult(result) {
   showPrompt("face_front", S.failed);
   const left = Number(result.attempts_left) || 0;
   say(ui.error, [result.text, left > 0 ? fmt(S.attempts_left, { n: left }) : ""].join(" ").trim());
+  voice.announce(`${S.failed} ${ui.error.textContent}`);
   const shown = document.getElementById("face-attempts");
   if (shown) say(shown, left > 0 ? fmt(S.attempts_left, { n: left }) : S.no_attempts);
   if (left > 0) {
     ui.retry.hidden = false;
+    ui.retry.focus();
   } else {
     forgetPhoto(); // final: the counter (市区町村窓口) takes over
     ui.counter.hidden = false;
@@ -239,6 +354,9 @@ function onResult(result) {
 function finish() {
   stopFrames();
   stopCamera();
+  stopClock();
+  setOptionsLocked(false);
+  say(ui.where, "");
   ui.stage.classList.remove("is-good");
   if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
   socket = null;
@@ -253,7 +371,8 @@ function connect() {
   decided = false;
   prompt = { index: -1, total: 0 };
   socket.addEventListener("open", () => {
-    ws.send(JSON.stringify({ type: "reference", photo }));
+    // The pace is only named: the server decides the seconds it means (reset/face_pace.py).
+    ws.send(JSON.stringify({ type: "reference", photo, pace: chosenPace() }));
   });
   socket.addEventListener("message", onMessage);
   socket.addEventListener("close", (event) => {
@@ -264,6 +383,7 @@ function connect() {
     const refused = !running; // never got "ready": the server refused the attempt
     finish();
     say(ui.error, refused ? S.refused : S.network);
+    voice.announce(ui.error.textContent);
     ui.retry.hidden = refused;
   });
 }
@@ -274,6 +394,7 @@ async function begin() {
   ui.counter.hidden = true;
   ui.retry.hidden = true;
   ui.start.disabled = true;
+  voice.unlock(); // a user gesture: tones may play from now on
   photo = photo || readPhoto();
   if (!photo) {
     noPhoto();
@@ -288,10 +409,23 @@ async function begin() {
     ui.start.disabled = false;
     say(ui.prompt, S.start);
     say(ui.error, error && error.message === "unsupported" ? S.camera_unsupported : cameraError(error));
+    voice.announce(ui.error.textContent);
     return;
   }
-  showPrompt("face_front", S.face_front_first);
+  showAndAnnounce("face_front", S.face_front_first);
+  setOptionsLocked(true); // the pace goes with this attempt; a retry may change it
   connect();
+}
+
+function setOptionsLocked(locked) {
+  ui.paces.forEach((input) => {
+    input.disabled = locked;
+  });
+}
+
+function askForMoreTime() {
+  if (!socket || socket.readyState !== WebSocket.OPEN || !running) return;
+  socket.send(JSON.stringify({ type: "more_time" }));
 }
 
 if (root) {
@@ -300,6 +434,8 @@ if (root) {
   if (heading) heading.focus();
   ui.start.addEventListener("click", begin);
   ui.retry.addEventListener("click", begin);
+  ui.moreTime.addEventListener("click", askForMoreTime);
+  restorePace();
   if (!readPhoto()) noPhoto();
   window.addEventListener("pagehide", () => {
     stopFrames();

@@ -289,9 +289,58 @@ def _tab_to(page: Any, element_id: str, limit: int = 60) -> None:
     raise AssertionError(f"Tab never reached #{element_id}")
 
 
-def test_the_card_steps_work_with_the_keyboard_alone(stack: harness.Stack, chromium: Any) -> None:
+# Recorded in the page (issue 18): every text handed to speechSynthesis.speak, every text that
+# appears in an aria-live region, and every tone started. The page's own calls go through; the
+# wrappers only report them to the test (window.__a11yRecord, a Playwright binding).
+A11Y_RECORDER = """
+(() => {
+  const record = (kind, value) => { try { window.__a11yRecord(kind, value); } catch (e) {} };
+  if (window.speechSynthesis) {
+    const speak = window.speechSynthesis.speak.bind(window.speechSynthesis);
+    window.speechSynthesis.speak = (u) => {
+      record("spoken", {text: u.text, lang: u.lang});
+      return speak(u);
+    };
+  }
+  if (window.AudioContext) {
+    const create = AudioContext.prototype.createOscillator;
+    AudioContext.prototype.createOscillator = function () {
+      record("tone", {});
+      return create.call(this);
+    };
+  }
+  new MutationObserver((records) => {  // what each live region says after each change
+    const changed = new Set();
+    for (const r of records) {
+      const node = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      const live = node && node.closest("[aria-live]");
+      if (live) changed.add(live);
+    }
+    for (const live of changed) {
+      const text = live.textContent.trim();
+      if (text) record("live", {id: live.id, text});
+    }
+  }).observe(document, {subtree: true, childList: true, characterData: true});
+})();
+"""
+
+
+def test_the_whole_booking_works_with_the_keyboard_alone(
+    stack: harness.Stack, chromium: Any
+) -> None:
     context = chromium.new_context(locale="ja-JP")
+    context.grant_permissions(["camera"], origin=stack.base_url)
     page = context.new_page()
+    records: list[tuple[str, dict[str, str]]] = []
+    page.expose_function("__a11yRecord", lambda kind, value: records.append((kind, value)))
+    page.add_init_script(A11Y_RECORDER)
+    server: list[dict[str, Any]] = []  # what /ws/face/ said to the page
+
+    def on_socket(ws: Any) -> None:
+        if "/ws/face/" in ws.url:
+            ws.on("framereceived", lambda payload: server.append(json.loads(payload)))
+
+    page.on("websocket", on_socket)
     shot = harness.shooter(page, "keyboard")
     harness.choose(page, stack.base_url, "sign")
     # Each sub-step moves focus to its heading; from there Tab and Enter do everything.
@@ -314,8 +363,52 @@ def test_the_card_steps_work_with_the_keyboard_alone(stack: harness.Stack, chrom
     page.keyboard.press("Enter")
     harness.wait_for_face_page(page)
     assert "{#" not in page.inner_text("body")  # no template comment shows as text
+
+    # The face step by keyboard as well: speech on, the slow pace, both remembered by the page.
+    assert not page.is_checked("#face-voice")  # off by default away from the counter
+    _tab_to(page, "face-voice")
+    page.keyboard.press("Space")
+    _tab_to(page, "face-pace-standard")
+    page.keyboard.press("ArrowDown")
+    assert page.is_checked("#face-pace-slow")
+    page.reload()
+    assert page.is_checked("#face-voice") and page.is_checked("#face-pace-slow")
     _tab_to(page, "face-start")
     shot("face")
+    page.keyboard.press("Enter")
+    # While it runs: the face's place in words, the prompt's time, 「時間を延ばす」 focused.
+    page.locator("#face-where:not(:empty)").wait_for(timeout=60000)
+    assert page.evaluate("() => document.activeElement.id") == "face-more-time"
+    page.keyboard.press("Enter")  # more time (WCAG 2.2.1), given by the server
+    page.locator("#face-announce").filter(has_text="時間を延ばしました").wait_for(timeout=30000)
+    shot("face-running")
+    page.wait_for_url(lambda url: "/reset/reservation/" in url, timeout=120000)
+    assert "パスワード初期化予約完了" in page.inner_text("h1")
+    shot("done")
+
+    # The server chose the prompts' order and applied the pace the page named.
+    ready = next(m for m in server if m["type"] == "ready")
+    assert ready["seconds"] == 45  # 3 × 15 s to calibrate: "slow", decided by the server
+    prompts = [m for m in server if m["type"] == "prompt"]
+    assert [m["prompt"] for m in prompts] == ready["prompts"]
+    assert {m["seconds"] for m in prompts} == {36}
+    extended = [m for m in server if m["type"] == "time"]
+    assert len(extended) == 1 and extended[0]["extended"] is True, extended
+    # The phase's own time once more: 36 s of a prompt, or 45 s if still calibrating.
+    assert 36 < extended[0]["seconds"] <= 90
+    texts = [m["text"] for m in prompts]
+    # Each prompt, in the server's order, was put in the aria-live region as text and spoken.
+    announced = [v["text"] for k, v in records if k == "live" and v["id"] == "face-announce"]
+    assert [t for t in announced if t in texts] == texts, announced
+    spoken = [v for k, v in records if k == "spoken"]
+    assert [v["text"] for v in spoken if v["text"] in texts] == texts, spoken
+    assert {v["lang"] for v in spoken} == {"ja-JP"}
+    assert "顔認証が完了しました。次の画面に進みます。" in [v["text"] for v in spoken]
+    # Where the face is, said in words in its own live region (the clip keeps it in the oval).
+    placed = [m["text"] for m in server if m["type"] == "placement"]
+    assert placed and placed[0] in [v["text"] for k, v in records if k == "live"]
+    # Tones: "hold still" and "done" for each prompt at least.
+    assert sum(1 for k, _ in records if k == "tone") >= 2 * len(texts)
     context.close()
 
 
