@@ -361,18 +361,6 @@ def bridge_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "bridge"]
 
 
-def free_port(*, avoiding: tuple[str, ...] = ()) -> int:
-    """A free loopback port whose digits contain none of `avoiding` (the bridge logs its port,
-    and a test that looks for a PIN in the log must not find it there)."""
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if not any(text in str(port) for text in avoiding):
-            return port
-    raise RuntimeError("no free port")
-
-
 @contextlib.contextmanager
 def running_bridge(
     *args: str, port: int, log_path: Path, program: list[str] | None = None

@@ -33,12 +33,13 @@ from bridge.tests.helpers import (
     PURPOSE_SIGN_RESET,
     SELECT_CARD_FACE,
     Client,
+    free_port,
     new_nonce,
 )
 from mynacard.pins import PinKind
 from mynacard.sim import SimulatedCard, demo_profile
 from mynacard.sim.vpcd import VpcdClient
-from tests.pcsc import BridgeProcess, PcscSim, free_port, running_bridge
+from tests.pcsc import BridgeProcess, PcscSim, running_bridge
 
 pytestmark = pytest.mark.pcsc
 

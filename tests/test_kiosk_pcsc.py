@@ -21,12 +21,12 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from websockets.asyncio.client import connect
 
-from bridge.tests.helpers import CLIENT_LOGGER, DEV_ORIGIN, Client
+from bridge.tests.helpers import CLIENT_LOGGER, DEV_ORIGIN, Client, free_port
 from mynacard.sim import SimulatedCard, demo_profile
 from mynacard.sim.vpcd import VpcdClient
 from reservations.models import Reservation, ReservationState
 from tests.kiosk_open import hours_around_now
-from tests.pcsc import BridgeProcess, PcscSim, free_port, running_bridge
+from tests.pcsc import BridgeProcess, PcscSim, running_bridge
 from tests.test_bridge_pcsc import _wait_card
 
 pytestmark = [pytest.mark.pcsc, pytest.mark.django_db(transaction=True)]
