@@ -170,19 +170,26 @@ class Residents:
         self.interval = 1.0 / fps
         self.serial = 0
 
+    def socket(self, port: int, session_key: str) -> tuple[str, dict[str, Any]]:
+        """The face socket's URL and `websockets.connect` options for one resident's session.
+
+        Plain ws:// to a daphne port here; bench/load.py overrides it for wss:// through nginx.
+        """
+        from django.conf import settings
+
+        headers = {
+            "Origin": f"http://127.0.0.1:{port}",
+            "Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}",
+        }
+        return f"ws://127.0.0.1:{port}/ws/face/", {"additional_headers": headers}
+
     async def attempt(self, port: int, stop_at: float, stats: Stats) -> None:
         import websockets
-        from django.conf import settings
 
         self.serial += 1
         key = await asyncio.to_thread(_make_session, self.photo, self.serial)
-        headers = {
-            "Origin": f"http://127.0.0.1:{port}",
-            "Cookie": f"{settings.SESSION_COOKIE_NAME}={key}",
-        }
-        async with websockets.connect(
-            f"ws://127.0.0.1:{port}/ws/face/", additional_headers=headers, open_timeout=60
-        ) as ws:
+        url, options = self.socket(port, key)
+        async with websockets.connect(url, open_timeout=60, **options) as ws:
             await ws.send(self.reference)
             while True:
                 ready = json.loads(await asyncio.wait_for(ws.recv(), timeout=120))

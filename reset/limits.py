@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.db.models import F
 
 from reset.models import AttemptCounter
@@ -63,24 +63,31 @@ def _window_start(now: datetime, window: int) -> datetime:
 
 
 def consume(limit: Limit, key: str, *, now: datetime | None = None) -> bool:
-    """Count one attempt; True if it is within the limit, False if the limit is already reached."""
+    """Count one attempt; True if it is within the limit, False if the limit is already reached.
+
+    One statement creates the window's row with a count of 1 or adds one to the existing row while
+    it is below the limit, so concurrent requests on several workers are each counted exactly once:
+    one that finds the row being created waits for it and counts against it. (Looking for the row
+    in a second query after an UPDATE that found none refused a request whose window another one
+    had just opened.) PostgreSQL and SQLite (≥ 3.35) both read this upsert.
+    """
     start = _window_start(now or datetime.now(tz=UTC), limit.window)
-    with transaction.atomic():
-        updated = AttemptCounter.objects.filter(
-            kind=limit.kind, key=key, window_start=start, count__lt=limit.attempts
-        ).update(count=F("count") + 1)
-        if updated:
-            return True
-        if AttemptCounter.objects.filter(kind=limit.kind, key=key, window_start=start).exists():
-            logger.info("limit reached kind=%s", limit.kind)
-            return False
-        try:
-            with transaction.atomic():
-                AttemptCounter.objects.create(kind=limit.kind, key=key, window_start=start, count=1)
-        except IntegrityError:
-            # Another worker created the bucket between our two queries; count against it.
-            return consume(limit, key, now=now)
-    return True
+    meta = AttemptCounter._meta
+    q = connection.ops.quote_name
+    table, count = q(meta.db_table), q(meta.get_field("count").column)
+    columns = ", ".join(q(meta.get_field(name).column) for name in ("kind", "key", "window_start"))
+    window = meta.get_field("window_start").get_db_prep_value(start, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}, {count}) VALUES (%s, %s, %s, 1) "  # noqa: S608 - names from the model, values as parameters
+            f"ON CONFLICT ({columns}) DO UPDATE SET {count} = {table}.{count} + 1 "
+            f"WHERE {table}.{count} < %s RETURNING {count}",
+            [limit.kind, key, window, limit.attempts],
+        )
+        counted = cursor.fetchone() is not None
+    if not counted:
+        logger.info("limit reached kind=%s", limit.kind)
+    return counted
 
 
 def refund(limit: Limit, key: str, *, now: datetime | None = None) -> None:

@@ -84,21 +84,8 @@ def build_helper() -> BuiltHelper:
 @contextlib.contextmanager
 def running_helper(binary: Path, *, port: int, origin: str, log: Path) -> Iterator[str]:
     """The built helper with the simulated card, allowing ``origin``; yields its ws:// URL."""
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(  # noqa: S603 - the binary this session built
-            [str(binary), "--simulate", "--port", str(port), "--allow-origin", origin],
-            stdout=subprocess.PIPE, stderr=stderr,
-        )
-        try:
-            assert process.stdout is not None  # noqa: S101 - PIPE above
-            line = process.stdout.readline()
-            if b"LISTENING" not in line:
-                raise AssertionError(f"built helper did not start ({line!r}); log in {log}")
-            yield f"ws://127.0.0.1:{port}/"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    from tests.pcsc import running_bridge
+
+    args = ("--simulate", "--allow-origin", origin)
+    with running_bridge(*args, port=port, log_path=log, program=[str(binary)]) as helper:
+        yield helper.url

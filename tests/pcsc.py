@@ -1,13 +1,12 @@
 """A real pcscd with vsmartcard-vpcd and the simulated card behind it, for tests and benches.
 
-Use the pytest fixture from a test module::
-
-    from tests.pcsc import pcsc_sim  # noqa: F401  (a session-scoped fixture)
+Use the pytest fixture by name in a test module under tests/ (tests/conftest.py provides it)::
 
     def test_something(pcsc_sim: PcscSim) -> None:
         conn = ...connect to pcsc_sim.reader with pyscard...
 
 or the context manager :func:`pcscd_with_simulator` from a script (bench/card_read.py).
+:func:`running_bridge` starts ``myna-bridge`` (from source, or the built helper) in front of it.
 
 Isolation: pcscd's socket directory ``/run/pcscd`` is compiled in (pcsc-lite 1.9), and the
 Debian vpcd reader listens on port 35963. To run next to another pcscd (a socket-activated one
@@ -53,10 +52,12 @@ from tests import prerequisites
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "BridgeProcess",
     "PcscSim",
     "PcscUnavailableError",
     "pcsc_sim",
     "pcscd_with_simulator",
+    "running_bridge",
     "skip_or_fail",
     "unavailable_reason",
 ]
@@ -332,3 +333,51 @@ class PyscardConnection(CardConnection):
         release = getattr(self._connection, "release", None)
         if release is not None:
             release()
+
+
+# --------------------------------------------------------------------------- myna-bridge
+@dataclass(frozen=True)
+class BridgeProcess:
+    """``myna-bridge`` running, its log in a file (the tests read it for secrets)."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def bridge_command() -> list[str]:
+    """myna-bridge of this environment (the console script, else the module)."""
+    script = Path(sys.executable).with_name("myna-bridge")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("myna-bridge")
+    return [found] if found else [sys.executable, "-m", "bridge"]
+
+
+@contextlib.contextmanager
+def running_bridge(
+    *args: str, port: int, log_path: Path, program: list[str] | None = None
+) -> Iterator[BridgeProcess]:
+    """myna-bridge (or `program`: the built helper) with `args` on `port`; waits for its
+    ``LISTENING ws://…`` line and stops it afterwards. Its environment is this process's: with
+    :func:`pcscd_with_simulator` running, ``PCSCLITE_CSOCK_NAME`` leads it to that pcscd."""
+    command = [*(program or bridge_command()), *args, "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own bridge or the helper this run built
+            command, stdout=subprocess.PIPE, stderr=log, env=dict(os.environ), cwd=REPO
+        )
+        try:
+            assert process.stdout is not None  # noqa: S101 - PIPE above
+            line = process.stdout.readline()
+            if not line.startswith(b"LISTENING ws://127.0.0.1:"):
+                raise AssertionError(f"the bridge did not start ({line!r}):\n{_tail(log_path)}")
+            yield BridgeProcess(process, port, log_path)
+        finally:
+            _stop(process, "bridge")

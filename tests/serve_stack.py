@@ -4,6 +4,12 @@ ports, optionally on a PRIVATE PostgreSQL and Redis that a test may stop and sta
 The private servers are started here, in a temporary directory, on their own ports: the machine's
 shared PostgreSQL and Redis are never touched (a fault test stops only what it started).
 Shared by tests/test_deploy_stack.py and bench/load.py.
+
+Ports are free loopback ports the kernel picks, or, with STACK_PORT_RANGE=8600-8699 in the
+environment, free ports of that range only (every port: nginx, workers, bridge, PostgreSQL, Redis).
+On a machine shared with other people, give each of them a range of their own: a port picked from
+the kernel's ephemeral range can be taken by someone's outgoing connection between the pick and
+serve.sh's bind.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -55,6 +62,53 @@ def world_readable_tempdir(prefix: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix))
     path.chmod(0o755)
     return path
+
+
+# --------------------------------------------------------------------------- ports
+PORT_RANGE_VARIABLE = "STACK_PORT_RANGE"
+# Ports handed out by this process: a port is only bound once serve.sh (or the private server)
+# starts, so a second pick before that must not return it again.
+_handed_out: set[int] = set()
+
+
+def port_range() -> range | None:
+    """STACK_PORT_RANGE ("8600-8699", both ends included), or None for the kernel's choice."""
+    value = os.environ.get(PORT_RANGE_VARIABLE, "").strip()
+    if not value:
+        return None
+    low, _, high = value.partition("-")
+    try:
+        first, last = int(low), int(high)
+    except ValueError:
+        raise ValueError(f"{PORT_RANGE_VARIABLE} must look like 8600-8699, not {value!r}") from None
+    if not 1024 <= first <= last <= 65535:
+        raise ValueError(f"{PORT_RANGE_VARIABLE} must lie within 1024-65535, not {value!r}")
+    return range(first, last + 1)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free loopback ports (serve.sh puts worker i on first + i),
+    from STACK_PORT_RANGE when it is set."""
+    allowed = port_range()
+    candidates = iter(allowed) if allowed is not None else (free_port() for _ in range(50))
+    for first in candidates:
+        ports = range(first, first + count)
+        if allowed is not None and ports[-1] not in allowed:
+            break
+        if not _handed_out.intersection(ports) and all(_bindable(p) for p in ports):
+            _handed_out.update(ports)
+            return first
+    where = f"in {PORT_RANGE_VARIABLE}={os.environ.get(PORT_RANGE_VARIABLE)}" if allowed else ""
+    raise RuntimeError(f"no run of {count} free loopback port(s) {where}".rstrip())
 
 
 # --------------------------------------------------------------------------- private PostgreSQL
@@ -106,7 +160,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     datadir.mkdir()
     if os.geteuid() == 0:
         shutil.chown(datadir, "postgres", "postgres")
-    server = PrivatePostgres(datadir=datadir, port=free_port(), bin=pg_bin)
+    server = PrivatePostgres(datadir=datadir, port=free_ports(1), bin=pg_bin)
     server._run("initdb", "-D", str(datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                 "--no-sync")
     server.start()
@@ -155,7 +209,7 @@ class PrivateRedis:
 
 @contextlib.contextmanager
 def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis(port=free_port())
+    server = PrivateRedis(port=free_ports(1))
     server.start()
     try:
         yield server
@@ -218,9 +272,9 @@ def serve(
 ) -> Iterator[ServedStack]:
     """deploy/serve.sh itself (what `make serve` runs), on free ports with private folders."""
     base = world_readable_tempdir("myna-serve-")
-    https_port, http_port = free_port(), free_port()
-    worker_base = _free_port_run(workers)
-    bridge_port = free_port()
+    https_port, http_port = free_ports(1), free_ports(1)
+    worker_base = free_ports(workers)
+    bridge_port = free_ports(1)
     stack = ServedStack(
         base_url=f"https://127.0.0.1:{https_port}",
         worker_ports=[worker_base + i for i in range(workers)],
@@ -270,27 +324,6 @@ def serve(
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
         shutil.rmtree(base, ignore_errors=True)
-
-
-def _free_port_run(count: int) -> int:
-    """A first port such that `count` consecutive loopback ports are free (serve.sh's layout)."""
-    import socket
-
-    for _ in range(50):
-        first = free_port()
-        sockets = []
-        try:
-            for offset in range(count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", first + offset))
-            return first
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no run of free ports")
 
 
 class ResidentSession:

@@ -13,16 +13,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,16 +33,15 @@ from bridge.tests.helpers import (
     PURPOSE_SIGN_RESET,
     SELECT_CARD_FACE,
     Client,
+    free_port,
     new_nonce,
 )
 from mynacard.pins import PinKind
 from mynacard.sim import SimulatedCard, demo_profile
 from mynacard.sim.vpcd import VpcdClient
-from tests import pcsc as _pcsc
-from tests.pcsc import PcscSim
+from tests.pcsc import BridgeProcess, PcscSim, running_bridge
 
 pytestmark = pytest.mark.pcsc
-pcsc_sim = _pcsc.pcsc_sim  # the session-scoped fixture: pcscd + vpcd + the demo card
 
 SHARED_READER = "Virtual PCD 00 00"
 OWN_READER = "Virtual PCD 00 01"
@@ -56,65 +49,14 @@ SECRETS = (DEMO_PIN, DEMO_PASSWORD, "60072320344821", "myna2580")
 _WAIT = 20.0
 
 
-def _free_port() -> int:
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if not any(s in str(port) for s in SECRETS):  # the port is logged
-            return port
-    raise RuntimeError("no free port")
-
-
-@dataclass
-class BridgeProcess:
-    """``myna-bridge`` in real PC/SC mode, logging at its most verbose level to a file."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/"
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def _bridge_command() -> list[str]:
-    script = Path(sys.executable).with_name("myna-bridge")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("myna-bridge")
-    return [found] if found else [sys.executable, "-m", "bridge"]
-
-
 @pytest.fixture(scope="module")
-def bridge_process(pcsc_sim: PcscSim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    BridgeProcess
-]:
-    port = _free_port()
+def bridge_process(
+    pcsc_sim: PcscSim, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BridgeProcess]:
     log_path = tmp_path_factory.mktemp("bridge") / "bridge.log"
-    with log_path.open("wb") as log:
-        # PCSCLITE_CSOCK_NAME (set by tests.pcsc) is inherited: the bridge talks to that pcscd.
-        process = subprocess.Popen(
-            [*_bridge_command(), "--port", str(port), "--log-level", "TRAFFIC"],
-            stdout=subprocess.PIPE, stderr=log, env=dict(os.environ),
-            cwd=Path(__file__).resolve().parents[1],
-        )
-        assert process.stdout is not None
-        line = process.stdout.readline().decode()
-        assert line.startswith("LISTENING ws://127.0.0.1:"), (line, log_path.read_text())
-        try:
-            yield BridgeProcess(process, port, log_path)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    port = free_port(avoiding=SECRETS)  # the port is logged
+    with running_bridge("--log-level", "TRAFFIC", port=port, log_path=log_path) as bridge:
+        yield bridge
 
 
 class _HookedCard(SimulatedCard):

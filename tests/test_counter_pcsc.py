@@ -30,11 +30,9 @@ from mynacard.issuer import CounterCredential, IssuerSW
 from mynacard.sim import SimulatedCard, demo_profile
 from mynacard.sim.vpcd import VpcdClient
 from reservations.audit_log import AuditRecord, verify_chain
-from tests import pcsc as _pcsc
 from tests.pcsc import PcscSim, PyscardConnection
 
 pytestmark = [pytest.mark.pcsc, pytest.mark.django_db]
-pcsc_sim = _pcsc.pcsc_sim
 
 READER = "Virtual PCD 00 01"
 AUTH_PIN, SIGN_PASSWORD, FOUR_DIGIT = "2580", "MYNA2580", "2580"

@@ -90,6 +90,22 @@ def _ready(port: int) -> tuple[int, dict[str, Any]]:
     return status, json.loads(body)
 
 
+def _until_every_worker_says(stack: serve_stack.ServedStack, reason: str) -> None:
+    """Every worker's /readyz answers 503 with this one reason (within 30 s)."""
+    unavailable = (503, {"status": "unavailable", "reasons": [reason]})
+    for port in stack.worker_ports:
+        _wait_for(lambda p=port: _ready(p) == unavailable, timeout=30,
+                  what=f"worker {port} saying {reason}")
+
+
+def _until_every_worker_is_ready(stack: serve_stack.ServedStack) -> float:
+    """Seconds until the last worker's /readyz answered 200 again (within 60 s each)."""
+    return max(
+        _wait_for(lambda p=port: _ready(p)[0] == 200, timeout=60, what=f"worker {port} ready")
+        for port in stack.worker_ports
+    )
+
+
 def test_a_resident_books_through_the_proxy_over_https_and_wss(
     stack: serve_stack.ServedStack,
     backends: tuple[serve_stack.PrivatePostgres, serve_stack.PrivateRedis],
@@ -163,13 +179,7 @@ def test_readyz_follows_the_database_and_recovers_by_itself(
 
     pg.stop()
     try:
-        for port in stack.worker_ports:
-            _wait_for(
-                lambda p=port: _ready(p) == (
-                    503, {"status": "unavailable", "reasons": ["database_unavailable"]}
-                ),
-                timeout=30, what=f"worker {port} saying the database is down",
-            )
+        _until_every_worker_says(stack, "database_unavailable")
         # A liveness probe still answers: the process is fine, it is waiting for its database.
         for port in stack.worker_ports:
             assert serve_stack.get(f"http://127.0.0.1:{port}/healthz")[0] == 200
@@ -177,10 +187,7 @@ def test_readyz_follows_the_database_and_recovers_by_itself(
         status_down, _ = resident.open("/reset/card/")
     finally:
         pg.start()
-    recovered = max(
-        _wait_for(lambda p=port: _ready(p)[0] == 200, timeout=60, what=f"worker {port} ready")
-        for port in stack.worker_ports
-    )
+    recovered = _until_every_worker_is_ready(stack)
     print(f"\n[deploy] PostgreSQL down: a mid-wizard page answered {status_down}; "
           f"workers ready again {recovered:.2f}s after it was back")
     assert status_down >= 500
@@ -208,13 +215,7 @@ def test_readyz_follows_redis_and_recovers_by_itself(
     assert loop.run_until_complete(_watch(face, 6)) == "open"  # longer than the 5 s blocking pop
     redis.stop()
     try:
-        for port in stack.worker_ports:
-            _wait_for(
-                lambda p=port: _ready(p) == (
-                    503, {"status": "unavailable", "reasons": ["redis_unavailable"]}
-                ),
-                timeout=30, what=f"worker {port} saying Redis is down",
-            )
+        _until_every_worker_says(stack, "redis_unavailable")
         # Pages do not need Redis (only the channel layer does): they still answer.
         status_down, _ = resident.open("/reset/card/")
         # The open face check goes on: it needs no channel layer (issue 14; reset/face_consumer.py
@@ -222,10 +223,7 @@ def test_readyz_follows_redis_and_recovers_by_itself(
         open_check = loop.run_until_complete(_watch(face, 10))
     finally:
         redis.start()
-    recovered = max(
-        _wait_for(lambda p=port: _ready(p)[0] == 200, timeout=60, what=f"worker {port} ready")
-        for port in stack.worker_ports
-    )
+    recovered = _until_every_worker_is_ready(stack)
     try:
         fresh = loop.run_until_complete(_open_face_socket(stack, after))
         new_check = loop.run_until_complete(_watch(fresh, 6))

@@ -13,7 +13,6 @@ import asyncio
 import base64
 import json
 import os
-import subprocess
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,17 +21,15 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from websockets.asyncio.client import connect
 
-from bridge.tests.helpers import CLIENT_LOGGER, DEV_ORIGIN, Client
+from bridge.tests.helpers import CLIENT_LOGGER, DEV_ORIGIN, Client, free_port
 from mynacard.sim import SimulatedCard, demo_profile
 from mynacard.sim.vpcd import VpcdClient
 from reservations.models import Reservation, ReservationState
-from tests import pcsc as _pcsc
 from tests.kiosk_open import hours_around_now
-from tests.pcsc import PcscSim
-from tests.test_bridge_pcsc import BridgeProcess, _bridge_command, _free_port, _wait_card
+from tests.pcsc import BridgeProcess, PcscSim, running_bridge
+from tests.test_bridge_pcsc import _wait_card
 
 pytestmark = [pytest.mark.pcsc, pytest.mark.django_db(transaction=True)]
-pcsc_sim = _pcsc.pcsc_sim
 
 READER = "Virtual PCD 00 01"
 AUTH_PIN, SIGN_PASSWORD = "2580", "MYNA2580"
@@ -46,28 +43,14 @@ def kiosk_open_now(settings: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def kiosk_bridge(pcsc_sim: PcscSim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    BridgeProcess
-]:
-    port = _free_port()
+def kiosk_bridge(
+    pcsc_sim: PcscSim, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BridgeProcess]:
     log_path = tmp_path_factory.mktemp("kiosk-bridge") / "bridge.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*_bridge_command(), "--kiosk", "--port", str(port), "--log-level", "TRAFFIC"],
-            stdout=subprocess.PIPE, stderr=log, env=dict(os.environ),
-        )
-        assert process.stdout is not None
-        line = process.stdout.readline().decode()
-        assert line.startswith("LISTENING ws://127.0.0.1:"), (line, log_path.read_text())
-        try:
-            yield BridgeProcess(process, port, log_path)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    port = free_port(avoiding=(AUTH_PIN, SIGN_PASSWORD))  # the port is logged
+    args = ("--kiosk", "--log-level", "TRAFFIC")
+    with running_bridge(*args, port=port, log_path=log_path) as bridge:
+        yield bridge
 
 
 class Slot:

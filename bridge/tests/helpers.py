@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,19 @@ from websockets.asyncio.client import ClientConnection, connect
 from bridge.config import build_config
 from bridge.server import BridgeServer
 from bridge.simulated import SimulatedBackend
+
+
+def free_port(*, avoiding: tuple[str, ...] = ()) -> int:
+    """A free loopback port whose digits contain none of `avoiding` (the bridge logs its port,
+    and a test that looks for a PIN in the log must not find it there)."""
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if not any(text in str(port) for text in avoiding):
+            return port
+    raise RuntimeError("no free port")
+
 
 DEV_ORIGIN = "http://localhost:8000"
 DEMO_PIN = "2580"

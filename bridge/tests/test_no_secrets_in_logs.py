@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 
 import pytest
 from websockets.asyncio.client import connect
@@ -19,6 +18,7 @@ from bridge.tests.helpers import (
     PURPOSE_AUTH_RESET,
     PURPOSE_SIGN_RESET,
     Client,
+    free_port,
     new_nonce,
     start_bridge,
 )
@@ -27,24 +27,14 @@ WRONG_PIN = "7391"  # a wrong try is as secret as the right one (it may be a nea
 SECRETS = (DEMO_PIN, DEMO_PASSWORD, "60072320344821", "myna2580", WRONG_PIN)
 
 
-def _port_without_secrets() -> int:
-    """A free port whose digits cannot contain a secret by accident (the port is logged)."""
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if not any(s in str(port) for s in SECRETS):
-            return port
-    raise RuntimeError("no suitable port")
-
-
 async def test_secrets_never_reach_the_logs_at_the_lowest_level(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(1)  # below DEBUG and mynacard's TRAFFIC level: everything
     for name in ("websockets", "websockets.server", "mynacard", "bridge", "asyncio"):
         caplog.set_level(1, logger=name)
-    server = await start_bridge(SimulatedBackend(), port=_port_without_secrets())
+    port = free_port(avoiding=SECRETS)  # the port is logged
+    server = await start_bridge(SimulatedBackend(), port=port)
     try:
         url = f"ws://127.0.0.1:{server.port}/"
         async with connect(url, origin=DEV_ORIGIN, logger=CLIENT_LOGGER) as ws:  # type: ignore[arg-type]

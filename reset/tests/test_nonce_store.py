@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from io import StringIO
@@ -12,12 +12,12 @@ from unittest.mock import patch
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import QuerySet
 
 from reset import nonces
 from reset.limits import session_key_hash
 from reset.models import ServerNonce
+from reset.tests.races import race, require_postgres
 
 pytestmark = [pytest.mark.backends]
 
@@ -106,43 +106,6 @@ def test_housekeeping_deletes_expired_nonces_of_every_session() -> None:
 # ---------------------------------------------------------------- concurrency
 
 
-@pytest.fixture
-def postgres_only() -> None:
-    # SQLite serialises writers on a database-wide lock; its in-memory test database answers a
-    # concurrent writer with "database table is locked" instead of waiting, so a race there
-    # measures the lock, not take(). Production runs PostgreSQL, where rows are locked one by one.
-    if connection.vendor != "postgresql":
-        pytest.skip("the race runs on PostgreSQL (scripts/test.sh, -m backends)")
-
-
-def _race(work: Callable[[], NonceCheck], threads: int = 2) -> list[NonceCheck | BaseException]:
-    """Run `work` in `threads` real threads, each on its own database connection."""
-    results: list[NonceCheck | BaseException] = []
-    lock = threading.Lock()
-    start = threading.Barrier(threads)
-
-    def run() -> None:
-        from django.db import connection as own
-
-        try:
-            start.wait(timeout=10)
-            outcome: NonceCheck | BaseException = work()
-        except BaseException as exc:  # reported to the test, not swallowed
-            outcome = exc
-        finally:
-            own.close()
-        with lock:
-            results.append(outcome)
-
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=30)
-    assert not any(worker.is_alive() for worker in workers)
-    return results
-
-
 @contextmanager
 def both_read_before_either_deletes() -> Iterator[None]:
     """Force the worst interleaving: every racer has looked the nonce up before any deletes it.
@@ -168,19 +131,21 @@ def both_read_before_either_deletes() -> Iterator[None]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_racing_takes_of_one_nonce_let_exactly_one_through(postgres_only: None) -> None:
+def test_two_racing_takes_of_one_nonce_let_exactly_one_through() -> None:
+    require_postgres()
     value = nonces.issue(MINE, SIGN)
     with both_read_before_either_deletes():
-        results = _race(lambda: nonces.take(MINE, value, SIGN))
+        results = race(lambda: nonces.take(MINE, value, SIGN))
     assert sorted(map(str, results)) == sorted([str(NonceCheck.OK), str(NonceCheck.UNKNOWN)])
     assert not ServerNonce.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_many_racing_takes_let_exactly_one_through_each_time(postgres_only: None) -> None:
+def test_many_racing_takes_let_exactly_one_through_each_time() -> None:
+    require_postgres()
     for _ in range(10):
         value = nonces.issue(MINE, SIGN)
-        results = _race(partial(nonces.take, MINE, value, SIGN), threads=4)
+        results = race(partial(nonces.take, MINE, value, SIGN), threads=4)
         assert [r for r in results if isinstance(r, BaseException)] == []
         assert results.count(NonceCheck.OK) == 1
         assert results.count(NonceCheck.UNKNOWN) == 3

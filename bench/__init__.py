@@ -1,0 +1,1 @@
+"""Benchmarks, run as `.venv/bin/python bench/NAME.py`; a package so that they share code."""
