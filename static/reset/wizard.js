@@ -148,6 +148,8 @@ $("card-face-form").addEventListener("submit", async (event) => {
   if (!(await progress("card_face"))) return;
   memory.items = values;
   memory.typed = raw;
+  // "What you typed is gone" no longer applies once it is typed again.
+  for (const id of ["card-rewound", "card-reloaded"]) if ($(id)) $(id).hidden = true;
   for (const id of ["birth_date", "expiry_date", "security_code"]) $(id).value = "";
   for (const id of ["birth_date-both", "expiry_date-both"]) $(id).textContent = "";
   show("reader");
