@@ -112,3 +112,15 @@ def test_the_help_page_is_written_for_residents_not_developers(client: Client) -
     placement = body[body.index('id="card-placement"'):]
     assert placement.count("<img ") >= 2
     assert "インストール" in body
+
+
+@pytest.mark.parametrize("url", ["/", "/reset/card/", "/reset/face/"])
+def test_wizard_pages_are_never_cached_so_back_asks_the_server(client: Client, url: str) -> None:
+    """Back/Forward onto a cached wizard page showed a step the server had left (issue 14)."""
+    if url == "/reset/face/":
+        put_state(client, step=str(Step.FACE), **PASSED)
+    else:
+        put_state(client, step=str(Step.CARD_FACE))
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]

@@ -220,6 +220,11 @@ def test_a_wrong_password_shows_tries_left(stack: harness.Stack, chromium: Any) 
     harness.submit_password(page, harness.DEMO["auth_pin"])
     harness.wait_for_face_page(page)
     shot("after-right-pin")
+    # Back from the face page: not a cached, empty card page whose 次へ then fails, but the
+    # server's answer: the resident is at the face step (the pages are never cached).
+    page.go_back()
+    page.wait_for_url("**/reset/face/")
+    page.locator("#face-start").wait_for(state="visible")
 
     # Without the chip photo (another tab, Back/Forward) the page offers the way back to it.
     page.evaluate("() => sessionStorage.clear()")
