@@ -374,6 +374,7 @@ function showPasswordForm(triesLeft) {
 
 async function loadCardStatus() {
   const box = $("status-progress");
+  $("status-retry").hidden = true;
   box.className = "status-box";
   box.textContent = S["status.reading"];
   $("route-box").hidden = true;
@@ -384,6 +385,7 @@ async function loadCardStatus() {
   } catch (error) {
     box.className = "status-box bad";
     box.textContent = `${S["status.failed"]} ${error.fix || ""}`;
+    $("status-retry").hidden = false;
     return;
   }
   box.textContent = "";
@@ -431,6 +433,8 @@ async function checkCardFaceItems(pinB) {
     const reply = (error && error.reply) || {};
     // A helper older than this command: RESERVE still checks the items, later.
     if (reply.msg === "UNKNOWN_COMMAND") { box.textContent = ""; return true; }
+    // The counter fell to one since it was read (another program?): ask, as for any last try.
+    if (reply.reason === "LAST_TRY_CONFIRMATION_REQUIRED" && !confirm) return checkCardFaceItems({ tries_left: 1 });
     return cardFaceCheckFailed(reply);
   }
   box.className = "status-box good";
@@ -449,12 +453,11 @@ function cardFaceCheckFailed(reply) {
   } else if (reply.reason === "PIN_BLOCKED" && reply.pin === "visual_pin_b") {
     box.className = "status-box bad";
     box.textContent = S["err.pin_b.blocked"];
-  } else if (reply.reason === "LAST_TRY_CONFIRMATION_REQUIRED") {
-    // The counter changed since it was read (another program?): read it again and ask.
-    loadCardStatus();
   } else {
+    // The card moved, the reader went away…: nothing was learnt about the items; try again.
     box.className = "status-box bad";
     box.textContent = `${S["check.pin_b.failed"]} ${reply.fix || ""}`;
+    $("status-retry").hidden = false;
   }
   return false;
 }
@@ -526,6 +529,8 @@ $("pin").addEventListener("input", () => {
     $("pin-error").textContent = "";
   }
 });
+
+$("status-retry").addEventListener("click", loadCardStatus);
 
 $("password-form").addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -551,6 +551,7 @@ def test_the_card_face_items_are_checked_on_the_card_before_the_password(
     page = context.new_page()
     sent: list[dict[str, Any]] = []
     one_pin_b_try_left = {"on": False}
+    card_moves_at_the_check = {"on": False}
 
     # The real bridge and simulated card answer; the page's commands are recorded, and for the
     # last-try part the card status is made to say 照合番号B has one try left (the shared demo
@@ -559,7 +560,15 @@ def test_the_card_face_items_are_checked_on_the_card_before_the_password(
         server = ws.connect_to_server()
 
         def from_page(message: str | bytes) -> None:
-            sent.append(json.loads(message))
+            body = json.loads(message)
+            sent.append(body)
+            if card_moves_at_the_check["on"] and body["cmd"] == "CHECK_CARD_FACE_ITEMS":
+                card_moves_at_the_check["on"] = False
+                ws.send(json.dumps({
+                    "msg": "CARD_FACE_ITEMS", "id": body["id"], "ok": False,
+                    "reason": "CARD_REMOVED", "fix": "カードをもう一度置いてください。",
+                }))
+                return
             server.send(message)
 
         def from_bridge(message: str | bytes) -> None:
@@ -644,4 +653,17 @@ def test_the_card_face_items_are_checked_on_the_card_before_the_password(
     # The right items restored the counter on the card (the real bridge's answer).
     assert "残り10回" in page.locator("#status-rows tr", has_text="照合番号B").inner_text()
     shot("items-match")
+
+    # The card moved during the check: nothing is known about the items; the page says so and
+    # offers the check again, without a way round it to the password.
+    page.click("#back-from-password")
+    harness.wait_for_card(page)
+    card_moves_at_the_check["on"] = True
+    page.click("#reader-next")
+    page.locator("#status-retry").wait_for(state="visible", timeout=30000)
+    assert "照合できませんでした" in page.inner_text("#status-progress")
+    assert page.locator("#password-form").is_hidden()
+    page.click("#status-retry")
+    page.locator("#password-form").wait_for(state="visible", timeout=30000)
+    assert page.locator("#status-retry").is_hidden()
     context.close()
