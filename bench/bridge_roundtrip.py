@@ -6,7 +6,8 @@ Two runs in this one process, same client code, same card profile:
 * vpcd: the bridge in real PC/SC mode behind pcscd + vsmartcard-vpcd + the simulator
   (tests/pcsc.py; needs root, pcscd and vpcd — skipped with a note otherwise).
 
-Prints the median time of each flow per run, the ratio vpcd / in-process, and how many
+Prints the median time of each flow per run, the ratio vpcd / in-process, what the card page's
+early CHECK_CARD_FACE_ITEMS adds (wizard / combined, in the same run), and how many
 WebSocket round trips (commands awaiting a reply) a reservation costs with the combined RESERVE
 command and with READ_CARD_FACE + AUTHENTICATE. Usage: ``python bench/bridge_roundtrip.py [-n 20]``
 """
@@ -77,6 +78,13 @@ async def _combined_flow(page: Page) -> None:
     await page.call("RESERVE", purpose=PURPOSE, nonce=_nonce(), pin=PIN, **FACE)
 
 
+async def _wizard_flow(page: Page) -> None:
+    """What the card page does: the card-face items are checked before the password is asked."""
+    await page.call("GET_CARD_STATUS")
+    await page.call("CHECK_CARD_FACE_ITEMS", **FACE)
+    await page.call("RESERVE", purpose=PURPOSE, nonce=_nonce(), pin=PIN, **FACE)
+
+
 async def _measure(
     backend: ReaderBackend, reader: str | None, runs: int
 ) -> dict[str, Any]:
@@ -86,7 +94,7 @@ async def _measure(
     try:
         url = f"ws://127.0.0.1:{server.port}/"
         flows: dict[str, Callable[[Page], Awaitable[None]]] = {
-            "split": _split_flow, "combined": _combined_flow,
+            "split": _split_flow, "combined": _combined_flow, "wizard": _wizard_flow,
         }
         for name, flow in flows.items():
             times = []
@@ -142,6 +150,7 @@ def main() -> int:
     labels = {
         "split": "status + READ_CARD_FACE + AUTHENTICATE",
         "combined": "status + RESERVE",
+        "wizard": "status + CHECK_CARD_FACE_ITEMS + RESERVE",
     }
     for name, label in labels.items():
         base, _ = local[name]
@@ -150,6 +159,10 @@ def main() -> int:
             print(f"{label:<42}{base * 1000:>10.1f}ms{over * 1000:>10.1f}ms{over / base:>8.2f}")
         else:
             print(f"{label:<42}{base * 1000:>10.1f}ms{'n/a':>12}{'':>8}")
+    for run, results in (("in-process", local), ("vpcd", remote)):
+        if isinstance(results, dict):
+            extra = results["wizard"][0] / results["combined"][0]
+            print(f"the early card-face check, {run}: wizard / combined = {extra:.2f}")
     print("WebSocket round trips per reservation (commands awaiting a reply):")
     for name, label in labels.items():
         line = f"  {label}: {local[name][1]} with one reader (HELLO included)"

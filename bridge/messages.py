@@ -279,6 +279,21 @@ class CardStatus(Message):
 
 
 @dataclass(frozen=True)
+class CardFaceItemsChecked(Message):
+    """CHECK_CARD_FACE_ITEMS: 照合番号B is right; its counter is back at the maximum (spec §4.4)."""
+
+    MSG: ClassVar[str] = "CARD_FACE_ITEMS"
+    pin: PinKind
+    max_tries: int | None
+
+    def body(self) -> dict[str, Any]:
+        # A right VERIFY restores the counter (spec §4.4); it is not read again, as some cards
+        # answer the empty VERIFY with 9000 right after a successful one.
+        return {"ok": True, "pin": self.pin.value, "tries_left": self.max_tries,
+                "max_tries": self.max_tries}
+
+
+@dataclass(frozen=True)
 class CardFace(Message):
     """READ_CARD_FACE: the signed card face and the chip photo."""
 
@@ -473,7 +488,8 @@ class Status(Message):
 
 #: Every message class, for the test that checks them against docs/bridge-protocol.md.
 MESSAGE_TYPES: tuple[type[Message], ...] = (
-    Invalid, UnknownCommand, BadState, CommandFailed, HelloReply, Readers, CardStatus, CardFace,
+    Invalid, UnknownCommand, BadState, CommandFailed, HelloReply, Readers, CardStatus,
+    CardFaceItemsChecked, CardFace,
     Authentication, Evidence, AuthCertificateReply, ApduResponse, Cancelled, DiagnosticsReport,
     SimCardDone, ReaderEvent,
     CardStatusEvent, Service, Status,

@@ -47,6 +47,7 @@ REPLIES: Mapping[str, str] = {
     "GET_READERS": messages.Readers.MSG,
     "SELECT_READER": messages.Readers.MSG,
     "GET_CARD_STATUS": messages.CardStatus.MSG,
+    "CHECK_CARD_FACE_ITEMS": messages.CardFaceItemsChecked.MSG,
     "READ_CARD_FACE": messages.CardFace.MSG,
     "AUTHENTICATE": messages.Authentication.MSG,
     "RESERVE": messages.Evidence.MSG,
@@ -121,6 +122,17 @@ class GetCardStatus:
 
 
 @dataclass(frozen=True)
+class CheckCardFaceItems:
+    """VERIFY 照合番号B alone, right after the card is placed: are the card-face items right?
+
+    Issue 14: a wrong item used to be found only after the PIN was typed. Nothing is read.
+    """
+
+    items: CardFaceItems
+    confirm_last_try: bool
+
+
+@dataclass(frozen=True)
 class ReadCardFace:
     """Open the 券面AP with 照合番号B, read the signed card face, have the card key sign."""
 
@@ -184,6 +196,7 @@ Command = (
     | GetReaders
     | SelectReader
     | GetCardStatus
+    | CheckCardFaceItems
     | ReadCardFace
     | Authenticate
     | Reserve
@@ -194,8 +207,8 @@ Command = (
     | RelayApdu
 )
 CARD_WORKFLOWS = frozenset({
-    "GET_CARD_STATUS", "READ_CARD_FACE", "AUTHENTICATE", "RESERVE", "GET_AUTH_CERTIFICATE",
-    "RELAY_APDU",
+    "GET_CARD_STATUS", "CHECK_CARD_FACE_ITEMS", "READ_CARD_FACE", "AUTHENTICATE", "RESERVE",
+    "GET_AUTH_CERTIFICATE", "RELAY_APDU",
 })
 
 
@@ -392,6 +405,11 @@ def parse_command(envelope: Envelope, *, simulate: bool, kiosk: bool = False) ->
             return SelectReader(reader=_string(body, "reader", max_length=MAX_READER_NAME))
         case "GET_CARD_STATUS":
             return GetCardStatus()
+        case "CHECK_CARD_FACE_ITEMS":
+            return CheckCardFaceItems(
+                items=_card_face_items(body),
+                confirm_last_try=_bool(body, "confirm_last_try", default=False),
+            )
         case "READ_CARD_FACE":
             challenge = _challenge(body)
             return ReadCardFace(

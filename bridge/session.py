@@ -40,6 +40,7 @@ from bridge.protocol import (
     ArgumentError,
     Authenticate,
     Cancel,
+    CheckCardFaceItems,
     Command,
     Envelope,
     GetAuthCertificate,
@@ -64,6 +65,7 @@ from bridge.workflows import (
     auth_certificate,
     authenticate,
     card_status,
+    check_card_face_items,
     read_card_face,
     relay_apdu,
     reserve,
@@ -306,8 +308,8 @@ class ClientSession:
                 self._refresh()  # READER event now, not at the next poll
                 self._reply(SimCardDone(present=present), envelope)
             case (
-                GetCardStatus() | ReadCardFace() | Authenticate() | Reserve()
-                | GetAuthCertificate() | RelayApdu()
+                GetCardStatus() | CheckCardFaceItems() | ReadCardFace() | Authenticate()
+                | Reserve() | GetAuthCertificate() | RelayApdu()
             ):
                 self._start_workflow(command, envelope)
 
@@ -385,6 +387,8 @@ def _run_workflow(command: Command, context: WorkflowContext) -> Message:
     match command:
         case GetCardStatus():
             return card_status(context)
+        case CheckCardFaceItems():
+            return check_card_face_items(context, command)
         case ReadCardFace():
             return read_card_face(context, command)
         case Authenticate():

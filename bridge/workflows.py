@@ -25,6 +25,7 @@ from bridge.messages import (
     Binding,
     CardFace,
     CardFaceEvidence,
+    CardFaceItemsChecked,
     CardReport,
     CardStatus,
     Evidence,
@@ -35,6 +36,7 @@ from bridge.protocol import (
     Authenticate,
     CardFaceItems,
     Challenge,
+    CheckCardFaceItems,
     ReadCardFace,
     RelayApdu,
     Reserve,
@@ -388,6 +390,31 @@ def _jpki_precheck(connection: GuardedConnection, key: KeyKind) -> PinStatus:
             key=key.key_name,
         )
     return jpki.pin_status(key.pin_kind)
+
+
+def check_card_face_items(
+    context: WorkflowContext, command: CheckCardFaceItems
+) -> CardFaceItemsChecked:
+    """照合番号B alone, as soon as the card is placed: a wrong card-face item is reported before
+    the resident types a password (issue 14). The counter first (no try), the last-try guard,
+    one VERIFY; nothing is read and nothing signed. The link is closed with a card reset
+    (``exclusive_required``), so the verified state does not outlive the command.
+    """
+    progress = _Progress(
+        context, ("connecting", "checking_counters", "verifying_card_face_items")
+    )
+    with _open(context, progress, exclusive_required=True) as connection:
+        progress.step("checking_counters")
+        _my_number_card(connection)
+        visual = VisualApSession(connection)
+        status = visual.pin_b_status()
+        progress.step("verifying_card_face_items")
+        _guarded_verify(
+            status,
+            confirm_last_try=command.confirm_last_try,
+            verify=lambda: visual.verify_pin_b(command.items.pin_b),
+        )
+    return CardFaceItemsChecked(pin=status.kind, max_tries=status.max_tries)
 
 
 def read_card_face(context: WorkflowContext, command: ReadCardFace) -> CardFace:

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mynacard.targets import TargetPassword
@@ -107,6 +108,7 @@ def _shown_reservation(request: HttpRequest) -> Reservation | None:
     return reservation_cookie.find(request, request.GET.get("id"))
 
 
+@never_cache  # Back/Forward asks the server, which knows the wizard's step (issue 14)
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     # Every reservation of this browser whose deadline is still shown (署名用 and 利用者証明用
@@ -165,6 +167,7 @@ def choose(request: HttpRequest) -> HttpResponse:
     return render(request, "reset/choose.html")
 
 
+@never_cache  # Back/Forward asks the server, which knows the wizard's step (issue 14)
 @require_GET
 def card(request: HttpRequest) -> HttpResponse:
     state = wizard_state.load(request.session)
@@ -208,6 +211,7 @@ def card(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache  # Back/Forward asks the server, which knows the wizard's step (issue 14)
 @require_GET
 def face(request: HttpRequest) -> HttpResponse:
     state = wizard_state.load(request.session)
@@ -236,6 +240,7 @@ def face(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def done(request: HttpRequest) -> HttpResponse:
     """The face check passed: book the reservation once, forget the wizard, show the deadline."""
@@ -253,6 +258,7 @@ def done(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@never_cache  # Back/Forward asks the server, which knows the wizard's step (issue 14)
 @require_GET
 def reservation(request: HttpRequest) -> HttpResponse:
     booked = _shown_reservation(request)

@@ -247,6 +247,25 @@ async def test_last_try_guard_and_locked_key_over_pcsc(page: Client, own_card: O
     assert status["card"]["routes"][PURPOSE_SIGN_RESET]["possible"] is False
 
 
+async def test_card_face_items_checked_over_pcsc_before_any_password(
+    page: Client, own_card: OwnCard
+) -> None:
+    wrong = await page.call(
+        "CHECK_CARD_FACE_ITEMS", "CARD_FACE_ITEMS", **{**DEMO_FACE, "security_code": "0000"}
+    )
+    assert (wrong["reason"], wrong["pin"], wrong["tries_left"]) == ("WRONG_PIN", "visual_pin_b", 9)
+    assert own_card.card.tries_left(PinKind.VISUAL_PIN_B) == 9
+    right = await page.call("CHECK_CARD_FACE_ITEMS", "CARD_FACE_ITEMS", **DEMO_FACE)
+    assert right["ok"] is True, right
+    assert right["tries_left"] == 10
+    assert own_card.card.tries_left(PinKind.VISUAL_PIN_B) == 10
+    # One VERIFY each, of 照合番号B only; the card face was never selected, nothing signed.
+    assert own_card.verifies_with_data() == 2
+    assert SELECT_CARD_FACE not in own_card.apdus
+    assert not [a for a in own_card.apdus if a[:2] == b"\x80\x2a"]
+    assert own_card.card.tries_left(PinKind.JPKI_AUTH) == 3
+
+
 async def test_card_removed_mid_read_over_pcsc(page: Client, own_card: OwnCard) -> None:
     own_card.stop_at_read = 2
     reply = await page.call(
@@ -269,6 +288,8 @@ async def test_no_secret_reaches_the_bridge_log_at_traffic_level(
     bridge_process: BridgeProcess, page: Client
 ) -> None:
     await _select_shared(page)
+    checked = await page.call("CHECK_CARD_FACE_ITEMS", "CARD_FACE_ITEMS", **DEMO_FACE)
+    assert checked["ok"] is True, checked
     for purpose, pin in ((PURPOSE_SIGN_RESET, DEMO_PIN), (PURPOSE_AUTH_RESET, DEMO_PASSWORD)):
         reply = await page.call(
             "RESERVE", "EVIDENCE", purpose=purpose, nonce=new_nonce(), pin=pin, **DEMO_FACE

@@ -71,6 +71,7 @@ async def _a_session_using_every_message() -> list[dict[str, Any]]:
             await page.call("GET_READERS", "READERS")
             await page.call("SELECT_READER", "READERS", reader="no such reader")
             await page.call("GET_CARD_STATUS", "CARD_STATUS")
+            await page.call("CHECK_CARD_FACE_ITEMS", "CARD_FACE_ITEMS", **DEMO_FACE)
             await page.call(
                 "READ_CARD_FACE", "CARD_FACE", purpose=PURPOSE_SIGN_RESET, nonce=new_nonce(),
                 **DEMO_FACE,

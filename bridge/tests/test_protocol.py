@@ -399,11 +399,12 @@ async def test_a_malformed_pin_is_refused_before_any_apdu(bridge: Bridge, client
         ("2020-07-23", "2019-07-23"),  # expires before its holder was born
     ],
 )
+@pytest.mark.parametrize("cmd", ["READ_CARD_FACE", "CHECK_CARD_FACE_ITEMS"])
 async def test_bad_card_face_items_are_malformed_pin_b_and_never_sent(
-    bridge: Bridge, client: Client, birth: str, expiry: str
+    bridge: Bridge, client: Client, birth: str, expiry: str, cmd: str
 ) -> None:
     reply = await client.call(
-        "READ_CARD_FACE", nonce=new_nonce(), purpose=PURPOSE_SIGN_RESET,
+        cmd, nonce=new_nonce(), purpose=PURPOSE_SIGN_RESET,
         birth_date=birth, expiry_date=expiry, security_code="4821",
     )
     assert reply["reason"] == "MALFORMED_PIN"

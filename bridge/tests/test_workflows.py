@@ -30,6 +30,7 @@ from bridge.tests.helpers import (
     new_nonce,
     start_bridge,
 )
+from mynacard.constants import AID
 from mynacard.evidence import EvidenceError
 from mynacard.pins import PinKind
 from mynacard.records import LABEL_JUKI_CARD, build_certificate_availability, build_token_info
@@ -215,6 +216,73 @@ async def test_wrong_card_face_items_are_wrong_pin_b_and_jpki_untouched(
     assert reply["pin"] == "visual_pin_b"
     assert reply["tries_left"] == 9
     assert bridge.backend.card.tries_left(PinKind.JPKI_AUTH) == 3
+
+
+async def _check_items(
+    client: Client, *, confirm: bool = False, **items: str
+) -> dict[str, object]:
+    return await client.call(
+        "CHECK_CARD_FACE_ITEMS", "CARD_FACE_ITEMS", confirm_last_try=confirm,
+        **{**DEMO_FACE, **items},
+    )
+
+
+async def test_checking_the_card_face_items_verifies_pin_b_alone_and_reads_nothing(
+    bridge: Bridge, client: Client
+) -> None:
+    reply = await _check_items(client)
+    assert reply == {
+        "msg": "CARD_FACE_ITEMS", "ok": True, "pin": "visual_pin_b", "tries_left": 10,
+        "max_tries": 10,
+    }
+    apdus = bridge.gate.apdus
+    assert _verify_with_data(bridge.gate) == 1  # 照合番号B, once; no JPKI PIN
+    assert SELECT_CARD_FACE not in apdus  # the card face is not read
+    assert not [a for a in apdus if a[:2] == b"\x80\x2a"]  # nothing is signed
+    steps = [m["step"] for m in client.received if m["msg"] == "STATUS"]
+    assert steps == ["connecting", "checking_counters", "verifying_card_face_items"]
+    # The link was closed with a card reset: 照合番号B no longer opens the card face.
+    card = bridge.backend.card
+    assert card.process(bytes.fromhex("00A4040C0A") + AID.VISUAL)[1] == 0x9000
+    assert card.process(SELECT_CARD_FACE)[1] == 0x9000
+    assert card.process(bytes.fromhex("00B0000010"))[1] == 0x6982
+
+
+async def test_a_wrong_card_face_item_is_found_before_any_password_and_costs_one_try(
+    bridge: Bridge, client: Client
+) -> None:
+    wrong = await _check_items(client, security_code="0000")
+    assert wrong["ok"] is False
+    assert (wrong["reason"], wrong["pin"], wrong["tries_left"]) == ("WRONG_PIN", "visual_pin_b", 9)
+    assert "0000" not in str(wrong)
+    card = bridge.backend.card
+    assert card.tries_left(PinKind.VISUAL_PIN_B) == 9
+    assert card.tries_left(PinKind.JPKI_AUTH) == 3
+    assert _verify_with_data(bridge.gate) == 1  # never retried on its own
+    # The right items restore the counter (spec §4.4), as RESERVE's VERIFY later would.
+    right = await _check_items(client)
+    assert right["ok"] is True
+    assert card.tries_left(PinKind.VISUAL_PIN_B) == 10
+
+
+async def test_the_last_card_face_try_needs_confirming_and_a_locked_key_sees_no_verify(
+    bridge: Bridge, client: Client
+) -> None:
+    for left in range(9, 0, -1):
+        assert (await _check_items(client, security_code="0000"))["tries_left"] == left
+    sent = _verify_with_data(bridge.gate)
+    guarded = await _check_items(client)
+    assert guarded["reason"] == "LAST_TRY_CONFIRMATION_REQUIRED"
+    assert (guarded["pin"], guarded["tries_left"]) == ("visual_pin_b", 1)
+    assert _verify_with_data(bridge.gate) == sent  # nothing was sent to the card
+    locked = await _check_items(client, confirm=True, security_code="0000")
+    assert locked["reason"] == "PIN_BLOCKED"
+    assert locked["just_blocked"] is True
+    again = await _check_items(client, confirm=True)
+    assert again["reason"] == "PIN_BLOCKED"
+    assert _verify_with_data(bridge.gate) == sent + 1  # a locked key is never sent a VERIFY
+    status = await client.call("GET_CARD_STATUS", "CARD_STATUS")
+    assert "visual_pin_b_blocked" in status["card"]["routes"][PURPOSE_SIGN_RESET]["obstacles"]
 
 
 async def test_cancel_mid_read_stops_before_the_next_apdu_and_resets_the_card(

@@ -99,3 +99,28 @@ def test_the_help_and_guide_pages_have_pictures_of_our_own(
         ElementTree.fromstring(text)  # noqa: S314 - our own file in the repo: well-formed SVG
         # No external assets: nothing but the SVG namespace names a URL.
         assert re.findall(r"https?://[^\"' ]+", text) == ["http://www.w3.org/2000/svg"], path
+
+
+def test_the_help_page_is_written_for_residents_not_developers(client: Client) -> None:
+    """Issue 14: the desktop help told residents to `pip install myna-reset` and showed a
+    ws://127.0.0.1 address. It says what to install, what the reader's light means, and shows
+    how to place the card, as the official app does."""
+    body = client.get("/help/").content.decode()
+    for developer_text in ("pip install", "pip3", "ws://", "127.0.0.1", "localhost", "--port"):
+        assert developer_text not in body, developer_text
+    assert 'id="reader-light"' in body and "ランプ" in body
+    placement = body[body.index('id="card-placement"'):]
+    assert placement.count("<img ") >= 2
+    assert "インストール" in body
+
+
+@pytest.mark.parametrize("url", ["/", "/reset/card/", "/reset/face/"])
+def test_wizard_pages_are_never_cached_so_back_asks_the_server(client: Client, url: str) -> None:
+    """Back/Forward onto a cached wizard page showed a step the server had left (issue 14)."""
+    if url == "/reset/face/":
+        put_state(client, step=str(Step.FACE), **PASSED)
+    else:
+        put_state(client, step=str(Step.CARD_FACE))
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]

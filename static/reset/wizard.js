@@ -14,7 +14,9 @@ const KNOWN_KEY = config.target === "sign" ? "auth" : "sign"; // the key the res
 const KNOWN_PIN = KNOWN_KEY === "auth" ? "jpki_auth" : "jpki_sign";
 const TARGET_PIN = config.target === "sign" ? "jpki_sign" : "jpki_auth";
 
-const memory = { items: null, pin: null, confirmLastTry: false, knownTries: null };
+// items: the validated card-face items (ISO dates) for the bridge; typed: the same as the resident
+// typed them (和暦 stays 和暦), to put back into the form when they go back to correct one.
+const memory = { items: null, typed: null, pin: null, confirmLastTry: false, knownTries: null };
 let serverStep = config.step;
 let bridge = null;
 let selectedReader = "";
@@ -86,6 +88,7 @@ function setFieldError(field, code) {
 
 function forget() {
   memory.items = null;
+  memory.typed = null;
   memory.pin = null;
   memory.confirmLastTry = false;
   for (const id of ["birth_date", "expiry_date", "security_code", "pin"]) $(id).value = "";
@@ -144,6 +147,9 @@ $("card-face-form").addEventListener("submit", async (event) => {
   $("card-face-error").textContent = "";
   if (!(await progress("card_face"))) return;
   memory.items = values;
+  memory.typed = raw;
+  // "What you typed is gone" no longer applies once it is typed again.
+  for (const id of ["card-rewound", "card-reloaded"]) if ($(id)) $(id).hidden = true;
   for (const id of ["birth_date", "expiry_date", "security_code"]) $(id).value = "";
   for (const id of ["birth_date-both", "expiry_date-both"]) $(id).textContent = "";
   show("reader");
@@ -181,8 +187,8 @@ for (const button of document.querySelectorAll("[data-back]")) {
     const to = button.dataset.back;
     memory.pin = null;
     $("pin").value = "";
-    if (to === "card_face" && memory.items) {
-      for (const field of ["birth_date", "expiry_date", "security_code"]) $(field).value = memory.items[field];
+    if (to === "card_face" && memory.typed) {
+      for (const field of ["birth_date", "expiry_date", "security_code"]) $(field).value = memory.typed[field];
       showBoth("birth_date");
       showBoth("expiry_date");
     }
@@ -368,6 +374,7 @@ function showPasswordForm(triesLeft) {
 
 async function loadCardStatus() {
   const box = $("status-progress");
+  $("status-retry").hidden = true;
   box.className = "status-box";
   box.textContent = S["status.reading"];
   $("route-box").hidden = true;
@@ -378,6 +385,7 @@ async function loadCardStatus() {
   } catch (error) {
     box.className = "status-box bad";
     box.textContent = `${S["status.failed"]} ${error.fix || ""}`;
+    $("status-retry").hidden = false;
     return;
   }
   box.textContent = "";
@@ -395,31 +403,120 @@ async function loadCardStatus() {
     routeBox.appendChild(p);
   }
   routeBox.hidden = false;
-  if (route.ok) {
-    showPasswordForm((pins[KNOWN_PIN] || {}).tries_left);
-    $("pin").focus();
-  }
+  if (!route.ok) return;
+  // The card-face items are checked now, before any password is typed (issue 14).
+  if (!(await checkCardFaceItems(pins.visual_pin_b))) return;
+  showPasswordForm((pins[KNOWN_PIN] || {}).tries_left);
+  $("pin").focus();
 }
 
-function confirmLastTry() {
-  const dialog = $("last-try-dialog");
-  $("last-try-text").textContent = fmt(S["lasttry.text"], { K: S["known"] });
+// ---------------------------------------------------------------- 3a. card-face items on the card
+// CHECK_CARD_FACE_ITEMS (docs/bridge-protocol.md) VERIFYs 照合番号B alone: a wrong item costs one
+// of its tries now, instead of after the password and the chip read. Never sent malformed (the
+// form validated it), and never on the last try without the resident's say-so.
+async function checkCardFaceItems(pinB) {
+  const box = $("status-progress");
+  let confirm = false;
+  if (pinB && pinB.tries_left === 1) {
+    if (!(await confirmLastTry("pin_b"))) {
+      backToCardFace(S["err.pin_b.recheck"]);
+      return false;
+    }
+    confirm = true;
+  }
+  box.className = "status-box";
+  box.textContent = S["check.pin_b"];
+  let reply;
+  try {
+    reply = await bridge.request("CHECK_CARD_FACE_ITEMS", { ...memory.items, confirm_last_try: confirm });
+  } catch (error) {
+    const reply = (error && error.reply) || {};
+    // A helper older than this command: RESERVE still checks the items, later.
+    if (reply.msg === "UNKNOWN_COMMAND") { box.textContent = ""; return true; }
+    // The counter fell to one since it was read (another program?): ask, as for any last try.
+    if (reply.reason === "LAST_TRY_CONFIRMATION_REQUIRED" && !confirm) return checkCardFaceItems({ tries_left: 1 });
+    return cardFaceCheckFailed(reply);
+  }
+  box.className = "status-box good";
+  box.textContent = S["check.pin_b.ok"];
+  updateTries("visual_pin_b", reply.tries_left);
+  return true;
+}
+
+function cardFaceCheckFailed(reply) {
+  const box = $("status-progress");
+  if (reply.pin === "visual_pin_b" && typeof reply.tries_left === "number") updateTries("visual_pin_b", reply.tries_left);
+  if (reply.reason === "WRONG_PIN" && reply.pin === "visual_pin_b") {
+    backToCardFace(typeof reply.tries_left === "number" ? fmt(S["err.pin_b.wrong"], { N: reply.tries_left }) : reply.fix);
+  } else if (reply.reason === "MALFORMED_PIN") {
+    backToCardFace(S["err.fix_fields"]);
+  } else if (reply.reason === "PIN_BLOCKED" && reply.pin === "visual_pin_b") {
+    box.className = "status-box bad";
+    box.textContent = S["err.pin_b.blocked"];
+  } else {
+    // The card moved, the reader went away…: nothing was learnt about the items; try again.
+    box.className = "status-box bad";
+    box.textContent = `${S["check.pin_b.failed"]} ${reply.fix || ""}`;
+    $("status-retry").hidden = false;
+  }
+  return false;
+}
+
+// Back to the first sub-step with the items as typed, so the resident can check them on the card.
+function backToCardFace(message) {
+  const typed = memory.typed;
+  memory.items = null;
+  memory.typed = null;
+  memory.pin = null;
+  $("pin").value = "";
+  show("card_face");
+  for (const field of ["birth_date", "expiry_date", "security_code"]) {
+    if (typed) $(field).value = typed[field];
+  }
+  showBoth("birth_date");
+  showBoth("expiry_date");
+  const box = $("card-face-error");
+  box.textContent = message || S["err.fix_fields"];
+  // The message sits under the three items: bring both into view, start at the first item.
+  $("birth_date").focus({ preventScroll: true });
+  box.scrollIntoView({ block: "end" });
+}
+
+function updateTries(kind, triesLeft) {
+  if (!lastStatus || !lastStatus.pins[kind] || typeof triesLeft !== "number") return;
+  lastStatus.pins[kind].tries_left = triesLeft;
+  lastStatus.pins[kind].blocked = triesLeft === 0;
+  renderStatus(lastStatus.pins, lastStatus.certs);
+}
+
+// A modal question: resolves true for `yes`, false for `no` or Escape. Focus starts on `no`,
+// the choice that spends and loses nothing.
+function ask(dialogId, yesId, noId) {
+  const dialog = $(dialogId);
   return new Promise((resolve) => {
     const done = (answer) => {
       dialog.close();
-      $("last-try-confirm").removeEventListener("click", yes);
-      $("last-try-cancel").removeEventListener("click", no);
+      $(yesId).removeEventListener("click", yes);
+      $(noId).removeEventListener("click", no);
       dialog.removeEventListener("cancel", no);
       resolve(answer);
     };
     const yes = () => done(true);
     const no = () => done(false);
-    $("last-try-confirm").addEventListener("click", yes);
-    $("last-try-cancel").addEventListener("click", no);
+    $(yesId).addEventListener("click", yes);
+    $(noId).addEventListener("click", no);
     dialog.addEventListener("cancel", no);
     dialog.showModal();
-    $("last-try-cancel").focus();
+    $(noId).focus();
   });
+}
+
+const LAST_TRY_CONFIRM_LABEL = $("last-try-confirm").textContent;
+// kind: "pin" (the password the resident knows) or "pin_b" (the card-face items).
+function confirmLastTry(kind = "pin") {
+  $("last-try-text").textContent = kind === "pin_b" ? S["lasttry.pin_b.text"] : fmt(S["lasttry.text"], { K: S["known"] });
+  $("last-try-confirm").textContent = kind === "pin_b" ? S["lasttry.pin_b.confirm"] : LAST_TRY_CONFIRM_LABEL;
+  return ask("last-try-dialog", "last-try-confirm", "last-try-cancel");
 }
 
 // A format error goes away once the format is right (a wrong password's message stays: only the
@@ -432,6 +529,8 @@ $("pin").addEventListener("input", () => {
     $("pin-error").textContent = "";
   }
 });
+
+$("status-retry").addEventListener("click", loadCardStatus);
 
 $("password-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -522,26 +621,12 @@ function handleBridgeFailure(error) {
   const reason = reply.reason || "";
   const pinKind = reply.pin || "";
   if (reason === "WRONG_PIN" && pinKind === "visual_pin_b") {
-    // The items come back into the form, so only the wrong one needs retyping.
-    const items = memory.items;
-    memory.items = null;
-    memory.pin = null;
-    show("card_face");
-    for (const field of ["birth_date", "expiry_date", "security_code"]) {
-      if (items) $(field).value = items[field];
-    }
-    showBoth("birth_date");
-    showBoth("expiry_date");
-    $("card-face-error").textContent = typeof reply.tries_left === "number"
-      ? fmt(S["err.pin_b.wrong"], { N: reply.tries_left })
-      : reply.fix || S["err.fix_fields"];
+    // Checked when the card was placed; a card swapped since can still get here. The items come
+    // back into the form, so only the wrong one needs retyping.
+    backToCardFace(typeof reply.tries_left === "number" ? fmt(S["err.pin_b.wrong"], { N: reply.tries_left }) : reply.fix);
     return;
   }
-  if (lastStatus && pinKind && lastStatus.pins[pinKind] && typeof reply.tries_left === "number") {
-    lastStatus.pins[pinKind].tries_left = reply.tries_left;
-    lastStatus.pins[pinKind].blocked = reply.tries_left === 0;
-    renderStatus(lastStatus.pins, lastStatus.certs);
-  }
+  if (pinKind) updateTries(pinKind, reply.tries_left);
   if (reason === "WRONG_PIN" || reason === "MALFORMED_PIN" || reason === "LAST_TRY_CONFIRMATION_REQUIRED") {
     memory.pin = null;
     const tries = typeof reply.tries_left === "number" ? reply.tries_left : memory.knownTries;
@@ -568,8 +653,53 @@ $("chip-retry").addEventListener("click", () => {
   show("password");
 });
 
-window.addEventListener("pagehide", forget);
+// ---------------------------------------------------------------- leaving the page
+// The card-face items and the password live in this page only (docs/wizard.md), so a reload or a
+// language switch loses them. Say so: before a language switch (the page's own control), and
+// after a reload or Back/Forward (the browser's). Only a flag that something was lost is kept in
+// sessionStorage, never a value.
+const LOST_FLAG = "myna.cardFormLost";
+const SECRET_FIELDS = ["birth_date", "expiry_date", "security_code", "pin"];
+
+function typedSomething() {
+  return Boolean(memory.items || memory.pin) || SECRET_FIELDS.some((id) => $(id).value !== "");
+}
+
+const langForm = document.querySelector("form.lang-switch");
+if (langForm) {
+  langForm.addEventListener("submit", async (event) => {
+    if (!typedSomething()) return;
+    event.preventDefault();
+    if (await ask("lang-switch-dialog", "lang-switch-go", "lang-switch-stay")) {
+      forget();
+      langForm.submit(); // no submit event: asked once
+    } else {
+      $("lang-select").value = document.documentElement.lang;
+    }
+  });
+}
+
+document.querySelector("form.cancel-form").addEventListener("submit", forget);
+
+window.addEventListener("pagehide", () => {
+  try {
+    if (typedSomething()) sessionStorage.setItem(LOST_FLAG, "1");
+    else sessionStorage.removeItem(LOST_FLAG);
+  } catch { /* storage unavailable: no notice after a reload */ }
+  forget();
+});
+
+function noticeLostInput() {
+  let lost = false;
+  try {
+    lost = sessionStorage.getItem(LOST_FLAG) === "1";
+    sessionStorage.removeItem(LOST_FLAG);
+  } catch { /* storage unavailable */ }
+  // The server already says so when it rewound a later sub-step (#card-rewound).
+  if (lost && !$("card-rewound")) $("card-reloaded").hidden = false;
+}
 
 // ---------------------------------------------------------------- start
 $("wizard").hidden = false;
+noticeLostInput();
 show("card_face");
