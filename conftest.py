@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 #: The read-only tests against a physical card (tests/test_physical_reader.py) run only when
 #: asked for with ``--reader NAME``, as yubikit's device tests do (style.md, card protocol).
 READER_OPTION = "--reader"
+TESTS_DIR = Path(__file__).resolve().parent / "tests"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,9 +29,28 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "reader: read-only test against the physical card named by --reader (skipped otherwise)",
     )
+    config.addinivalue_line(
+        "markers", "serial: set at collection; runs in the serial pass of scripts/test.sh"
+    )
+
+
+#: Markers of tests that own a process-wide resource (pcscd and its vpcd port, a Chromium stack,
+#: the helper build folder): scripts/test.sh runs them in the serial pass, everything else on
+#: several xdist workers.
+SERIAL_MARKERS = ("browser", "pcsc", "helper_build")
+
+
+def _mark_serial(items: list[pytest.Item]) -> None:
+    serial = pytest.mark.serial
+    for item in items:
+        # tests/ holds the whole-stack tests (run script, deploy stack, pcscd, e2e).
+        whole_stack = item.path.is_relative_to(TESTS_DIR)
+        if whole_stack or any(item.get_closest_marker(m) for m in SERIAL_MARKERS):
+            item.add_marker(serial)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _mark_serial(items)
     if config.getoption(READER_OPTION):
         return
     skip = pytest.mark.skip(reason=f"needs a physical card: pass {READER_OPTION} NAME to run it")

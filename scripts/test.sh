@@ -6,7 +6,14 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 mkdir -p test-output
 
-"$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
+# pytest exits 5 when a pass selects nothing (e.g. a path given that holds only serial tests).
+run_pass() { "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@" || [ $? -eq 5 ]; }
+
+# Pass 1: tests that own no process-wide resource, on one xdist worker per core.
+# Pass 2: tests marked serial at collection (conftest.py): pcscd and its vpcd port, Chromium stacks,
+# the helper build folder, and the whole-stack tests under tests/.
+run_pass -n "${TEST_WORKERS:-auto}" -m "not serial" "$@"
+run_pass -m serial "$@"
 
 if scripts/services.sh; then
   echo "== backends again on PostgreSQL + Redis"
