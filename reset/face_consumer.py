@@ -41,7 +41,7 @@ from faceverify.liveness import AdviceEvent, Decision, Event, ProgressEvent, Pro
 from faceverify.quality import Advice
 from faceverify.session import REFERENCE_MAX_BYTES, EngineConfig, ReferencePhotoError
 from faceverify.workers import Attempt, EngineFailure, WorkerLost
-from reset import face_attempts, limits
+from reset import face_attempts, limits, signals
 from reset.face_messages import (
     ADVICE_TEXT,
     ERROR_TEXT,
@@ -169,6 +169,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
         )
         await self._advice(Advice.FACE_FRONT)
         self.watchdog = asyncio.create_task(self._expire(type(self).attempt_deadline))
+        await self._tell_listeners("started")
 
     async def _expire(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -281,6 +282,13 @@ class FaceConsumer(AsyncWebsocketConsumer):
             **extra,
         )
         await self._end()
+        await self._tell_listeners(reason)
+
+    async def _tell_listeners(self, result: str) -> None:
+        """reset/signals.py: after the page's own message, and never failing the check."""
+        await signals.face_check_event.asend_robust(
+            sender=type(self), scope=self.scope, result=result, attempts_left=self.attempts_left
+        )
 
     async def _advice(self, code: Advice) -> None:
         await self._send(type="advice", code=str(code), text=self._t(ADVICE_TEXT[code]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from staff import audit_views, counter_views, views
+from staff import assisted_views, audit_views, counter_views, views
 
 app_name = "staff"
 urlpatterns = [
@@ -16,6 +16,11 @@ urlpatterns = [
     path("reservations/<uuid:public_id>/revoke/", counter_views.revoke, name="revoke"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("audit/export.csv", audit_views.audit_csv, name="audit_csv"),
+    path("assisted/", assisted_views.start, name="assisted_start"),
+    path("assisted/new/", assisted_views.open_session, name="assisted_new"),
+    path("assisted/<uuid:public_id>/", assisted_views.console, name="assisted_console"),
+    path("assisted/<uuid:public_id>/in-person/", assisted_views.in_person, name="assisted_in_person"),
+    path("assisted/<uuid:public_id>/end/", assisted_views.end, name="assisted_end"),
 ]
 
 #: Pages anyone may open (the permission tests enumerate every other pattern).

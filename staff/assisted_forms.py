@@ -1,0 +1,69 @@
+"""Forms and fixed lists of the assisted booking: the join code, and the in-person check.
+
+The in-person check records which kind of identity document the clerk saw and why the check was
+done in person, each from a fixed list: the audit log and the database never hold a document
+number or free text (issue 12; reservations/audit_log.py).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from staff.assisted_session import CODE_DIGITS
+
+
+class IdentityDocument(models.TextChoices):
+    """Photo identity documents a counter accepts for the in-person check (type only)."""
+
+    MY_NUMBER_CARD = "my_number_card", _("マイナンバーカード(券面の顔写真)")
+    DRIVERS_LICENSE = "drivers_license", _("運転免許証")
+    DRIVING_RECORD = "driving_record", _("運転経歴証明書")
+    PASSPORT = "passport", _("旅券(パスポート)")
+    RESIDENCE_CARD = "residence_card", _("在留カード・特別永住者証明書")
+    DISABILITY_CERTIFICATE = "disability_certificate", _("身体障害者手帳")
+    OTHER_PHOTO_ID = "other_photo_id", _("その他の官公署発行の顔写真付き証明書")
+
+
+class InPersonReason(models.TextChoices):
+    """Why the face step was completed in person after the automated check failed."""
+
+    CAMERA_CONDITIONS = "camera_conditions", _("カメラ・照明の条件で顔認証が完了しない")
+    APPEARANCE_CHANGED = "appearance_changed", _("写真の撮影時から容貌が変わっている")
+    CANNOT_FOLLOW_PROMPTS = "cannot_follow_prompts", _("身体的な理由で指示どおりに動けない")
+    CANNOT_REMOVE_COVERING = "cannot_remove_covering", _("医療用マスク・眼鏡等を外せない")
+    OTHER = "other", _("その他")
+
+
+class JoinForm(forms.Form):
+    code = forms.RegexField(
+        label=_("支援コード(8桁)"),
+        regex=rf"^[0-9]{{{CODE_DIGITS}}}$",
+        error_messages={
+            "invalid": _("支援コードは8桁の数字です。"),
+            "required": _("支援コードを入力してください。"),
+        },
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": CODE_DIGITS}
+        ),
+    )
+
+
+class InPersonForm(forms.Form):
+    document_type = forms.ChoiceField(
+        label=_("確認した本人確認書類(種類のみ。番号は記録しません)"),
+        choices=[("", _("選んでください"))] + IdentityDocument.choices,
+        error_messages={
+            "required": _("確認した書類の種類を選んでください。"),
+            "invalid_choice": _("確認した書類の種類を選んでください。"),
+        },
+    )
+    reason = forms.ChoiceField(
+        label=_("対面で確認した理由"),
+        choices=[("", _("選んでください"))] + InPersonReason.choices,
+        error_messages={
+            "required": _("理由を選んでください。"),
+            "invalid_choice": _("理由を選んでください。"),
+        },
+    )
