@@ -94,7 +94,8 @@ async def publish(row: AssistedSession) -> None:
 
 def publish_sync(row: AssistedSession) -> None:
     """From a sync view or middleware (a thread of the server's event loop under ASGI)."""
-    async_to_sync(publish)(row)
+    data = snapshot(row)
+    async_to_sync(send)(console_group(row), {"type": "assisted.progress", "snapshot": data})
 
 
 def tell_terminal_sync(row: AssistedSession, kind: str) -> None:
