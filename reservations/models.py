@@ -221,4 +221,6 @@ class Reservation(models.Model):
 
 
 # The audit log lives in its own module; importing it here registers its model with the app.
+# So does the assisted booking's session (issue 12).
+from reservations.assisted import AssistedSession  # noqa: E402, F401
 from reservations.audit_log import AuditRecord  # noqa: E402, F401

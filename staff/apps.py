@@ -9,9 +9,3 @@ class StaffConfig(AppConfig):
     name = "staff"
     verbose_name = "職員コンソール"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        # The assisted booking's console follows the face check (reset/signals.py).
-        from staff.assisted_events import connect_signals
-
-        connect_signals()

@@ -22,7 +22,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
-from reset import limits
+from reservations.assisted import session_hash as _hash
 from staff.idle import LAST_SEEN_KEY
 from staff.roles import is_clerk
 
@@ -65,4 +65,4 @@ def verified_clerk(session_key: str | None, *, touch: bool = False) -> Any | Non
 
 
 def session_hash(session_key: str | None) -> str:
-    return limits.session_key_hash(session_key) if session_key else ""
+    return _hash(session_key) if session_key else ""

@@ -1,4 +1,4 @@
-"""Forms and fixed lists of the assisted booking: the join code, and the in-person check.
+"""The in-person check of an assisted booking: its form and fixed lists.
 
 The in-person check records which kind of identity document the clerk saw and why the check was
 done in person, each from a fixed list: the audit log and the database never hold a document
@@ -10,8 +10,6 @@ from __future__ import annotations
 from django import forms
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-from staff.assisted_session import CODE_DIGITS
 
 
 class IdentityDocument(models.TextChoices):
@@ -34,20 +32,6 @@ class InPersonReason(models.TextChoices):
     CANNOT_FOLLOW_PROMPTS = "cannot_follow_prompts", _("身体的な理由で指示どおりに動けない")
     CANNOT_REMOVE_COVERING = "cannot_remove_covering", _("医療用マスク・眼鏡等を外せない")
     OTHER = "other", _("その他")
-
-
-class JoinForm(forms.Form):
-    code = forms.RegexField(
-        label=_("支援コード(8桁)"),
-        regex=rf"^[0-9]{{{CODE_DIGITS}}}$",
-        error_messages={
-            "invalid": _("支援コードは8桁の数字です。"),
-            "required": _("支援コードを入力してください。"),
-        },
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": CODE_DIGITS}
-        ),
-    )
 
 
 class InPersonForm(forms.Form):

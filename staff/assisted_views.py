@@ -23,13 +23,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from reservations.assisted import AssistedSession, session_hash
+from reservations.assisted_channel import publish_sync, snapshot, tell_terminal_sync
 from reservations.audit_log import AuditAction, AuditRecord
-from reset import limits
 from staff import assisted_labels
 from staff.access import clerk_required
-from staff.assisted_events import publish_sync, snapshot, tell_terminal_sync
 from staff.assisted_forms import InPersonForm
-from staff.assisted_session import AssistedSession
 from webapp.security_headers import content_security_policy
 
 logger = logging.getLogger(__name__)
@@ -42,15 +41,11 @@ CODES_KEY = "staff_assisted_codes"
 def _session_hash(request: HttpRequest) -> str:
     if not request.session.session_key:
         request.session.save()
-    return limits.session_key_hash(str(request.session.session_key))
+    return session_hash(str(request.session.session_key))
 
 
 def _bound(request: HttpRequest, public_id: uuid.UUID) -> AssistedSession:
-    row = (
-        AssistedSession.objects.select_related("reservation")
-        .filter(public_id=public_id)
-        .first()
-    )
+    row = AssistedSession.objects.select_related("reservation").filter(public_id=public_id).first()
     if row is None or not row.bound_to_clerk(request.user.pk, _session_hash(request)):
         raise Http404
     return row

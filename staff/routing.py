@@ -1,4 +1,4 @@
-"""WebSocket routes of the staff app: the assisted booking's console and terminal sockets."""
+"""WebSocket routes of the staff app: the assisted booking's console."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from typing import Any
 
 from django.urls import path
 
-from staff.assisted_consumer import ConsoleConsumer, TerminalConsumer
+from staff.assisted_consumer import ConsoleConsumer
 
 websocket_urlpatterns: list[Any] = [
     path("ws/staff/assisted/<uuid:public_id>/", ConsoleConsumer.as_asgi()),
-    path("ws/assisted/terminal/", TerminalConsumer.as_asgi()),
 ]

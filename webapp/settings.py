@@ -86,8 +86,8 @@ MIDDLEWARE = [
     # After auth: marks request.user verified by a second factor, then ends idle staff sessions.
     "django_otp.middleware.OTPMiddleware",
     "staff.idle.StaffIdleTimeoutMiddleware",
-    # An assisted booking's resident progress → the clerk's console (staff/assisted_relay.py).
-    "staff.assisted_relay.AssistedProgressMiddleware",
+    # An assisted booking's resident progress → the clerk's console (reset/assisted_relay.py).
+    "reset.assisted_relay.AssistedProgressMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

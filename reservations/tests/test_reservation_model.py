@@ -92,7 +92,7 @@ def test_public_ids_are_uuids_and_no_personal_fields_exist() -> None:
     names = {field.name for field in Reservation._meta.get_fields()}
     assert names == {
         "id", "public_id", "card_identity", "signer_identity", "target", "created", "expires",
-        "state", "state_changed",
+        "state", "state_changed", "face_check",
     }
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
+from reservations.assisted import AssistedSession
 from reservations.models import FaceCheck, Reservation
 from staff.assisted_forms import IdentityDocument, InPersonReason
-from staff.assisted_session import AssistedSession
 
 register = template.Library()
 

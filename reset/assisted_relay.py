@@ -18,11 +18,12 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from reservations.assisted import AssistedSession
+from reservations.assisted_channel import publish_sync, tell_terminal_sync
 from reservations.models import Reservation
 from reset import wizard_state
+from reset.assisted_terminal import SESSION_KEY, terminal_row
 from reset.views import FINISHED_KEY
-from staff.assisted_events import SESSION_KEY, publish_sync, tell_terminal_sync, terminal_row
-from staff.assisted_session import AssistedSession
 
 logger = logging.getLogger(__name__)
 

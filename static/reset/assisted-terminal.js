@@ -1,5 +1,5 @@
-// The resident's face page in an assisted booking (templates/staff/_assisted_terminal.html;
-// the socket is staff/assisted_consumer.py TerminalConsumer). Sends the chip photo this page
+// The resident's face page in an assisted booking (templates/reset/_assisted_terminal.html;
+// the socket is reset/assisted_consumer.py). Sends the chip photo this page
 // already holds for the face check — only when the clerk's console asks for it after a failed
 // check — and finishes the face step once the clerk has recorded the in-person check. The photo
 // is kept in this module's memory for the life of the page (face.js removes it from storage after

@@ -31,8 +31,8 @@ from reservations.models import FaceCheck, Reservation
 from reset import wizard_state
 from reset.face_consumer import FaceConsumer
 from reset.wizard_state import Step, WizardState
-from staff.assisted_events import SESSION_KEY
-from staff.assisted_session import AssistedSession
+from reservations.assisted import AssistedSession
+from reset.assisted_terminal import SESSION_KEY
 from staff.assisted_views import CODES_KEY
 from staff.roles import StaffRole
 from staff.tests.staff_users import make_user, staff_client
@@ -71,9 +71,7 @@ async def next_json(comm: WebsocketCommunicator, timeout: float = 30) -> dict[st
     return dict(json.loads(await comm.receive_from(timeout=timeout)))
 
 
-async def progress_until(
-    comm: WebsocketCommunicator, **wanted: Any
-) -> dict[str, Any]:
+async def progress_until(comm: WebsocketCommunicator, **wanted: Any) -> dict[str, Any]:
     """Snapshots until one has the wanted values (intermediate ones may come first)."""
     while True:
         message = await next_json(comm, timeout=60)
@@ -94,7 +92,12 @@ def _open_and_join() -> tuple[Client, Client, AssistedSession]:
     assert "blob:" in console["Content-Security-Policy"]
     terminal = Client()
     terminal.get("/assisted/")
-    assert terminal.post("/assisted/", {"code": "00000000" if code != "00000000" else "1" * 8}).status_code == 400
+    assert (
+        terminal.post(
+            "/assisted/", {"code": "00000000" if code != "00000000" else "1" * 8}
+        ).status_code
+        == 400
+    )
     joined = terminal.post("/assisted/", {"code": code})
     assert joined.status_code == 302 and joined["Location"] == "/reset/choose/"
     # Single use: a second terminal cannot take the same session.
@@ -245,7 +248,11 @@ def _refusal_setup(chip: bytes) -> tuple[Client, Client, AssistedSession, Client
     device.save()
     response = same_clerk_elsewhere.post(
         "/staff/login/",
-        {"username": "clerk1", "password": "counter-Terminal-42", "otp_token": current_code(device)},
+        {
+            "username": "clerk1",
+            "password": "counter-Terminal-42",
+            "otp_token": current_code(device),
+        },
     )
     assert response.status_code == 302
     return clerk, terminal, row, other_clerk, same_clerk_elsewhere
@@ -298,9 +305,9 @@ async def test_the_photo_needs_the_verified_evidence(chip: bytes) -> None:
     clerk, terminal, row = await sync_to_async(_open_and_join)()
     await sync_to_async(_at_face_step)(terminal, chip, evidence_at=0.0)
     # Even with a failure on record, a wizard without recorded evidence sends no photo.
-    await sync_to_async(
-        AssistedSession.objects.filter(pk=row.pk).update
-    )(face_failed_at=row.created, step="face")
+    await sync_to_async(AssistedSession.objects.filter(pk=row.pk).update)(
+        face_failed_at=row.created, step="face"
+    )
     console = socket(f"/ws/staff/assisted/{row.public_id}/", clerk)
     assert (await console.connect())[0]
     await next_json(console)

@@ -1,16 +1,16 @@
 """The assisted booking's live channel: who is told what, over Channels groups.
 
-Two groups per assisted session (staff/assisted_session.py):
-- the console group — the clerk's console (staff/assisted_consumer.ConsoleConsumer) gets a
-  snapshot of codes after every change, and the chip photo when the in-person check asks for it;
-- the terminal group — the resident's face page (TerminalConsumer) is asked for the photo and told
-  when the clerk has recorded the check.
+Two groups per assisted session (reservations/assisted.py):
+- the console group — the clerk's console (staff/assisted_consumer.py) gets a snapshot of codes
+  after every change, and the chip photo when the in-person check asks for it;
+- the terminal group — the resident's face page (reset/assisted_consumer.py) is asked for the
+  photo, and told when the clerk has recorded the check or ended the session.
 
 A snapshot is built from the row, so it can only hold what the row holds: the step, a refusal's
 reason code, face tries left and the face result. What the server never learns (the PIN, the
-card-face items, camera frames) cannot be in it (architecture.md, trust model). Everything is
-sent with `group_send`, so it works with the in-memory layer (`make run`) and Redis alike; a
-layer that is down or slow delays nothing for the resident (a bounded wait, then a warning).
+card-face items, camera frames) cannot be in it (architecture.md, trust model). Everything goes
+through `group_send`, so it works with the in-memory layer (`make run`) and Redis alike; a layer
+that is down or slow delays nothing for long (a bounded wait, then a warning).
 """
 
 from __future__ import annotations
@@ -22,15 +22,11 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.utils import timezone
 
-from reset import limits, signals
-from staff.assisted_session import AssistedSession
+from reservations.assisted import AssistedSession
 
 logger = logging.getLogger(__name__)
 
-#: The resident terminal's session key naming its assisted session (a public id, nothing else).
-SESSION_KEY = "staff_assisted"
 #: How long one publication may wait for the channel layer.
 SEND_TIMEOUT = 2.0
 
@@ -38,7 +34,6 @@ SEND_TIMEOUT = 2.0
 #: (docs/wizard.md, "POST /reset/progress/"), never from the bridge itself.
 READER_STATE = {
     "": "idle",
-    "choose": "idle",
     "card_face": "idle",
     "reader": "waiting_for_card",
     "password": "card_set",
@@ -100,46 +95,3 @@ def publish_sync(row: AssistedSession) -> None:
 
 def tell_terminal_sync(row: AssistedSession, kind: str) -> None:
     async_to_sync(send)(terminal_group(row), {"type": f"assisted.{kind}"})
-
-
-def terminal_row(session: Any) -> AssistedSession | None:
-    """The live assisted session this resident session is bound to, if any."""
-    public_id = session.get(SESSION_KEY) if session is not None else None
-    if not isinstance(public_id, str) or not session.session_key:
-        return None
-    row = AssistedSession.objects.filter(public_id=public_id).select_related("reservation").first()
-    if row is None or not row.is_live():
-        return None
-    if not row.bound_to_terminal(limits.session_key_hash(session.session_key)):
-        return None
-    return row
-
-
-def _record_face_event(session: Any, result: str, attempts_left: int) -> AssistedSession | None:
-    row = terminal_row(session)
-    if row is None:
-        return None
-    row.face_result = result
-    row.face_attempts_left = max(0, int(attempts_left))
-    fields = ["face_result", "face_attempts_left"]
-    # A failure the engine decided; "interrupted" is the server's loss, not the resident's.
-    if result not in ("started", "passed", "interrupted"):
-        row.face_failed_at = timezone.now()
-        fields.append("face_failed_at")
-    row.save(update_fields=fields)
-    return row
-
-
-async def on_face_check_event(
-    sender: Any, *, scope: dict[str, Any], result: str, attempts_left: int, **_: Any
-) -> None:
-    """reset.signals.face_check_event → the console (only for assisted sessions)."""
-    row = await database_sync_to_async(_record_face_event)(
-        scope.get("session"), result, attempts_left
-    )
-    if row is not None:
-        await publish(row)
-
-
-def connect_signals() -> None:
-    signals.face_check_event.connect(on_face_check_event, dispatch_uid="staff.assisted")

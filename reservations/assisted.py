@@ -1,6 +1,8 @@
 """An assisted booking: one resident's wizard run at a counter terminal, followed by one clerk.
 
-The clerk's console creates the session and shows a short join code; the counter terminal types
+In `reservations`, the app both sides share: the clerk's console (staff/assisted_*.py) and the
+resident's wizard (reset/assisted_*.py) each use it and never import each other
+(architecture.md, packages). The clerk's console creates the session and shows a short join code; the counter terminal types
 it (issue 12, "Assisted booking"). From then on the row binds three things: the clerk, the
 clerk's own console session (a hash of its key: another tab or terminal of the same clerk is not
 it), and the resident terminal's session (a hash too). The row also carries what the console
@@ -24,12 +26,17 @@ from django.db import models
 from django.utils import timezone
 
 #: Digits of the join code: typed on the counter terminal's keypad, valid for a few minutes,
-#: single use, and join tries are rate-limited per terminal session (assisted_terminal_views).
+#: single use, and join tries are rate-limited per terminal session (reset/assisted_views.py).
 CODE_DIGITS = 8
 #: How long a new session waits for its terminal.
 JOIN_SECONDS = 10 * 60
 #: How long an assisted session may last once joined (a wizard run takes minutes).
 LIFETIME_SECONDS = 60 * 60
+
+
+def session_hash(session_key: str) -> str:
+    """Session keys are bearer secrets: only a hash of one is stored (as reset/limits.py does)."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
 
 
 def code_hash(code: str) -> str:
@@ -44,7 +51,7 @@ class AssistedSession(models.Model):
     """See the module docstring."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    clerk = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    clerk = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     clerk_session_hash = models.CharField(max_length=64)
     code_hash = models.CharField(max_length=64, db_index=True)
     created = models.DateTimeField()
@@ -69,8 +76,13 @@ class AssistedSession(models.Model):
     document_type = models.CharField(max_length=32, blank=True, default="")
     in_person_reason = models.CharField(max_length=32, blank=True, default="")
 
+    # related_name "+": a Reservation itself gains no field (it holds `face_check` only).
     reservation = models.ForeignKey(
-        "reservations.Reservation", null=True, blank=True, on_delete=models.SET_NULL
+        "reservations.Reservation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
@@ -101,7 +113,10 @@ class AssistedSession(models.Model):
         """
         now = timezone.now()
         waiting = cls.objects.filter(
-            code_hash=code_hash(code), joined_at__isnull=True, ended_at__isnull=True, join_by__gt=now
+            code_hash=code_hash(code),
+            joined_at__isnull=True,
+            ended_at__isnull=True,
+            join_by__gt=now,
         )
         found = waiting.first()
         if found is None:

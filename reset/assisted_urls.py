@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from staff import assisted_terminal_views
+from reset import assisted_views
 
 app_name = "assisted"
 urlpatterns = [
-    path("", assisted_terminal_views.join, name="join"),
-    path("complete/", assisted_terminal_views.complete, name="complete"),
+    path("", assisted_views.join, name="join"),
+    path("complete/", assisted_views.complete, name="complete"),
 ]

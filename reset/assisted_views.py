@@ -3,8 +3,8 @@ face step after the clerk's in-person check (issue 12). Resident pages: no staff
 
 `complete` is the only way the in-person check reaches a wizard, and it trusts nothing the page
 says: the terminal session must be the one bound to the assisted session, the clerk must have
-recorded the check (staff/assisted_views.in_person, which needs a verified clerk on the bound
-console), and the wizard must still hold the very chip evidence whose photo the clerk was shown.
+recorded the check (staff/assisted_views.py `in_person`, which needs a verified clerk on the
+bound console), and the wizard must still hold the very chip evidence whose photo the clerk was shown.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from reservations.assisted import AssistedSession
+from reservations.assisted_channel import publish_sync
 from reset import limits, wizard_state
+from reset.assisted_forms import JoinForm
+from reset.assisted_terminal import SESSION_KEY, terminal_row
 from reset.wizard_state import Step
-from staff.assisted_events import SESSION_KEY, publish_sync, terminal_row
-from staff.assisted_forms import JoinForm
-from staff.assisted_session import AssistedSession
 
 logger = logging.getLogger(__name__)
 
@@ -43,20 +44,19 @@ def _session_hash(request: HttpRequest) -> str:
 def join(request: HttpRequest) -> HttpResponse:
     form = JoinForm(request.POST if request.method == "POST" else None)
     if request.method != "POST":
-        return render(request, "staff/assisted_join.html", {"form": form})
+        return render(request, "reset/assisted_join.html", {"form": form})
     session_hash = _session_hash(request)
     if not (
-        limits.consume(JOIN_SESSION_LIMIT, session_hash)
-        and limits.consume(JOIN_SITE_LIMIT, "site")
+        limits.consume(JOIN_SESSION_LIMIT, session_hash) and limits.consume(JOIN_SITE_LIMIT, "site")
     ):
         form.add_error(None, _("試行回数が多すぎます。しばらくしてから、もう一度お試しください。"))
-        return render(request, "staff/assisted_join.html", {"form": form}, status=429)
+        return render(request, "reset/assisted_join.html", {"form": form}, status=429)
     if not form.is_valid():
-        return render(request, "staff/assisted_join.html", {"form": form}, status=400)
+        return render(request, "reset/assisted_join.html", {"form": form}, status=400)
     row = AssistedSession.join(form.cleaned_data["code"], terminal_session_hash=session_hash)
     if row is None:
         form.add_error("code", _("この支援コードは使えません。職員にお尋ねください。"))
-        return render(request, "staff/assisted_join.html", {"form": form}, status=400)
+        return render(request, "reset/assisted_join.html", {"form": form}, status=400)
     request.session[SESSION_KEY] = str(row.public_id)
     # Whatever this browser was doing before is not part of the assisted run.
     wizard_state.clear(request.session)
