@@ -3,8 +3,10 @@ resident's progress, both sockets, and the real face consumer failing a real att
 
 The resident's wizard state is put at the face step the way reset/tests/test_face_consumer.py
 does (the chip evidence check has its own tests with the simulated card); everything from there
-on — the face failure, the photo relay, the clerk's record, the booking — runs for real. The
-browser test (tests/e2e/test_assisted_e2e.py) walks the same path from the card read on.
+on — the face failure, the photo relay, the clerk's record, the booking — runs for real. It sits
+in tests/, not beside either app: it drives both the clerk's side (staff/) and the resident's
+(reset/), which never import each other. The browser test (tests/e2e/test_assisted_e2e.py) walks
+the same path from the card read on.
 """
 
 from __future__ import annotations
@@ -229,6 +231,7 @@ async def test_a_failed_face_check_is_completed_by_the_clerk_in_person(
     detail = await sync_to_async(clerk.get)(f"/staff/reservations/{reservation.public_id}/")
     assert "窓口職員による対面確認" in detail.content.decode()
     assert "運転免許証" in detail.content.decode()
+    assert "face:drivers_license:appearance_changed" in detail.content.decode()  # history
     for comm in (console, page):
         await comm.disconnect()
 
