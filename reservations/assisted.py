@@ -1,15 +1,15 @@
 """An assisted booking: one resident's wizard run at a counter terminal, followed by one clerk.
 
 In `reservations`, the app both sides share: the clerk's console (staff/assisted_*.py) and the
-resident's wizard (reset/assisted_*.py) each use it and never import each other
-(architecture.md, packages). The clerk's console creates the session and shows a short join code; the counter terminal types
-it (issue 12, "Assisted booking"). From then on the row binds three things: the clerk, the
-clerk's own console session (a hash of its key: another tab or terminal of the same clerk is not
-it), and the resident terminal's session (a hash too). The row also carries what the console
-shows — the resident's step, face tries left, the face-check result — as codes only, and the
-in-person check once the clerk has recorded it. No photo, PIN, card-face item or document number
-is ever stored here; the chip photo's SHA-256 and the card identity hash (both already kept in
-the resident's session and, for the card, in Reservation) tie the check to the evidence the
+resident's wizard (reset/assisted_*.py) each use it and never import each other (architecture.md,
+packages). The clerk's console creates the session and shows a short join code; the counter
+terminal types it (issue 12, "Assisted booking"). From then on the row binds three things: the
+clerk, the clerk's own console session (a hash of its key: another tab or terminal of the same
+clerk is not it), and the resident terminal's session (a hash too). The row also carries what the
+console shows — the resident's step, face tries left, the face-check result — as codes only, and
+the in-person check once the clerk has recorded it. No photo, PIN, card-face item or document
+number is ever stored here; the chip photo's SHA-256 and the card identity hash (both already kept
+in the resident's session and, for the card, in Reservation) tie the check to the evidence the
 server verified.
 """
 

@@ -116,7 +116,7 @@ class Reservation(models.Model):
         card_identity: str,
         target: str,
         signer_identity: str = "",
-        face_check: str = FaceCheck.AUTOMATIC,
+        face_check: str = "automatic",  # FaceCheck.AUTOMATIC
         now: datetime | None = None,
     ) -> Reservation:
         """Create an active reservation, superseding any earlier active one of the same card+target.
@@ -160,7 +160,7 @@ class Reservation(models.Model):
         target: str,
         signer_identity: str,
         now: datetime,
-        face_check: str = FaceCheck.AUTOMATIC,
+        face_check: str = "automatic",  # FaceCheck.AUTOMATIC
     ) -> Reservation:
         current = now
         hours = int(settings.MYNA_RESERVATION_HOURS)

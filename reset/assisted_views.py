@@ -4,7 +4,8 @@ face step after the clerk's in-person check (issue 12). Resident pages: no staff
 `complete` is the only way the in-person check reaches a wizard, and it trusts nothing the page
 says: the terminal session must be the one bound to the assisted session, the clerk must have
 recorded the check (staff/assisted_views.py `in_person`, which needs a verified clerk on the
-bound console), and the wizard must still hold the very chip evidence whose photo the clerk was shown.
+bound console), and the wizard must still hold the very chip evidence whose photo the clerk was
+shown.
 """
 
 from __future__ import annotations

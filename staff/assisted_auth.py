@@ -45,7 +45,7 @@ def verified_clerk(session_key: str | None, *, touch: bool = False) -> Any | Non
     session = fresh_session(session_key)
     if session is None:
         return None
-    user = get_user(SimpleNamespace(session=session))  # type: ignore[arg-type]
+    user = get_user(SimpleNamespace(session=session))
     if not user.is_authenticated or not is_clerk(user):
         return None
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)

@@ -19,7 +19,9 @@ urlpatterns = [
     path("assisted/", assisted_views.start, name="assisted_start"),
     path("assisted/new/", assisted_views.open_session, name="assisted_new"),
     path("assisted/<uuid:public_id>/", assisted_views.console, name="assisted_console"),
-    path("assisted/<uuid:public_id>/in-person/", assisted_views.in_person, name="assisted_in_person"),
+    path(
+        "assisted/<uuid:public_id>/in-person/", assisted_views.in_person, name="assisted_in_person"
+    ),
     path("assisted/<uuid:public_id>/end/", assisted_views.end, name="assisted_end"),
 ]
 

@@ -11,7 +11,6 @@ the same path from the card read on.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -25,19 +24,20 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from faceverify.tests import synth
 from mynacard.targets import TargetPassword
+from reservations.assisted import AssistedSession
 from reservations.audit_log import AuditAction, AuditRecord
 from reservations.models import FaceCheck, Reservation
 from reset import wizard_state
+from reset.assisted_terminal import SESSION_KEY
 from reset.face_consumer import FaceConsumer
 from reset.wizard_state import Step, WizardState
-from reservations.assisted import AssistedSession
-from reset.assisted_terminal import SESSION_KEY
 from staff.assisted_views import CODES_KEY
 from staff.roles import StaffRole
-from staff.tests.staff_users import make_user, staff_client
+from staff.tests.staff_users import PASSWORD, current_code, make_user, staff_client
 from webapp.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.backends]
@@ -242,10 +242,6 @@ def _refusal_setup(chip: bytes) -> tuple[Client, Client, AssistedSession, Client
     other_clerk = staff_client("clerk2", StaffRole.CLERK)
     # The same clerk from a second browser: verified, but not the console that opened it.
     same_clerk_elsewhere = Client()
-    from staff.tests.staff_users import current_code
-
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     device = TOTPDevice.objects.get(user__username="clerk1")
     device.last_t = -1  # the code of this period was used by the first login
     device.save()
@@ -253,7 +249,7 @@ def _refusal_setup(chip: bytes) -> tuple[Client, Client, AssistedSession, Client
         "/staff/login/",
         {
             "username": "clerk1",
-            "password": "counter-Terminal-42",
+            "password": PASSWORD,
             "otp_token": current_code(device),
         },
     )

@@ -5,15 +5,17 @@ from __future__ import annotations
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
 from django.test import Client
 from django_otp.admin import OTPAdminSite
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from staff.tests.staff_users import PASSWORD, current_code, make_user
 
 pytestmark = pytest.mark.django_db
 
 
-def _superuser() -> tuple[object, object]:
+def _superuser() -> tuple[AbstractUser, TOTPDevice]:
     user, device = make_user("admin1", None)
     get_user_model().objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
     return user, device

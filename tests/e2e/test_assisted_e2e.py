@@ -76,7 +76,8 @@ def test_a_failed_face_check_is_completed_in_person_by_the_clerk(
     clerk.on(
         "websocket",
         lambda ws: ws.on(
-            "framereceived", lambda payload: frames.append(payload) if isinstance(payload, str) else None
+            "framereceived",
+            lambda payload: frames.append(payload) if isinstance(payload, str) else None,
         ),
     )
     clerk.goto(stack.base_url + "/staff/login/")
@@ -117,7 +118,9 @@ def test_a_failed_face_check_is_completed_in_person_by_the_clerk(
     clerk.locator("#assisted-step").filter(has_text="パスワード入力").wait_for()
     harness.submit_password(resident, harness.DEMO["auth_pin"])
     harness.wait_for_face_page(resident)
-    clerk.locator("#assisted-reader").filter(has_text="ICチップの読み取りと検証が済みました").wait_for()
+    clerk.locator("#assisted-reader").filter(
+        has_text="ICチップの読み取りと検証が済みました"
+    ).wait_for()
     assert clerk.inner_text("#assisted-step") == "顔認証"
 
     # A different face: the real check fails; the console sees it and offers the in-person check.
