@@ -13,8 +13,6 @@ over HTTP. The socket also tells the page when the clerk has recorded the in-per
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -35,6 +33,7 @@ from reservations.assisted import AssistedSession
 from reservations.assisted_channel import console_group, publish, send, terminal_group
 from reset import face_attempts
 from reset.assisted_terminal import terminal_row
+from reset.face_consumer import _b64 as b64_photo  # the same checked decoding as /ws/face/
 from reset.wizard_state import WizardState
 
 logger = logging.getLogger(__name__)
@@ -123,7 +122,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         refusal, row, state = await database_sync_to_async(_relay_check)(
             self.session_key, str(self.row.public_id)
         )
-        photo = _b64(photo_b64)
+        photo = b64_photo(photo_b64, limit=REFERENCE_MAX_BYTES)
         if state is not None and not refusal:
             if photo is None or not hmac.compare_digest(
                 hashlib.sha256(photo).hexdigest(), state.photo_sha256
@@ -160,12 +159,3 @@ class TerminalConsumer(AsyncWebsocketConsumer):
 
     async def assisted_ended(self, event: dict[str, Any]) -> None:
         await _send_json(self, type="ended")
-
-
-def _b64(value: Any) -> bytes | None:
-    if not isinstance(value, str) or len(value) > REFERENCE_MAX_BYTES * 4 // 3 + 8:
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None

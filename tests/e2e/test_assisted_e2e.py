@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 from django_otp.oath import totp
 
-from tests.e2e import harness
+from tests.e2e import harness, test_staff_e2e
 from tests.e2e.test_staff_e2e import PASSWORD, _staff_user
-from tests.e2e.test_wizard_e2e import _skip_reason, assert_accessible
-from tests.prerequisites import skip_or_fail
+from tests.e2e.test_wizard_e2e import assert_accessible
 
 pytestmark = [pytest.mark.browser]
+
+#: The staff tests' stack fixture (scripts/run.sh on free ports; its database path as db_name).
+stack = test_staff_e2e.stack
 
 #: What the resident types and the clerk must never see: the PIN and the card-face items.
 SECRETS = (
@@ -34,17 +36,6 @@ SECRETS = (
     "2034-07-23",
 )
 UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Stack]:
-    reason = _skip_reason()
-    if reason:
-        skip_or_fail(reason, what="the browser tests")
-    workdir = tmp_path_factory.mktemp("stack")
-    with harness.running_stack(workdir) as running:
-        running.db_name = str(workdir / "e2e.sqlite3")  # type: ignore[attr-defined]
-        yield running
 
 
 @pytest.fixture(scope="module")
