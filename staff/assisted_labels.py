@@ -18,8 +18,8 @@ STEP_LABELS: Mapping[str, Promise] = {
     "booked": _("予約完了"),
 }
 
-READER_LABELS: Mapping[str, Promise] = {
-    "idle": _("—"),
+READER_LABELS: Mapping[str, Promise | str] = {
+    "idle": "—",
     "waiting_for_card": _("カードが置かれるのを待っています"),
     "card_set": _("カードを確認しました"),
     "reading_chip": _("ICチップを読み取っています"),
@@ -56,6 +56,6 @@ def console_labels() -> dict[str, dict[str, str]]:
             "photo_requested": str(_("住民の方の端末に顔写真を求めています…")),
             "photo_error": str(_("顔写真を表示できませんでした(%s)。")),
             "socket_lost": str(_("サーバーとの接続が切れました。ページを再読み込みしてください。")),
-            "unknown_tries": str(_("—")),
+            "unknown_tries": "—",
         },
     }
