@@ -65,10 +65,24 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             message = json.loads(text_data or "") if text_data and len(text_data) < 256 else None
         except ValueError:
             message = None
-        if not isinstance(message, dict) or message.get("type") != "request_photo":
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "request_photo":
+            await self._request_photo()
+        elif kind == "active":
+            await self._active()
+        else:
             await _send_json(self, type="error", reason="bad_message")
-            return
-        await self._request_photo()
+
+    async def _active(self) -> None:
+        """The clerk used the console page (a key or a click): that is activity for the idle
+        timeout (staff/idle.py), as a request would be. Merely watching the progress is not."""
+        assert self.row is not None  # noqa: S101 - connect closed the socket otherwise
+        row = await database_sync_to_async(_console_row)(
+            self.session_key, str(self.row.public_id), touch=True
+        )
+        if row is None:
+            await _send_json(self, type="error", reason="not_verified")
+            await self.close(code=4403)
 
     async def _request_photo(self) -> None:
         assert self.row is not None  # noqa: S101 - connect closed the socket otherwise

@@ -23,6 +23,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -36,6 +37,7 @@ from reset.assisted_terminal import SESSION_KEY
 from reset.face_consumer import FaceConsumer
 from reset.wizard_state import Step, WizardState
 from staff.assisted_views import CODES_KEY
+from staff.idle import LAST_SEEN_KEY
 from staff.roles import StaffRole
 from staff.tests.staff_users import PASSWORD, current_code, make_user, staff_client
 from webapp.asgi import application
@@ -324,3 +326,32 @@ async def test_the_photo_needs_the_verified_evidence(chip: bytes) -> None:
     assert row.photo_shown_at is None
     for comm in (console, page):
         await comm.disconnect()
+
+
+async def test_a_console_follows_the_idle_timeout(chip: bytes) -> None:
+    """Working on the console page counts as activity; an idle session loses the socket."""
+    clerk, _terminal, row = await sync_to_async(_open_and_join)()
+    path = f"/ws/staff/assisted/{row.public_id}/"
+    console = socket(path, clerk)
+    assert (await console.connect())[0]
+    await next_json(console)
+
+    def last_seen(value: float | None = None) -> float:
+        session = SessionStore(session_key=_key(clerk))
+        if value is not None:
+            session[LAST_SEEN_KEY] = value
+            session.save()
+        return float(session[LAST_SEEN_KEY])
+
+    before = await sync_to_async(last_seen)(time.time() - 60)
+    await console.send_to(text_data=json.dumps({"type": "active"}))
+    await console.send_to(text_data=json.dumps({"type": "unknown"}))
+    assert (await next_json(console))["reason"] == "bad_message"  # after "active" was handled
+    assert await sync_to_async(last_seen)() > before
+
+    await sync_to_async(last_seen)(time.time() - settings.MYNA_STAFF_IDLE_SECONDS - 5)
+    await console.send_to(text_data=json.dumps({"type": "active"}))
+    assert (await next_json(console))["reason"] == "not_verified"
+    assert (await console.receive_output(timeout=5))["type"] == "websocket.close"
+    refused = socket(path, clerk)
+    assert not (await refused.connect())[0]

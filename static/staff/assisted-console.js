@@ -65,6 +65,16 @@ $("show-photo").addEventListener("click", () => {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "request_photo" }));
 });
 window.addEventListener("pagehide", dropPhoto);
+// A clerk who works on this page is active (staff/idle.py); at most one note a minute.
+let lastActive = 0;
+for (const kind of ["keydown", "pointerdown"]) {
+  document.addEventListener(kind, () => {
+    const now = Date.now();
+    if (now - lastActive < 60000 || !socket || socket.readyState !== WebSocket.OPEN) return;
+    lastActive = now;
+    socket.send(JSON.stringify({ type: "active" }));
+  });
+}
 
 render(JSON.parse($("assisted-snapshot").textContent));
 connect();
