@@ -73,9 +73,10 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         else:
             await _send_json(self, type="error", reason="bad_message")
 
-    async def _active(self) -> None:
-        """The clerk used the console page (a key or a click): that is activity for the idle
-        timeout (staff/idle.py), as a request would be. Merely watching the progress is not."""
+    async def _clerk_action(self) -> AssistedSession | None:
+        """The row, read again for an action of the clerk, which also counts as activity for the
+        idle timeout (staff/idle.py), as a request would; None (and the socket closed) when the
+        clerk has logged out or gone idle since the socket opened. Watching alone is no action."""
         assert self.row is not None  # noqa: S101 - connect closed the socket otherwise
         row = await database_sync_to_async(_console_row)(
             self.session_key, str(self.row.public_id), touch=True
@@ -83,16 +84,15 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if row is None:
             await _send_json(self, type="error", reason="not_verified")
             await self.close(code=4403)
+        return row
+
+    async def _active(self) -> None:
+        """The clerk used the console page (a key or a click)."""
+        await self._clerk_action()
 
     async def _request_photo(self) -> None:
-        assert self.row is not None  # noqa: S101 - connect closed the socket otherwise
-        # Read again: the clerk may have logged out or gone idle since the socket opened.
-        row = await database_sync_to_async(_console_row)(
-            self.session_key, str(self.row.public_id), touch=True
-        )
+        row = await self._clerk_action()
         if row is None:
-            await _send_json(self, type="error", reason="not_verified")
-            await self.close(code=4403)
             return
         if not row.is_live() or row.step != "face" or row.face_failed_at is None:
             await _send_json(self, type="error", reason="face_check_not_failed")
