@@ -32,6 +32,7 @@ from mynacard.issuer import CounterCredential, IssuerChannel, IssuerChannelError
 from mynacard.jpki import CertificateKind, JpkiSession
 from mynacard.transport import CardConnection
 from reservations.audit_log import AuditAction, AuditRecord
+from reservations.identity_documents import IdentityDocument
 
 logger = logging.getLogger(__name__)
 
@@ -46,17 +47,6 @@ __all__ = [
     "record_outcome",
     "run_counter_reset",
 ]
-
-
-@unique
-class IdentityDocument(StrEnum):
-    """The photo identity document the clerk saw (its type only: never its number)."""
-
-    DRIVERS_LICENSE = "drivers_license"  # 運転免許証
-    PASSPORT = "passport"  # 旅券
-    RESIDENCE_CARD = "residence_card"  # 在留カード / 特別永住者証明書
-    DISABILITY_CERTIFICATE = "disability_certificate"  # 身体障害者手帳 (写真付き)
-    OTHER_PHOTO_ID = "other_photo_id"  # その他の官公署発行の写真付き証明書
 
 
 @unique

@@ -45,6 +45,10 @@ class AuditAction(StrEnum):
     # Counter work (engineer 12b): an in-person identity check, a counter reset.
     IDENTITY_CHECKED = "identity_checked"
     COUNTER_RESET = "counter_reset"
+    # Assisted booking (engineer 12b): a clerk opens / ends the console of one resident's run;
+    # its in-person face check is an IDENTITY_CHECKED record (detail "face:<document>:<reason>").
+    ASSISTED_OPENED = "assisted_opened"
+    ASSISTED_ENDED = "assisted_ended"
 
 
 class AuditRecordImmutable(Exception):

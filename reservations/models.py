@@ -48,6 +48,15 @@ class ReservationState(models.TextChoices):
     SUPERSEDED = "superseded", _("再予約により無効")
 
 
+class FaceCheck(models.TextChoices):
+    """How the booking's face step (trust model, check 4) was completed."""
+
+    AUTOMATIC = "automatic", _("顔認証")
+    # An assisted booking whose automated check failed: a clerk compared the resident with the
+    # chip photo and an identity document at the counter (issue 12, assisted booking).
+    IN_PERSON = "in_person", _("窓口職員による対面確認")
+
+
 class ReservationQuerySet(models.QuerySet["Reservation"]):
     """Look-ups by card: the wizard books, the kiosk completes, the staff console searches."""
 
@@ -78,6 +87,9 @@ class Reservation(models.Model):
         max_length=16, choices=ReservationState.choices, default=ReservationState.ACTIVE
     )
     state_changed = models.DateTimeField(null=True, blank=True)
+    face_check = models.CharField(
+        max_length=16, choices=FaceCheck.choices, default=FaceCheck.AUTOMATIC
+    )
 
     objects = ReservationQuerySet.as_manager()
 
@@ -104,6 +116,7 @@ class Reservation(models.Model):
         card_identity: str,
         target: str,
         signer_identity: str = "",
+        face_check: str = "automatic",  # FaceCheck.AUTOMATIC
         now: datetime | None = None,
     ) -> Reservation:
         """Create an active reservation, superseding any earlier active one of the same card+target.
@@ -119,6 +132,7 @@ class Reservation(models.Model):
                 card_identity=card_identity,
                 target=target,
                 signer_identity=signer_identity,
+                face_check=face_check,
                 now=current,
             )
         except IntegrityError:
@@ -134,12 +148,19 @@ class Reservation(models.Model):
                 card_identity=card_identity,
                 target=target,
                 signer_identity=signer_identity,
+                face_check=face_check,
                 now=current,
             )
 
     @classmethod
     def _book_once(
-        cls, *, card_identity: str, target: str, signer_identity: str, now: datetime
+        cls,
+        *,
+        card_identity: str,
+        target: str,
+        signer_identity: str,
+        now: datetime,
+        face_check: str = "automatic",  # FaceCheck.AUTOMATIC
     ) -> Reservation:
         current = now
         hours = int(settings.MYNA_RESERVATION_HOURS)
@@ -154,6 +175,7 @@ class Reservation(models.Model):
                 card_identity=card_identity,
                 signer_identity=signer_identity,
                 target=target,
+                face_check=FaceCheck(face_check),
                 created=current,
                 expires=current + timedelta(hours=hours),
             )
@@ -199,4 +221,6 @@ class Reservation(models.Model):
 
 
 # The audit log lives in its own module; importing it here registers its model with the app.
+# So does the assisted booking's session (issue 12).
+from reservations.assisted import AssistedSession  # noqa: E402, F401
 from reservations.audit_log import AuditRecord  # noqa: E402, F401

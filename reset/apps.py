@@ -9,3 +9,9 @@ class ResetConfig(AppConfig):
     name = "reset"
     verbose_name = "パスワード初期化予約"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # An assisted booking's console follows the face check (reset/signals.py).
+        from reset.assisted_terminal import connect_signals
+
+        connect_signals()

@@ -45,6 +45,7 @@ def book_once(*, session_hash: str, state: WizardState) -> Reservation:
                 card_identity=state.card_identity,
                 target=state.target,
                 signer_identity=state.signer_identity or state.card_identity,
+                face_check=state.face_check,
             )
     except IntegrityError:
         logger.info("booking repeated for one wizard run target=%s", state.target)

@@ -54,7 +54,7 @@ from faceverify.liveness import (
 from faceverify.quality import Advice
 from faceverify.session import REFERENCE_MAX_BYTES, EngineConfig, ReferencePhotoError
 from faceverify.workers import Attempt, EngineFailure, WorkerLost
-from reset import face_attempts, face_pace, limits
+from reset import face_attempts, face_pace, limits, signals
 from reset.face_messages import (
     ADVICE_TEXT,
     ERROR_TEXT,
@@ -199,6 +199,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
         factor = face_pace.TIME_FACTORS[pace]
         self.deadline_at = asyncio.get_running_loop().time() + type(self).attempt_deadline * factor
         self.watchdog = asyncio.create_task(self._expire())
+        await self._tell_listeners("started")
 
     async def _expire(self) -> None:
         loop = asyncio.get_running_loop()
@@ -339,6 +340,13 @@ class FaceConsumer(AsyncWebsocketConsumer):
             **extra,
         )
         await self._end()
+        await self._tell_listeners(reason)
+
+    async def _tell_listeners(self, result: str) -> None:
+        """reset/signals.py: after the page's own message, and never failing the check."""
+        await signals.face_check_event.asend_robust(
+            sender=type(self), scope=self.scope, result=result, attempts_left=self.attempts_left
+        )
 
     async def _advice(self, code: Advice) -> None:
         await self._send(type="advice", code=str(code), text=self._t(ADVICE_TEXT[code]))

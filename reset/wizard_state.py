@@ -47,6 +47,8 @@ class WizardState:
     evidence_at: float = 0.0
     face_passed_at: float = 0.0
     face_distance: float = 0.0
+    # "automatic", or "in_person" when a clerk completed the face step (staff/assisted_*.py)
+    face_check: str = "automatic"
     v: int = VERSION
 
     @property
@@ -134,17 +136,26 @@ def record_face_pass(
     session: Session, state: WizardState, *, distance: float, now: float | None = None
 ) -> WizardState:
     """The face check passed; the reservation can be created."""
+    return _finish_face_step(session, state, now=now, face_distance=distance)
+
+
+def _finish_face_step(
+    session: Session, state: WizardState, *, now: float | None, **changes: Any
+) -> WizardState:
     if state.step_enum != Step.FACE or not state.card_identity:
         raise StepError(expected=Step.FACE, actual=state.step_enum)
-    return save(
-        session,
-        replace(
-            state,
-            step=str(Step.DONE),
-            face_passed_at=time.time() if now is None else now,
-            face_distance=distance,
-        ),
-    )
+    passed_at = time.time() if now is None else now
+    return save(session, replace(state, step=str(Step.DONE), face_passed_at=passed_at, **changes))
+
+
+def record_in_person_check(
+    session: Session, state: WizardState, *, now: float | None = None
+) -> WizardState:
+    """An assisted booking: after a failed face check, a clerk compared the resident with the
+    chip photo in person (issue 12). Like a pass, it needs the verified chip evidence first."""
+    if state.evidence_at <= 0:
+        raise StepError(expected=Step.FACE, actual=state.step_enum)
+    return _finish_face_step(session, state, now=now, face_check="in_person")
 
 
 def clear(session: Session) -> None:

@@ -17,6 +17,8 @@ ACTION_LABELS: Mapping[str, Promise] = {
     AuditAction.AUDIT_EXPORTED: _("操作記録の書き出し"),
     AuditAction.IDENTITY_CHECKED: _("窓口での本人確認"),
     AuditAction.COUNTER_RESET: _("窓口での初期化"),
+    AuditAction.ASSISTED_OPENED: _("支援予約の開始"),
+    AuditAction.ASSISTED_ENDED: _("支援予約の終了"),
 }
 
 

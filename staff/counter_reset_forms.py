@@ -14,21 +14,16 @@ from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kiosk.counter import CounterReason, IdentityDocument
+from kiosk.counter import CounterReason
 from kiosk.counter_session import (
     PLANS,
     TERMINAL_CODE_DIGITS,
     CounterOperation,
     is_terminal_code,
 )
+from reservations.identity_documents import IdentityDocument
 
-DOCUMENT_LABELS: Mapping[IdentityDocument, Promise] = {
-    IdentityDocument.DRIVERS_LICENSE: _("運転免許証"),
-    IdentityDocument.PASSPORT: _("旅券(パスポート)"),
-    IdentityDocument.RESIDENCE_CARD: _("在留カード・特別永住者証明書"),
-    IdentityDocument.DISABILITY_CERTIFICATE: _("身体障害者手帳(写真付き)"),
-    IdentityDocument.OTHER_PHOTO_ID: _("その他の官公署発行の写真付き証明書"),
-}
+DOCUMENT_LABELS: Mapping[IdentityDocument, Promise] = {d: d.label for d in IdentityDocument}
 REASON_LABELS: Mapping[CounterReason, Promise] = {
     CounterReason.BOTH_FORGOTTEN: _("署名用・利用者証明用の両方のパスワードを忘れた"),
     CounterReason.KEY_LOCKED: _("パスワードがロックされた"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from staff import audit_views, counter_reset_views, counter_views, views
+from staff import assisted_views, audit_views, counter_reset_views, counter_views, views
 
 app_name = "staff"
 urlpatterns = [
@@ -22,6 +22,13 @@ urlpatterns = [
         counter_reset_views.progress,
         name="counter_reset_progress",
     ),
+    path("assisted/", assisted_views.start, name="assisted_start"),
+    path("assisted/new/", assisted_views.open_session, name="assisted_new"),
+    path("assisted/<uuid:public_id>/", assisted_views.console, name="assisted_console"),
+    path(
+        "assisted/<uuid:public_id>/in-person/", assisted_views.in_person, name="assisted_in_person"
+    ),
+    path("assisted/<uuid:public_id>/end/", assisted_views.end, name="assisted_end"),
 ]
 
 #: Pages anyone may open (the permission tests enumerate every other pattern).

@@ -53,7 +53,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",  # first: `runserver` then serves WebSockets too
-    "django.contrib.admin",
+    # The admin with django-otp's second factor (staff/admin_config.py).
+    "staff.admin_config.OTPAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -85,6 +86,8 @@ MIDDLEWARE = [
     # After auth: marks request.user verified by a second factor, then ends idle staff sessions.
     "django_otp.middleware.OTPMiddleware",
     "staff.idle.StaffIdleTimeoutMiddleware",
+    # An assisted booking's resident progress → the clerk's console (reset/assisted_relay.py).
+    "reset.assisted_relay.AssistedProgressMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("kiosk/", include("kiosk.urls")),
     path("staff/", include("staff.urls")),
+    path("assisted/", include("reset.assisted_urls")),
     path("", include((pwa_patterns, "pwa"))),
     path("", include("reset.urls")),
 ]

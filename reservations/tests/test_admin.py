@@ -5,16 +5,29 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from reservations.models import Reservation
+from staff.tests.staff_users import current_code
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff(client: Client) -> Client:
+    """Logged in through the admin's own form with password and TOTP code (staff/admin_site.py)."""
     user = User.objects.create_superuser("admin", "admin@example.jp", "pw-for-tests-only")
-    client.force_login(user)
+    device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    response = client.post(
+        "/admin/login/",
+        {
+            "username": "admin",
+            "password": "pw-for-tests-only",
+            "otp_device": device.persistent_id,
+            "otp_token": current_code(device),
+        },
+    )
+    assert response.status_code == 302
     return client
 
 

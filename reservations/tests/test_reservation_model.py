@@ -91,8 +91,16 @@ def test_public_ids_are_uuids_and_no_personal_fields_exist() -> None:
     assert booked.public_id.version == 4
     names = {field.name for field in Reservation._meta.get_fields()}
     assert names == {
-        "id", "public_id", "card_identity", "signer_identity", "target", "created", "expires",
-        "state", "state_changed",
+        "id",
+        "public_id",
+        "card_identity",
+        "signer_identity",
+        "target",
+        "created",
+        "expires",
+        "state",
+        "state_changed",
+        "face_check",
     }
 
 

@@ -47,13 +47,29 @@ def free_port() -> int:
 
 
 # --------------------------------------------------------------------------- fake camera
-def write_y4m(path: Path, *, fps: int = 10, seconds_per_pose: float = 2.5) -> Path:
+#: The card holder's clip (the demo card's chip photo is obama.jpg): front, smile, left turn.
+HOLDER_POSES: tuple[tuple[str, bool], ...] = (
+    ("obama", False),
+    ("obama3", False),
+    ("obama2", True),
+    ("obama", False),
+)
+
+
+def write_y4m(
+    path: Path,
+    *,
+    fps: int = 10,
+    seconds_per_pose: float = 2.5,
+    poses: tuple[tuple[str, bool], ...] = HOLDER_POSES,
+) -> Path:
     """A looping webcam clip: the holder facing front and smiling, then turned to their left.
 
     Frames come from faceverify's synthesiser (real photos, moved and noised like a webcam), so
     they pass the same checks its tests rely on: obama.jpg is frontal and smiling, the mirror of
     obama2.jpg is a real head turned to the subject's own left, obama3.jpg is frontal.
     Written as 4:2:0 planar with a C420jpeg header (the YUV4MPEG2 format Chromium reads).
+    `poses` (photo name, mirrored) replaces the holder's clip, e.g. with someone else's face.
     """
     import cv2
 
@@ -61,7 +77,6 @@ def write_y4m(path: Path, *, fps: int = 10, seconds_per_pose: float = 2.5) -> Pa
 
     width, height = 480, 360
     per_pose = int(fps * seconds_per_pose)
-    poses = (("obama", False), ("obama3", False), ("obama2", True), ("obama", False))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
