@@ -98,6 +98,14 @@ def _to_reservation(reservation: Reservation) -> HttpResponseRedirect:
     return redirect(f"{reverse('reset:reservation')}?id={reservation.public_id}")
 
 
+def _time_limit(state: wizard_state.WizardState) -> dict[str, int]:
+    """What the page's "more time" dialog needs (templates/reset/_session_timer.html)."""
+    return {
+        "session_seconds_left": state.seconds_left(),
+        "session_warn_seconds": int(settings.MYNA_WIZARD_WARN_SECONDS),
+    }
+
+
 def _elsewhere(state: wizard_state.WizardState) -> HttpResponseRedirect:
     return redirect(STEP_URL[state.step_enum])
 
@@ -204,6 +212,7 @@ def card(request: HttpRequest) -> HttpResponse:
             "target_label": target_label(target),
             "wizard_config": config,
             "wizard_strings": card_page_strings(target),
+            **_time_limit(state),
         },
     )
 
@@ -228,6 +237,7 @@ def face(request: HttpRequest) -> HttpResponse:
             ),
             "attempts_max": limits.face_card_limit().attempts,
             **_stepper("face"),
+            **_time_limit(state),
         },
     )
 
