@@ -135,9 +135,9 @@ def card_page_strings(target: TargetPassword) -> dict[str, str]:
         # The card says only that 照合番号B (birth date + expiry + security code) is wrong, not
         # which part (docs/mynacard-protocol.md §6.2), so the page names all three.
         "err.pin_b.wrong": _(
-            "生年月日・有効期限・セキュリティコードのいずれかが、カードの記載と一致しません(カー"
-            "ドはどの項目が違うかを教えません)。3つの項目をカードの表面で確かめて、直してくださ"
-            "い。券面情報(照合番号B)はあと%N回入力できます。"
+            "生年月日・有効期限・セキュリティコードのいずれかが、カードの記載と合っていません。"
+            "どの項目が違うかは、カードからは分かりません。3つの項目をカードの表面で確かめて、"
+            "直してください。券面情報(照合番号B)は、あと%N回入力できます。"
         ),
         "err.pin.blocked": _(
             "パスワードがロックされました。お住まいの市区町村窓口で解除の手続きを行ってください。"

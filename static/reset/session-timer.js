@@ -15,8 +15,8 @@ if (dialog && typeof dialog.showModal === "function") {
   const format = (ms) => {
     const total = Math.max(0, Math.ceil(ms / 1000));
     return dialog.dataset.format
-      .replace("%(m)s", String(Math.floor(total / 60)))
-      .replace("%(s)s", String(total % 60));
+      .replace("{m}", String(Math.floor(total / 60)))
+      .replace("{s}", String(total % 60));
   };
 
   const open = () => {
@@ -77,7 +77,7 @@ if (dialog && typeof dialog.showModal === "function") {
         dismissedUntil = 0;
         close();
         $("time-announce").textContent = dialog.dataset.extended
-          .replace("%(m)s", String(Math.floor(body.seconds_left / 60)));
+          .replace("{m}", String(Math.floor(body.seconds_left / 60)));
         tick();
       } else if (body.reason === "expired_session") {
         showExpired();
