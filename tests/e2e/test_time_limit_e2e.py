@@ -8,7 +8,6 @@ limit (reset/wizard_state.py) is the one the page counts down.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
