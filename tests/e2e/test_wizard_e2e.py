@@ -635,6 +635,13 @@ def test_every_resident_page_passes_axe_and_reflows(
     check("reader")
     harness.to_password(page)
     check("password")
+    # A server-side error message takes the focus, so it is read out and seen at any zoom.
+    page.goto(stack.base_url + "/reset/choose/")
+    with page.expect_navigation():
+        page.evaluate("() => document.querySelector('.choose-form').submit()")  # no target
+    assert page.evaluate("() => document.activeElement.classList.contains('messages')")
+    assert "選んでください" in page.inner_text(".messages")
+    check("choose error")
     # A form sent without its CSRF cookie (expired, another tab): the resident's 403 page.
     page.goto(stack.base_url + "/reset/choose/")
     context.clear_cookies()
