@@ -65,9 +65,24 @@ def test_more_time_keeps_the_residents_place(
         assert "延長しました" in page.inner_text("#time-announce")
         shot("extended")
 
-        # The server kept its place too: the wizard goes on from here.
-        harness.fill_card_face(page)
-        harness.wait_for_card(page)
-        harness.to_password(page)
-        assert page.locator("#pin").is_visible()
+        # The server kept its place too: the card-face step goes on from here.
+        page.fill("#expiry_date", harness.DEMO["expiry_date"])
+        page.click("#card-face-next")
+        page.locator("#step-reader").wait_for(state="visible")
+
+        # When the wizard is gone on the server (here: abandoned in another tab), "more time"
+        # cannot bring it back: the dialog says the time is up and offers the way to the menu.
+        token = page.input_value("#csrf-token")
+        page.request.post(
+            short_stack.base_url + "/reset/cancel/", form={"csrfmiddlewaretoken": token}
+        )
+        dialog.wait_for(state="visible", timeout=45000)  # the next warning, 50 s before the end
+        page.keyboard.press("Enter")
+        page.locator("#time-restart").wait_for(state="visible")
+        assert "時間切れになりました" in page.inner_text("#time-dialog-title")
+        assert page.evaluate("() => document.activeElement.id") == "time-restart"
+        assert page.locator("#time-extend").is_hidden()
+        shot("expired")
+        page.keyboard.press("Enter")
+        page.wait_for_url(short_stack.base_url + "/")
         context.close()
