@@ -30,8 +30,10 @@ if (dialog && typeof dialog.showModal === "function") {
   const close = () => {
     if (!dialog.open) return;
     dialog.close();
-    const back = returnFocus && returnFocus.isConnected && returnFocus.offsetParent !== null
-      ? returnFocus : document.querySelector("main h1:not([hidden])") || document.getElementById("main");
+    // Back where the resident was; if that is gone, to the heading of the step now shown.
+    const shown = (el) => el && el.isConnected && el.offsetParent !== null;
+    const heading = [...document.querySelectorAll("main h1")].find(shown);
+    const back = shown(returnFocus) ? returnFocus : heading || document.getElementById("main");
     if (back) back.focus();
   };
 
