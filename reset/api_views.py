@@ -171,6 +171,31 @@ def progress(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 @require_POST
+def more_time(request: HttpRequest) -> JsonResponse:
+    """The resident asks for more time before the wizard expires (WCAG 2.2.1); step and
+    progress stay as they are. Bounded by MYNA_WIZARD_EXTENSIONS and rate-limited."""
+    state = wizard_state.load(request.session)
+    if state is None:
+        return _refuse("expired_session", 409)
+    if not limits.consume(limits.extension_session_limit(), _session_key(request)):
+        return _limited("rate_limited", limits.extension_session_limit())
+    try:
+        state = wizard_state.extend(request.session, state)
+    except wizard_state.ExtensionRefused as exc:
+        return _refuse(exc.code, 409, seconds_left=state.seconds_left())
+    logger.info("wizard extended times=%d", state.extensions)
+    return JsonResponse(
+        {
+            "ok": True,
+            "step": state.step,
+            "seconds_left": state.seconds_left(),
+            "extensions_left": wizard_state.max_extensions() - state.extensions,
+        }
+    )
+
+
+@never_cache
+@require_POST
 def nonce(request: HttpRequest) -> JsonResponse:
     state = wizard_state.load(request.session)
     if state is None:
@@ -235,7 +260,9 @@ def _check_evidence(request: HttpRequest, state: wizard_state.WizardState) -> Js
 
 #: The endpoints the card page calls with fetch() and whose replies it reads as JSON
 #: (static/reset/wizard.js, static/reset/cardface.js).
-JSON_API_VIEWS = frozenset({"reset:progress", "reset:nonce", "reset:evidence", "reset:cardface"})
+JSON_API_VIEWS = frozenset(
+    {"reset:progress", "reset:nonce", "reset:evidence", "reset:cardface", "reset:more_time"}
+)
 CSRF_FAILED_MESSAGE = gettext_lazy(
     "画面の有効期限が切れました。ページを再読み込みして、最初からやり直してください。"
 )

@@ -141,6 +141,11 @@ def evidence_card_limit() -> Limit:
     return Limit("evidence_card", _attempts() * 2, 86400)
 
 
+def extension_session_limit() -> Limit:
+    """"More time" requests per browser session per hour; wizard_state bounds the total."""
+    return Limit("extension_session", 20, 3600)
+
+
 # --- Face-check attempts (docs/internal-api.md, "face check") -----------------------------------
 # A face attempt is counted when it starts (so closing the socket mid-way does not dodge the count)
 # and given back when it passes: only failed attempts use up the resident's tries.

@@ -99,6 +99,14 @@ def _to_reservation(reservation: Reservation) -> HttpResponseRedirect:
     return redirect(f"{reverse('reset:reservation')}?id={reservation.public_id}")
 
 
+def _time_limit(state: wizard_state.WizardState) -> dict[str, int]:
+    """What the page's "more time" dialog needs (templates/reset/_session_timer.html)."""
+    return {
+        "session_seconds_left": state.seconds_left(),
+        "session_warn_seconds": int(settings.MYNA_WIZARD_WARN_SECONDS),
+    }
+
+
 def _elsewhere(state: wizard_state.WizardState) -> HttpResponseRedirect:
     return redirect(STEP_URL[state.step_enum])
 
@@ -207,6 +215,7 @@ def card(request: HttpRequest) -> HttpResponse:
             "target_label": target_label(target),
             "wizard_config": config,
             "wizard_strings": card_page_strings(target),
+            **_time_limit(state),
         },
     )
 
@@ -236,6 +245,7 @@ def face(request: HttpRequest) -> HttpResponse:
             # assisted booking including the partial with face_assisted=True.
             "face_assisted": request.GET.get("assisted") == "1",
             **_stepper("face"),
+            **_time_limit(state),
         },
     )
 

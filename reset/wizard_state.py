@@ -49,6 +49,9 @@ class WizardState:
     face_distance: float = 0.0
     # "automatic", or "in_person" when a clerk completed the face step (staff/assisted_*.py)
     face_check: str = "automatic"
+    # "More time" (WCAG 2.2.1): how often the resident asked, and the deadline it set; 0 = none yet.
+    extensions: int = 0
+    deadline_at: float = 0.0
     v: int = VERSION
 
     @property
@@ -58,6 +61,14 @@ class WizardState:
     @property
     def target_enum(self) -> TargetPassword:
         return TargetPassword(self.target)
+
+    @property
+    def deadline(self) -> float:
+        """When the wizard expires: the default lifetime, or the last "more time" deadline."""
+        return self.deadline_at or self.started_at + _max_age()
+
+    def seconds_left(self, now: float | None = None) -> int:
+        return max(0, int(self.deadline - (time.time() if now is None else now)))
 
 
 Session = MutableMapping[str, Any]
@@ -80,7 +91,7 @@ def load(session: Session, *, now: float | None = None) -> WizardState | None:
         clear(session)
         return None
     current = time.time() if now is None else now
-    if state.v != VERSION or current - state.started_at > _max_age() or current < state.started_at:
+    if state.v != VERSION or current > state.deadline or current < state.started_at:
         clear(session)
         return None
     return state
@@ -158,6 +169,26 @@ def record_in_person_check(
     return _finish_face_step(session, state, now=now, face_check="in_person")
 
 
+def max_extensions() -> int:
+    return int(settings.MYNA_WIZARD_EXTENSIONS)
+
+
+def extend(session: Session, state: WizardState, *, now: float | None = None) -> WizardState:
+    """More time (WCAG 2.2.1): a full default lifetime from now, at most MYNA_WIZARD_EXTENSIONS
+    times; the step and the progress stay as they are. The deadline never moves backwards."""
+    if state.extensions >= max_extensions():
+        raise ExtensionRefused("extension_limit")
+    current = time.time() if now is None else now
+    return save(
+        session,
+        replace(
+            state,
+            extensions=state.extensions + 1,
+            deadline_at=max(state.deadline, current + _max_age()),
+        ),
+    )
+
+
 def clear(session: Session) -> None:
     session.pop(SESSION_KEY, None)
 
@@ -169,6 +200,14 @@ class StepError(Exception):
         super().__init__(f"expected step {expected}, at {actual}")
         self.expected = expected
         self.actual = actual
+
+
+class ExtensionRefused(Exception):
+    """The resident has used up the times the wizard may be extended."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 #: The steps the card page runs client-side; the page's memory (card-face items, PIN) is lost on

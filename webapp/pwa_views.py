@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 logger = logging.getLogger(__name__)
 
 #: Bump when the shell changes so old caches are dropped on activation.
-CACHE_VERSION = "myna-reset-shell-v1"
+CACHE_VERSION = "myna-reset-shell-v2"
 
 SHELL_STATIC = (
     "css/site.css",
@@ -28,6 +28,7 @@ SHELL_STATIC = (
     "reset/card-face.js",
     "reset/pwa.js",
     "reset/chip-photo-hygiene.js",
+    "reset/display-mode.js",
     "icons/icon-192.png",
     "icons/icon-512.png",
 )

@@ -245,6 +245,12 @@ if MYNA_PUBLIC_ORIGIN and not ORIGIN_PATTERN.fullmatch(MYNA_PUBLIC_ORIGIN):
     )
 MYNA_RESERVATION_HOURS = env_int("MYNA_RESERVATION_HOURS", 24, minimum=1, maximum=72)
 MYNA_WIZARD_MAX_AGE_SECONDS = env_int("MYNA_WIZARD_MAX_AGE_SECONDS", 30 * 60, minimum=60)
+# Time that can be extended (WCAG 2.2.1): the page warns this long before the wizard expires (at
+# least 20 s to react), and "more time" grants a fresh lifetime at least ten times over.
+MYNA_WIZARD_WARN_SECONDS = env_int("MYNA_WIZARD_WARN_SECONDS", 120, minimum=20)
+MYNA_WIZARD_EXTENSIONS = env_int("MYNA_WIZARD_EXTENSIONS", 10, minimum=10, maximum=100)
+if MYNA_WIZARD_WARN_SECONDS >= MYNA_WIZARD_MAX_AGE_SECONDS:
+    raise ImproperlyConfigured("MYNA_WIZARD_WARN_SECONDS must be less than the wizard's lifetime")
 MYNA_NONCE_TTL_SECONDS = env_int("MYNA_NONCE_TTL_SECONDS", 300, minimum=30, maximum=900)
 MYNA_EVIDENCE_ATTEMPTS = env_int("MYNA_EVIDENCE_ATTEMPTS", 5, minimum=1)
 # Card-face camera reads per session per hour (OCR costs a second or two of CPU each).

@@ -48,20 +48,21 @@ def test_the_card_face_upload_answers_a_csrf_failure_with_json(strict: Client) -
 
 
 @pytest.mark.parametrize("url", ["/reset/choose/", "/reset/done/", "/reset/cancel/"])
-def test_a_page_keeps_djangos_html_csrf_page(strict: Client, url: str) -> None:
+def test_a_page_keeps_an_html_csrf_page(strict: Client, url: str) -> None:
     response = strict.post(url, data={"target": "sign"})
     assert response.status_code == 403
     assert response["Content-Type"].startswith("text/html")
-    assert b"CSRF" in response.content
+    # templates/403_csrf.html: the resident's words and a way back, not Django's English page.
+    assert "画面の有効期限が切れました" in response.content.decode()
     assert b"csrf_failed" not in response.content
 
 
-def test_an_unknown_path_keeps_djangos_html_csrf_page() -> None:
+def test_an_unknown_path_keeps_an_html_csrf_page() -> None:
     request = RequestFactory().post("/no/such/path/")
     response = api_views.csrf_failure(request, reason="CSRF cookie not set.")
     assert response.status_code == 403
     assert response["Content-Type"].startswith("text/html")
-    assert b"CSRF" in response.content
+    assert "画面の有効期限が切れました" in response.content.decode()
 
 
 def test_a_request_with_the_token_is_not_refused(strict: Client) -> None:

@@ -47,6 +47,7 @@ STEP_FOR = {
     "reset:nonce": Step.CHIP,
     "reset:evidence": Step.CHIP,
     "reset:cardface": Step.CARD_FACE,
+    "reset:more_time": Step.CARD_FACE,  # reads no body; it must not fail on one either
 }
 CONTENT_TYPES = ["application/json", "text/plain", "image/jpeg"]
 
