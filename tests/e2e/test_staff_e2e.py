@@ -83,6 +83,9 @@ def _login(page: Any, base_url: str, username: str, key: bytes, shot: Any) -> No
     assert "確認コードが正しくありません" in page.inner_text("main")
     shot("login-wrong-code")
     assert_accessible(page, "login with an error")
+    # django-otp refuses any code for 1 s after a wrong one (OTP_TOTP_THROTTLE_FACTOR × 2^(n−1)):
+    # a retry faster than a person types would be refused whatever the code.
+    page.wait_for_timeout(1100)
     page.fill("#id_password", PASSWORD)
     page.fill("#id_otp_token", f"{totp(key):06d}")
     page.click("button[type=submit]:text('ログイン')")
