@@ -11,7 +11,7 @@ from django import forms
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from reservations.identity_documents import IdentityDocument
+from reservations import identity_documents
 
 
 class InPersonReason(models.TextChoices):
@@ -27,7 +27,7 @@ class InPersonReason(models.TextChoices):
 class InPersonForm(forms.Form):
     document_type = forms.ChoiceField(
         label=_("確認した本人確認書類(種類のみ。番号は記録しません)"),
-        choices=[("", _("選んでください"))] + IdentityDocument.choices,
+        choices=[("", _("選んでください")), *identity_documents.choices()],
         error_messages={
             "required": _("確認した書類の種類を選んでください。"),
             "invalid_choice": _("確認した書類の種類を選んでください。"),

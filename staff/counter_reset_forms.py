@@ -21,9 +21,9 @@ from kiosk.counter_session import (
     CounterOperation,
     is_terminal_code,
 )
-from reservations.identity_documents import IdentityDocument
+from reservations.identity_documents import LABELS
 
-DOCUMENT_LABELS: Mapping[IdentityDocument, Promise] = {d: d.label for d in IdentityDocument}
+DOCUMENT_LABELS = LABELS
 REASON_LABELS: Mapping[CounterReason, Promise] = {
     CounterReason.BOTH_FORGOTTEN: _("署名用・利用者証明用の両方のパスワードを忘れた"),
     CounterReason.KEY_LOCKED: _("パスワードがロックされた"),

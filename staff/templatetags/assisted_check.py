@@ -6,8 +6,9 @@ from django import template
 from django.utils.translation import gettext as _
 
 from reservations.assisted import AssistedSession
+from reservations.identity_documents import LABELS, IdentityDocument
 from reservations.models import FaceCheck, Reservation
-from staff.assisted_forms import IdentityDocument, InPersonReason
+from staff.assisted_forms import InPersonReason
 
 register = template.Library()
 
@@ -22,7 +23,7 @@ def face_check_summary(reservation: Reservation) -> str:
     return _("%(label)s(職員: %(clerk)s、確認書類: %(document)s、理由: %(reason)s)") % {
         "label": label,
         "clerk": row.clerk.get_username(),
-        "document": IdentityDocument(row.document_type).label,
+        "document": LABELS[IdentityDocument(row.document_type)],
         "reason": InPersonReason(row.in_person_reason).label,
     }
 
