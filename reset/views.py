@@ -24,7 +24,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mynacard.targets import TargetPassword
 from reservations import kiosk_hours, kiosk_stores
 from reservations.models import Reservation
-from reset import booking, face_pace, limits, nonces, reservation_cookie, wizard_state
+from reset import (
+    assisted_terminal,
+    booking,
+    face_pace,
+    limits,
+    nonces,
+    reservation_cookie,
+    wizard_state,
+)
 from reset.calendar_file import reservation_ics
 from reset.evidence_check import MESSAGES
 from reset.page_strings import card_page_strings, target_label
@@ -241,9 +249,10 @@ def face(request: HttpRequest) -> HttpResponse:
             ),
             "attempts_max": limits.face_card_limit().attempts,
             "face_paces": face_pace.pace_seconds(),
-            # Speech on by default at a counter terminal (issue 18): `?assisted=1`, or the staff
-            # assisted booking including the partial with face_assisted=True.
-            "face_assisted": request.GET.get("assisted") == "1",
+            # Speech on by default at a counter terminal (issue 18): `?assisted=1`, or a session
+            # that joined a clerk's assisted booking (reset/assisted_terminal.py).
+            "face_assisted": request.GET.get("assisted") == "1"
+            or bool(request.session.get(assisted_terminal.SESSION_KEY)),
             **_stepper("face"),
             **_time_limit(state),
         },

@@ -127,6 +127,11 @@ def test_face_page_names_the_servers_paces_and_speaks_by_default_at_the_counter(
     assert 'data-voice-default="off"' in body
     # At a counter terminal (the assisted booking's hook) speech starts switched on.
     assert 'data-voice-default="on"' in client.get("/reset/face/?assisted=1").content.decode()
+    # ... and on the terminal of a clerk's assisted booking (reset/assisted_terminal.py).
+    session = client.session
+    session["assisted"] = "3f1c0d0e-0000-4000-8000-000000000000"
+    session.save()
+    assert 'data-voice-default="on"' in client.get("/reset/face/").content.decode()
 
 
 def test_done_refuses_before_the_face_check(client: Client) -> None:

@@ -71,7 +71,7 @@ def test_a_valid_check_is_recorded_once_and_opens_the_live_console(clerk: Client
     ("change", "field", "text"),
     [
         ({"document": ""}, "document", "確認した本人確認書類を選んでください。"),
-        ({"document": "health_insurance_card"}, "document", "確認した本人確認書類を選んでください。"),
+        ({"document": "health_card"}, "document", "確認した本人確認書類を選んでください。"),
         ({"operation": "both_forgotten"}, "operation", "来庁の理由と初期化する内容が合って"),
         ({"terminal": "12ab"}, "terminal", "受付番号は8桁の数字です。"),
         ({"terminal": ""}, "terminal", "受付番号を入力してください。"),
