@@ -738,7 +738,7 @@ def test_the_card_face_items_are_checked_on_the_card_before_the_password(
     page.locator("#step-card_face").wait_for(state="visible", timeout=30000)
     message = page.inner_text("#card-face-error")
     assert "生年月日・有効期限・セキュリティコードのいずれか" in message
-    assert "どの項目が違うかを教えません" in message and "あと9回" in message
+    assert "どの項目が違うかは分かりません" in message and "あと9回" in message
     assert page.locator("#password-form").is_hidden()
     assert [m["cmd"] for m in sent if m["cmd"] in ("RESERVE", "AUTHENTICATE")] == []
     # What was typed comes back as typed (和暦 stays 和暦), so only the wrong item is retyped.
