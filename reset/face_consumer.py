@@ -51,6 +51,7 @@ from reset.face_messages import (
     text,
 )
 from reset.wizard_state import WizardState
+from webapp import request_id
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,10 @@ class FaceConsumer(AsyncWebsocketConsumer):
         factory = type(self).rng_factory
         try:
             self.attempt = await face_attempts.face_backend().start(
-                photo, config, factory() if factory is not None else None
+                photo,
+                config,
+                factory() if factory is not None else None,
+                request_id=request_id.current.get(),
             )
         except ReferencePhotoError:
             logger.warning("chip photo has no usable face")
