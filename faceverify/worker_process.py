@@ -300,9 +300,7 @@ class _WorkerLoop:
         check = self.checks.get(aid)
         if check is None:
             return  # the attempt ended while its embedding was computed
-        timings = self.timings[aid]
-        timings.embeddings += 1
-        timings.embed_seconds += seconds
+        self.timings[aid].embed_seconds += seconds
         if status != "ok":
             # Without this embedding the attempt cannot be decided as strictly as it must be: it
             # is lost, like an attempt on a worker that died (the page retries, the try given back).
@@ -334,6 +332,8 @@ class _WorkerLoop:
             check.discard()
         timings = self.timings.pop(aid, None)
         if timings is not None:
+            if check is not None:
+                timings.embeddings = check.embeddings  # asked for, inline or by the helper
             timings.log()
         self.request_ids.pop(aid, None)
 

@@ -13,6 +13,7 @@ import base64
 import gc
 import hashlib
 import json
+import logging
 import os
 import signal
 import struct
@@ -31,13 +32,15 @@ from faceverify.liveness import DEFAULT_THRESHOLD
 from faceverify.quality import Advice
 from faceverify.session import FaceCheck
 from faceverify.tests import synth
+from faceverify.worker_process import LogSetup
 from faceverify.workers import FaceWorkers
 from mynacard.targets import TargetPassword
-from reset import wizard_state
+from reset import face_attempts, wizard_state
 from reset.face_attempts import engine_config_from_settings, face_backend
 from reset.face_consumer import FaceConsumer
 from reset.face_messages import ADVICE_TEXT
 from reset.wizard_state import Step, WizardState
+from webapp import logs, request_id
 from webapp.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.backends]
@@ -69,9 +72,14 @@ def make_session(
 
 
 def communicator(
-    session: SessionStore | None, *, origin: bytes = ORIGIN, language: bytes = b"ja"
+    session: SessionStore | None,
+    *,
+    origin: bytes = ORIGIN,
+    language: bytes = b"ja",
+    extra: tuple[tuple[bytes, bytes], ...] = (),
 ) -> WebsocketCommunicator:
     headers = [(b"origin", origin), (b"host", b"testserver"), (b"accept-language", language)]
+    headers += extra
     if session is not None:
         cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
         headers.append((b"cookie", cookie.encode()))
@@ -483,3 +491,45 @@ async def test_a_killed_face_worker_interrupts_only_its_own_attempt(
     again, _ = await run_attempt(retry, retry_ready)
     assert again is not None and again["passed"] is True, again
     assert await biometric_leftovers() == []
+
+
+def _worker_logs_to_file() -> None:
+    """A face worker process's logging (runs there): the server's own set-up, plus a copy of
+    its lines in the file this test reads."""
+    logs.configure_worker_process()
+    console = logging.getLogger().handlers[0]
+    copy = logging.FileHandler(os.environ["MYNA_TEST_WORKER_LOG"], encoding="utf-8")
+    copy.setFormatter(console.formatter)
+    for found in console.filters:
+        copy.addFilter(found)
+    logging.getLogger().addHandler(copy)
+    logging.getLogger().setLevel(logging.INFO)
+
+
+async def test_face_worker_log_lines_carry_the_connection_request_id(
+    chip: bytes, settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "worker.log"
+    monkeypatch.setenv("MYNA_TEST_WORKER_LOG", str(log))  # inherited by the spawned workers
+    settings.MYNA_FACE_WORKERS = 1
+    settings.MYNA_TRUST_REQUEST_ID = True  # as behind the proxy, which sets X-Request-ID
+    backend = FaceWorkers(1, logs=LogSetup(configure=_worker_logs_to_file, label=request_id.adopt))
+    monkeypatch.setitem(face_attempts._backends, (1, True), backend)
+    try:
+        offered = "req-" + os.urandom(8).hex()
+        session = await asyncio.to_thread(make_session, chip)
+        comm = communicator(session, extra=((b"x-request-id", offered.encode()),))
+        await start(comm, chip)
+        await comm.send_to(bytes_data=synth.jpeg(synth.webcam_frame("obama3")))
+        assert await answer(comm) == "progress"
+        await comm.disconnect()  # the attempt ends; its worker logs its timings
+        lines: list[str] = []
+        for _ in range(300):
+            text = log.read_text(encoding="utf-8") if log.exists() else ""
+            lines = [line for line in text.splitlines() if "face attempt timings" in line]
+            if lines:
+                break
+            await asyncio.sleep(0.2)
+        assert lines and all(f"[{offered}]" in line for line in lines), text[-2000:]
+    finally:
+        backend.close()
