@@ -13,7 +13,6 @@ import base64
 import gc
 import hashlib
 import json
-import logging
 import os
 import signal
 import struct
@@ -40,8 +39,9 @@ from reset.face_attempts import engine_config_from_settings, face_backend
 from reset.face_consumer import FaceConsumer
 from reset.face_messages import ADVICE_TEXT
 from reset.wizard_state import Step, WizardState
-from webapp import logs, request_id
+from webapp import request_id
 from webapp.asgi import application
+from webapp.tests import worker_logging
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.backends]
 
@@ -493,27 +493,16 @@ async def test_a_killed_face_worker_interrupts_only_its_own_attempt(
     assert await biometric_leftovers() == []
 
 
-def _worker_logs_to_file() -> None:
-    """A face worker process's logging (runs there): the server's own set-up, plus a copy of
-    its lines in the file this test reads."""
-    logs.configure_worker_process()
-    console = logging.getLogger().handlers[0]
-    copy = logging.FileHandler(os.environ["MYNA_TEST_WORKER_LOG"], encoding="utf-8")
-    copy.setFormatter(console.formatter)
-    for found in console.filters:
-        copy.addFilter(found)
-    logging.getLogger().addHandler(copy)
-    logging.getLogger().setLevel(logging.INFO)
-
-
 async def test_face_worker_log_lines_carry_the_connection_request_id(
     chip: bytes, settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = tmp_path / "worker.log"
-    monkeypatch.setenv("MYNA_TEST_WORKER_LOG", str(log))  # inherited by the spawned workers
+    monkeypatch.setenv(worker_logging.LOG_ENV, str(log))  # inherited by the spawned workers
     settings.MYNA_FACE_WORKERS = 1
     settings.MYNA_TRUST_REQUEST_ID = True  # as behind the proxy, which sets X-Request-ID
-    backend = FaceWorkers(1, logs=LogSetup(configure=_worker_logs_to_file, label=request_id.adopt))
+    backend = FaceWorkers(
+        1, logs=LogSetup(configure=worker_logging.copy_to_file, label=request_id.adopt)
+    )
     monkeypatch.setitem(face_attempts._backends, (1, True), backend)
     try:
         offered = "req-" + os.urandom(8).hex()
