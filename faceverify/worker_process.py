@@ -100,7 +100,10 @@ def serve_embeddings(jobs: Connection, logs: LogSetup) -> None:
             logger.exception("face embedding helper could not handle a %s job", kind)
             status, value = "engine_error", None
         del payload
-        jobs.send((aid, status, value, time.perf_counter() - started))
+        try:
+            jobs.send((aid, status, value, time.perf_counter() - started))
+        except OSError:  # the worker is gone (stopped or crashed): so is the reason to go on
+            break
 
 
 # -- the worker -----------------------------------------------------------------------------------
