@@ -134,17 +134,22 @@ def _machine_busy() -> tuple[int, int]:
 def _frames() -> dict[str, list[bytes]]:
     from faceverify.tests import synth
 
+    # The poses of the genuine sequence of faceverify/tests/attacks.py: obama3 frontal and
+    # neutral, obama the same man smiling (笑う is a change from the neutral face), mirrored
+    # obama2 a head really turned to its own left; so that attempts can pass, and the verdict's
+    # wait for the last embeddings is measured too.
     size = (640, 480)
+    poses = {"front": ("obama3", False), "smile": ("obama", False), "left": ("obama2", True)}
     return {
-        "front": [synth.jpeg(synth.webcam_frame("obama", seed=s, size=size)) for s in range(25)],
-        "left": [
-            synth.jpeg(synth.webcam_frame("obama2", mirror=True, seed=s, size=size))
+        pose: [
+            synth.jpeg(synth.webcam_frame(name, mirror=mirror, seed=s, size=size))
             for s in range(25)
-        ],
+        ]
+        for pose, (name, mirror) in poses.items()
     }
 
 
-POSE = {None: "front", "face_front": "front", "smile": "front", "turn_left": "left"}
+POSE = {None: "front", "face_front": "front", "smile": "smile", "turn_left": "left"}
 
 
 def _make_session(photo: bytes, serial: int) -> str:

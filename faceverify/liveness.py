@@ -308,11 +308,14 @@ class Challenge:
 
         The events end with exactly one ProgressEvent (the state after this frame), or with the
         Decision when the attempt ends; the page uses that last event as "frame handled". While
-        a decision waits for pending embeddings (`awaiting`) they end with neither: the Decision
-        comes from `fold`, and the caller holds the frame's answer until then.
+        a decision waits for pending embeddings (`awaiting`) the frame changes nothing and is
+        answered with the progress so far: the Decision comes from `fold`, and the caller sends
+        it as the answer to the next frame.
         """
-        if self.decision is not None or self._due:
+        if self.decision is not None:
             return []
+        if self._due:
+            return [self.waiting_progress()]
         if self._started is None:
             self._started = m.t
             self._phase_started = m.t
@@ -374,8 +377,9 @@ class Challenge:
         if self.decision is None and not self._due and self._timed_out(m.t):
             events = [e for e in events if not isinstance(e, ProgressEvent)]
             events.extend(self._conclude(FaceCheckReason.TIMEOUT))
-        if self._due:  # the Decision will end these events once the embeddings are in
+        if self._due:  # the Decision comes once the embeddings are in
             events = [e for e in events if not isinstance(e, ProgressEvent)]
+            events.append(self.waiting_progress())
         return events
 
     def discard(self) -> None:
@@ -466,6 +470,16 @@ class Challenge:
             self._due, self._due_reason = True, reason
             return []
         return [self._decide() if reason is None else self._finish(reason)]
+
+    def waiting_progress(self) -> ProgressEvent:
+        """The answer to a frame while the verdict waits for embeddings: where the attempt
+        stands (the frame itself changes nothing)."""
+        if self._index < 0:
+            return ProgressEvent(held=len(self._calibration), needed=self.config.calibration_frames)
+        if self._index < len(self.prompts):
+            return ProgressEvent(held=self._held, needed=self.config.hold_frames)
+        needed = self.config.min_identity_frames
+        return ProgressEvent(held=min(needed, self._identity_frames()), needed=needed)
 
     def _identity_frames(self) -> int:
         """Frontal distances in hand plus those on their way."""

@@ -145,6 +145,8 @@ class FaceCheck:
 
     def feed_jpeg_deferred(self, data: bytes, t: float) -> tuple[list[Event], Box | None]:
         """`feed_deferred` of one JPEG frame; ImageError when the bytes are not a usable JPEG."""
+        if self.challenge.awaiting:  # nothing to measure: the frame changes nothing
+            return [self.challenge.waiting_progress()], None
         return self.feed_deferred(decode(data, formats=frozenset({JPEG})), t)
 
     def feed_deferred(self, image: Image, t: float) -> tuple[list[Event], Box | None]:
@@ -152,10 +154,14 @@ class FaceCheck:
 
         Returns the frame's events and, when the frame wants an embedding, the face box: the
         caller computes `embed(image, box)` when it can, and hands the results to `fold` in the
-        order of the frames. Until the last one is folded no decision is taken (`awaiting`).
+        order of the frames. Until the last one is folded no decision is taken (`awaiting`): the
+        frames meanwhile are answered with the progress so far, and the Decision that `fold`
+        returns is the answer to the next one.
         """
-        if self.decision is not None or self.challenge.awaiting:
+        if self.decision is not None:
             return [], None
+        if self.challenge.awaiting:
+            return [self.challenge.waiting_progress()], None
         measure, box = self._measure(image, t)
         if box is not None:
             self.embeddings += 1

@@ -8,10 +8,11 @@ the JPEG bytes and the face box to its **embedding helper**, a second process at
 priority, and folds the result into the attempt when it comes back (`FaceCheck.fold`). The kernel
 runs a frame as soon as it arrives, ahead of any embedding in progress, so embeddings use what the
 frames leave of the core. Nothing is weakened: every embedding asked for is folded in, oldest
-first, before any verdict — an attempt that ends while some are out holds its last frame's answer
-until they are in (the page has one frame in flight, so it simply waits), and an embedding of
-another face still ends it as `face_changed`. The helper also analyses the reference photo, so a
-new attempt does not stall the other residents' frames on this worker either.
+first, before any verdict — an attempt that ends while some are out waits for them (its frames
+meanwhile change nothing and are answered with the progress so far; the verdict is the answer to
+the first frame after the last embedding is in), and an embedding of another face still ends it
+as `face_changed`. The helper also analyses the reference photo, so a new attempt does not stall
+the other residents' frames on this worker either.
 
 The helper holds nothing between jobs (it returns the 128 numbers; the distance to the reference
 is taken here). If it dies, the worker exits and the server replaces both (workers.py): the
@@ -110,25 +111,15 @@ def serve_embeddings(jobs: Connection, logs: LogSetup) -> None:
 
 
 @dataclass
-class _Held:
-    """The answer to a frame that ended an attempt, waiting for the attempt's last embeddings."""
-
-    rid: int
-    events: list[Event]
-    wait: float
-    compute: float
-    since: float = field(default_factory=time.monotonic)
-
-
-@dataclass
 class _Timings:
     """Per attempt, logged when it ends: where a frame's time went (bench/face_load.py reads it)."""
 
     waits: list[float] = field(default_factory=list)  # request queued → taken up, seconds
-    computes: list[float] = field(default_factory=list)  # taken up → answered (or held)
+    computes: list[float] = field(default_factory=list)  # taken up → answered
     embeddings: int = 0
     embed_seconds: float = 0.0
-    verdict_wait: float = 0.0  # the last frame's answer held for embeddings
+    awaiting_since: float | None = None  # the attempt ended, its verdict waiting for embeddings
+    verdict_wait: float = 0.0  # from then until the last embedding was in
 
     def log(self) -> None:
         if not self.waits:
@@ -184,16 +175,17 @@ class _WorkerLoop:
         self.request_ids: dict[int, str] = {}
         self.timings: dict[int, _Timings] = {}
         self.starting: dict[int, tuple[int, EngineConfig, random.Random | None]] = {}
-        self.held: dict[int, _Held] = {}
-        # What an attempt's next frame gets because its verdict came between two frames.
+        # What an attempt's next frame gets: its verdict, which came with an embedding.
         self.late: dict[int, tuple[str, Any]] = {}
         self.embed_debt = 0.0  # helper seconds not yet charged to a frame (the server's pace)
 
     def run(self, requests: Connection) -> bool:
         """Serve until the server closes the pipe (True) or the helper dies (False)."""
-        sources = [requests] if self.helper is None else [requests, self.helper]
+        # The helper's results first: a verdict they complete answers the frame waiting beside them.
+        sources = [requests] if self.helper is None else [self.helper, requests]
         while True:
-            for source in multiprocessing.connection.wait(sources):
+            ready = multiprocessing.connection.wait(sources)
+            for source in [c for c in sources if c in ready]:
                 try:
                     message = cast(Connection, source).recv()
                 except (EOFError, OSError):
@@ -272,19 +264,15 @@ class _WorkerLoop:
         timings = self.timings[aid]
         timings.waits.append(wait)
         timings.computes.append(compute)
-        if check.awaiting:
-            self.held[aid] = _Held(rid or 0, events, wait, compute)
-            return
-        self._reply(rid, "ok", events, (wait, compute, 0.0, compute + self._take_debt()))
+        if check.awaiting and timings.awaiting_since is None:
+            timings.awaiting_since = time.monotonic()
+        self._reply(rid, "ok", events, (wait, compute, compute + self._take_debt()))
         if check.decision is not None:
             self._drop(aid)
 
     def _end(self, aid: int) -> None:
         self.starting.pop(aid, None)
         self.late.pop(aid, None)
-        held = self.held.pop(aid, None)
-        if held is not None:  # the server gave up on this frame; settle its future all the same
-            self._reply(held.rid, "ok", held.events)
         self._drop(aid)
 
     # -- results from the helper ----------------------------------------------------------------
@@ -315,16 +303,11 @@ class _WorkerLoop:
             self._conclude(aid, "ok", events)
 
     def _conclude(self, aid: int, status: str, events: list[Event] | None) -> None:
-        """The attempt ended between frames or while its last frame's answer was held."""
-        held = self.held.pop(aid, None)
-        if held is None:
-            self.late[aid] = (status, events)
-        else:
-            waited = time.monotonic() - held.since
-            self.timings[aid].verdict_wait = waited
-            value = held.events + events if events is not None else None
-            timing = (held.wait, held.compute, waited, held.compute + self._take_debt())
-            self._reply(held.rid, status, value, timing)
+        """The attempt ended with an embedding: the verdict is the answer to its next frame."""
+        timings = self.timings[aid]
+        if timings.awaiting_since is not None:
+            timings.verdict_wait = time.monotonic() - timings.awaiting_since
+        self.late[aid] = (status, events)
         self._drop(aid)
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -349,7 +332,7 @@ class _WorkerLoop:
         rid: int | None,
         status: str,
         value: Any,
-        timing: tuple[float, float, float, float] | None = None,
+        timing: tuple[float, float, float] | None = None,
     ) -> None:
         if rid is not None:
             self.replies.send((rid, status, value, timing))

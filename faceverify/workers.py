@@ -333,7 +333,7 @@ class FaceWorkers:
             rid, status, value, timing = message
             if timing is not None:  # frames only: a reference photo costs more than a frame
                 # What the frame cost the core, with the embeddings computed since the last one.
-                worker.service = 0.8 * worker.service + 0.2 * float(timing[3])
+                worker.service = 0.8 * worker.service + 0.2 * float(timing[2])
             pending = worker.pending.pop(rid, None)
             if pending is not None:
                 pending.loop.call_soon_threadsafe(_settle, pending.future, status, value)

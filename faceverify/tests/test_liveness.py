@@ -329,9 +329,7 @@ def test_a_few_lucky_frames_among_many_do_not_decide() -> None:
             measure = script.frame_measure()
         if measure.embedding is not None and abs(measure.yaw) <= CONFIG.frontal_max_yaw:
             if lucky < 4 and script.frame % 3 == 0:
-                measure = script.frame_measure(
-                    yaw=measure.yaw, smile=measure.smile, distance=0.30
-                )
+                measure = script.frame_measure(yaw=measure.yaw, smile=measure.smile, distance=0.30)
                 lucky += 1
         script.feed(measure)
     decision = challenge.decision
@@ -414,8 +412,10 @@ class LateScript(Script):
             measure = replace(measure, embedding=None, distance=None, embedding_pending=True)
         events = super().feed(measure)
         if self.challenge.awaiting:
+            # Answered at once with the progress so far; the verdict comes with the embeddings.
             self.awaited += 1
-            assert not any(isinstance(e, (ProgressEvent, Decision)) for e in events), events
+            assert isinstance(events[-1], ProgressEvent), events
+            assert not any(isinstance(e, Decision) for e in events), events
         while self.waiting and (
             self.waiting[0][0] <= self.frame - 1 - self.lag or self.challenge.awaiting
         ):
