@@ -328,7 +328,7 @@ class Challenge:
             if self._still_since is None:
                 self._still_since = m.t
             elif m.t - self._still_since >= self.config.frozen_seconds:
-                return self._conclude(FaceCheckReason.STATIC)
+                return self._conclude(FaceCheckReason.STATIC) or [self.waiting_progress()]
         elif m.motion is not None:
             self._still_since = None
 

@@ -451,6 +451,19 @@ def test_a_late_embedding_of_another_face_still_ends_the_attempt() -> None:
     assert late.awaited == 1
 
 
+def test_a_frozen_stream_waits_for_its_late_embeddings_then_fails_as_static() -> None:
+    # A frozen frontal face that never turns: each frame embedded as the challenge asks, none of
+    # them folded until a verdict waits for them.
+    challenge = Challenge(prompts=(Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE))
+    late = LateScript(challenge, lag=1000)
+    for _ in range(int(CONFIG.frozen_seconds * FPS) + 2):
+        late.feed(late.frame_measure(motion=0.2, yaw=2.0, smile=0.74))
+        if challenge.decision is not None:
+            break
+    assert late.awaited == 1
+    assert challenge.decision is not None and challenge.decision.reason is FaceCheckReason.STATIC
+
+
 # -- presentation attacks -------------------------------------------------------------------------
 
 
