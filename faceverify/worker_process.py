@@ -85,7 +85,9 @@ def serve_embeddings(jobs: Connection, logs: LogSetup) -> None:
         except (EOFError, OSError):
             break
         logs.set(request_id)
-        started = time.perf_counter()
+        # CPU time, not wall time: at a low priority the wall time of a job counts every frame
+        # that preempted it, and the server's pace must see what the embeddings cost the core.
+        started = time.process_time()
         value: Any
         try:
             if kind == "reference":
@@ -102,7 +104,7 @@ def serve_embeddings(jobs: Connection, logs: LogSetup) -> None:
             status, value = "engine_error", None
         del payload
         try:
-            jobs.send((aid, status, value, time.perf_counter() - started))
+            jobs.send((aid, status, value, time.process_time() - started))
         except OSError:  # the worker is gone (stopped or crashed): so is the reason to go on
             break
 
@@ -126,7 +128,7 @@ class _Timings:
             return
         logger.info(
             "face attempt timings frames=%d wait_ms_mean=%.1f wait_ms_p95=%.1f "
-            "compute_ms_mean=%.1f compute_ms_p95=%.1f embeddings=%d embed_ms_mean=%.1f "
+            "compute_ms_mean=%.1f compute_ms_p95=%.1f embeddings=%d embed_cpu_ms_mean=%.1f "
             "verdict_wait_ms=%.1f",
             len(self.waits),
             1000 * statistics.fmean(self.waits),
@@ -177,7 +179,9 @@ class _WorkerLoop:
         self.starting: dict[int, tuple[int, EngineConfig, random.Random | None]] = {}
         # What an attempt's next frame gets: its verdict, which came with an embedding.
         self.late: dict[int, tuple[str, Any]] = {}
-        self.embed_debt = 0.0  # helper seconds not yet charged to a frame (the server's pace)
+        # Helper CPU seconds for frames' embeddings not yet charged to a frame (the server's pace;
+        # a reference photo, once per attempt, is not a frame's cost).
+        self.embed_debt = 0.0
 
     def run(self, requests: Connection) -> bool:
         """Serve until the server closes the pipe (True) or the helper dies (False)."""
@@ -278,7 +282,6 @@ class _WorkerLoop:
     # -- results from the helper ----------------------------------------------------------------
 
     def _embedded(self, aid: int, status: str, value: Any, seconds: float) -> None:
-        self.embed_debt += seconds
         self.logs.set(self.request_ids.get(aid, "-"))
         if aid in self.starting:
             rid, config, rng = self.starting.pop(aid)
@@ -288,6 +291,7 @@ class _WorkerLoop:
                 self.request_ids.pop(aid, None)
                 self._reply(rid, status, value)
             return
+        self.embed_debt += seconds
         check = self.checks.get(aid)
         if check is None:
             return  # the attempt ended while its embedding was computed
