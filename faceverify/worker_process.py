@@ -29,9 +29,11 @@ from __future__ import annotations
 import logging
 import multiprocessing.connection
 import os
+import queue
 import random
 import signal
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -182,6 +184,18 @@ class _WorkerLoop:
         # Helper CPU seconds for frames' embeddings not yet charged to a frame (the server's pace;
         # a reference photo, once per attempt, is not a frame's cost).
         self.embed_debt = 0.0
+        # Jobs go to the helper from a thread: a frame's JPEG is tens of KB, and a send into a
+        # full pipe must not stall the next frame while the helper is busy with an embedding.
+        self.jobs: queue.SimpleQueue[tuple[str, int, str, Any] | None] = queue.SimpleQueue()
+        if helper is not None:
+            threading.Thread(target=self._send_jobs, args=(helper,), daemon=True).start()
+
+    def _send_jobs(self, helper: Connection) -> None:
+        while (job := self.jobs.get()) is not None:
+            try:
+                helper.send(job)
+            except OSError:
+                return  # the helper died; the main loop sees it and stops
 
     def run(self, requests: Connection) -> bool:
         """Serve until the server closes the pipe (True) or the helper dies (False)."""
@@ -203,6 +217,7 @@ class _WorkerLoop:
                     self._embedded(*message)
 
     def close(self) -> None:
+        self.jobs.put(None)
         for aid in list(self.checks):
             self._drop(aid)
 
@@ -240,7 +255,7 @@ class _WorkerLoop:
             self._open(rid, aid, FaceCheck(reference_embedding(photo), config=config, rng=rng))
             return
         self.starting[aid] = (rid or 0, config, rng)
-        self.helper.send(("reference", aid, request_id, photo))
+        self.jobs.put(("reference", aid, request_id, photo))
 
     def _open(self, rid: int | None, aid: int, check: FaceCheck) -> None:
         self.checks[aid] = check
@@ -262,7 +277,7 @@ class _WorkerLoop:
         else:
             events, box = check.feed_jpeg_deferred(data, t)
             if box is not None:
-                self.helper.send(("embed", aid, self.request_ids.get(aid, "-"), (data, box)))
+                self.jobs.put(("embed", aid, self.request_ids.get(aid, "-"), (data, box)))
         del data
         compute = time.perf_counter() - started
         timings = self.timings[aid]
