@@ -226,6 +226,19 @@ class FaceCheck:
             return measure, None
         return measure, box
 
+    def leftovers(self) -> list[str]:
+        """What this attempt still holds of a face: nothing once `discard` ran (tests, census)."""
+        found = []
+        if self.reference is not None:
+            found.append("reference embedding")
+        if self._previous is not None:
+            found.append("last frame crop")
+        if self.challenge._anchor is not None or self.challenge._distances:
+            found.append("attempt embeddings")
+        if self.challenge._frontal_points or self.challenge._turned:
+            found.append("attempt landmarks")
+        return found
+
     def discard(self) -> None:
         """Drop everything biometric: the reference, the attempt's embeddings and landmarks,
         the kept frontal frame and the stillness anchor."""

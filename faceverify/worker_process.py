@@ -237,7 +237,7 @@ class _WorkerLoop:
             elif kind == "end":
                 self._end(aid)
             elif kind == "census":  # what is still held of any face (tests: nothing after results)
-                self._reply(rid, "ok", [_leftovers(c) for c in self.checks.values()])
+                self._reply(rid, "ok", [c.leftovers() for c in self.checks.values()])
             else:
                 self._reply(rid, "engine_error", None)
         except ImageError as exc:
@@ -355,14 +355,3 @@ class _WorkerLoop:
     ) -> None:
         if rid is not None:
             self.replies.send((rid, status, value, timing))
-
-
-def _leftovers(check: FaceCheck) -> list[str]:
-    found = []
-    if check.reference is not None:
-        found.append("reference embedding")
-    if check._previous is not None:
-        found.append("last frame crop")
-    if check.challenge._anchor is not None or check.challenge._distances:
-        found.append("attempt embeddings")
-    return found

@@ -305,14 +305,7 @@ async def biometric_leftovers() -> list[str]:
         found += [item for attempt in await backend.census() for item in attempt]
     for obj in gc.get_objects():
         if isinstance(obj, FaceCheck):
-            if obj.reference is not None:
-                found.append("reference embedding")
-            if obj._previous is not None:
-                found.append("last frame crop")
-            if obj.challenge._anchor is not None or obj.challenge._distances:
-                found.append("attempt embeddings")
-            if obj.challenge._frontal_points or obj.challenge._turned:
-                found.append("attempt landmarks")
+            found += obj.leftovers()
         elif isinstance(obj, FaceConsumer) and obj.attempt is not None:
             found.append("consumer still holds its attempt")
     return found
