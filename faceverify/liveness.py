@@ -142,6 +142,9 @@ class FrameMeasure:
     surround: float | None = None  # screen.surround_follow ratio on turned frames, else None
     embedding: Embedding | None = None
     distance: float | None = None  # to the reference, when `embedding` is set
+    # The embedding of this frame is being computed off the frame's answer (issue 19) and comes
+    # later through `Challenge.fold`; the frame counts as one that carries an embedding.
+    embedding_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,12 @@ class Challenge:
     # The current phase's time limit (seconds from its start) and the extensions it was given.
     _phase_limit: float = 0.0
     _extensions: int = 0
+    # Embeddings asked for and not yet folded in, oldest first: whether each frame was a frontal
+    # identity frame. A decision that comes while any is out waits for them (`_due`): every
+    # embedding asked for is checked before any verdict, as if it had come with its frame.
+    _pending: collections.deque[bool] = field(default_factory=collections.deque)
+    _due: bool = False
+    _due_reason: FaceCheckReason | None = None  # None: judge the evidence (`_decide`)
 
     def __post_init__(self) -> None:
         if not valid_prompts(self.prompts):
@@ -279,6 +288,8 @@ class Challenge:
         when no more may be given (the limit reached, the time already up, or decided)."""
         if self.decision is not None or self._extensions >= self.config.max_extensions:
             return None
+        if self.awaiting:
+            return None  # ended; the verdict only waits for embeddings still out
         if self.remaining(now) <= 0:
             return None  # too late: the next frame ends the attempt as a time-out
         self._extensions += 1
@@ -310,18 +321,50 @@ class Challenge:
             return False
         if self._phase_identity == 0:
             return True
-        return self._index >= len(self.prompts) and len(self._distances) < (
+        return self._index >= len(self.prompts) and self._identity_frames() < (
             self.config.min_identity_frames
         )
+
+    @property
+    def awaiting(self) -> bool:
+        """The attempt has ended but its verdict waits for embeddings still being computed."""
+        return self.decision is None and self._due
+
+    def fold(self, embedding: Embedding, distance: float | None) -> list[Event]:
+        """The embedding of the oldest frame that asked for one (`FrameMeasure.embedding_pending`).
+
+        The same checks as for an embedding that comes with its frame: continuity with the
+        attempt's first embedding, and a frontal frame's distance counts for identity. Returns the
+        Decision when the face changed, or when this was the last embedding a due decision waited
+        for; otherwise nothing (the frames were already answered).
+        """
+        if self.decision is not None or not self._pending:
+            return []
+        identity = self._pending.popleft()
+        if self._anchor is None:
+            self._anchor = embedding
+        elif float(np.linalg.norm(embedding - self._anchor)) > self.config.continuity_max:
+            return [self._finish(FaceCheckReason.FACE_CHANGED)]
+        if identity and distance is not None:
+            self._distances.append(distance)
+        if self._due and not self._pending:
+            reason = self._due_reason
+            return [self._decide() if reason is None else self._finish(reason)]
+        return []
 
     def step(self, m: FrameMeasure) -> list[Event]:
         """Advance by one frame.
 
         The events end with exactly one ProgressEvent (the state after this frame), or with the
-        Decision when the attempt ends; the page uses that last event as "frame handled".
+        Decision when the attempt ends; the page uses that last event as "frame handled". While
+        a decision waits for pending embeddings (`awaiting`) the frame changes nothing and is
+        answered with the progress so far: the Decision comes from `fold`, and the caller sends
+        it as the answer to the next frame.
         """
         if self.decision is not None:
             return []
+        if self._due:
+            return [self.waiting_progress()]
         if self._started is None:
             self._started = m.t
             self._phase_started = m.t
@@ -334,7 +377,7 @@ class Challenge:
             if self._still_since is None:
                 self._still_since = m.t
             elif m.t - self._still_since >= self.config.frozen_seconds:
-                return [self._finish(FaceCheckReason.STATIC)]
+                return self._conclude(FaceCheckReason.STATIC) or [self.waiting_progress()]
         elif m.motion is not None:
             self._still_since = None
 
@@ -343,7 +386,15 @@ class Challenge:
             self._remember_frontal(m)
         if m.faces != 1:
             self._need_fresh_embedding = True  # whoever comes back must be checked again
-        if m.embedding is not None and m.faces == 1:
+        if m.embedding_pending and m.embedding is None and m.faces == 1:
+            # Counted now as if it were in hand, so the choice of the next frames to embed is the
+            # same; checked when it is folded in, before any verdict.
+            self._frames_since_embedding = 0
+            self._need_fresh_embedding = False
+            identity = usable and self._is_frontal(m)
+            self._pending.append(identity)
+            self._phase_identity += identity
+        elif m.embedding is not None and m.faces == 1:
             self._frames_since_embedding = 0
             self._need_fresh_embedding = False
             if self._anchor is None:
@@ -372,9 +423,12 @@ class Challenge:
             events.extend(self._hold(m, usable))
         else:
             events.extend(self._collect_identity(m))
-        if self.decision is None and self._timed_out(m.t):
+        if self.decision is None and not self._due and self._timed_out(m.t):
             events = [e for e in events if not isinstance(e, ProgressEvent)]
-            events.append(self._finish(FaceCheckReason.TIMEOUT))
+            events.extend(self._conclude(FaceCheckReason.TIMEOUT))
+        if self._due:  # the Decision comes once the embeddings are in
+            events = [e for e in events if not isinstance(e, ProgressEvent)]
+            events.append(self.waiting_progress())
         return events
 
     def discard(self) -> None:
@@ -388,6 +442,7 @@ class Challenge:
         self._turn_surround.clear()
         self._turned.clear()
         self._surround.clear()
+        self._pending.clear()
 
     # -- phases -----------------------------------------------------------------------------
 
@@ -422,7 +477,7 @@ class Challenge:
             self._turn_surround.clear()
         needed = self.config.hold_frames
         # The frame that completes a hold must carry an embedding (continuity per prompt).
-        if self._held >= needed and m.embedding is None:
+        if self._held >= needed and m.embedding is None and not m.embedding_pending:
             self._held = needed - 1
         if self._held >= needed:
             self._passed.append(prompt)
@@ -435,9 +490,9 @@ class Challenge:
 
     def _collect_identity(self, m: FrameMeasure) -> list[Event]:
         needed = self.config.min_identity_frames
-        have = len(self._distances)
+        have = self._identity_frames()
         if have >= needed:
-            return [self._decide()]
+            return self._conclude(None)
         return [ProgressEvent(held=have, needed=needed)]
 
     def _next_prompt(self, now: float) -> list[Event]:
@@ -453,12 +508,37 @@ class Challenge:
                 PromptEvent(prompt=prompt, index=self._index, total=len(self.prompts)),
                 ProgressEvent(held=0, needed=self.config.hold_frames),
             ]
-        have, needed = len(self._distances), self.config.min_identity_frames
+        have, needed = self._identity_frames(), self.config.min_identity_frames
         if have >= needed:
-            return [self._decide()]
+            return self._conclude(None)
         return [*self._advise(Advice.FACE_FRONT), ProgressEvent(held=have, needed=needed)]
 
+    def _conclude(self, reason: FaceCheckReason | None) -> list[Event]:
+        """End the attempt: judge the evidence (reason None) or fail for `reason` — at once, or
+        as soon as the embeddings still being computed are in (one of them may change the outcome
+        to FACE_CHANGED, as it would have had it come with its frame)."""
+        if self._pending:
+            self._due, self._due_reason = True, reason
+            return []
+        return [self._decide() if reason is None else self._finish(reason)]
+
+    def waiting_progress(self) -> ProgressEvent:
+        """The answer to a frame while the verdict waits for embeddings: where the attempt
+        stands (the frame itself changes nothing)."""
+        if self._index < 0:
+            return ProgressEvent(held=len(self._calibration), needed=self.config.calibration_frames)
+        if self._index < len(self.prompts):
+            return ProgressEvent(held=self._held, needed=self.config.hold_frames)
+        needed = self.config.min_identity_frames
+        return ProgressEvent(held=min(needed, self._identity_frames()), needed=needed)
+
+    def _identity_frames(self) -> int:
+        """Frontal distances in hand plus those on their way."""
+        return len(self._distances) + sum(self._pending)
+
     def _decide(self) -> Decision:
+        if not self._distances:  # only an attempt without a reference gets here with none
+            return self._finish(FaceCheckReason.TOO_FEW_FRAMES)
         score = float(statistics.median(self._distances))
         if not self._looks_live():
             return self._finish(FaceCheckReason.NOT_LIVE, score=score)
@@ -480,6 +560,7 @@ class Challenge:
             prompts_passed=tuple(self._passed),
             identity_frames=len(self._distances),
         )
+        self._due = False
         logger.info("face challenge decided passed=%s reason=%s", reason is None, reason)
         self.discard()
         return self.decision
@@ -557,9 +638,7 @@ class Challenge:
     def _meets(self, prompt: Prompt, m: FrameMeasure) -> bool:
         if prompt is Prompt.FACE_FRONT:
             # Back to the calibrated "straight ahead", and facing the camera.
-            return (
-                self._is_frontal(m) and abs(self._relative_yaw(m)) <= self.config.frontal_max_yaw
-            )
+            return self._is_frontal(m) and abs(self._relative_yaw(m)) <= self.config.frontal_max_yaw
         if prompt is Prompt.TURN_LEFT:
             # yaw > 0 is the resident's own left in an unmirrored frame (geometry.py).
             return (

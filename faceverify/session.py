@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from faceverify.analyzer import (
+    Box,
     DetectConfig,
     Embedding,
     FaceTracker,
@@ -162,8 +163,63 @@ class FaceCheck:
         self._said_placement = where
         return [*events[:-1], PlacementEvent(where), events[-1]]
 
+    def feed_jpeg_deferred(self, data: bytes, t: float) -> tuple[list[Event], Box | None]:
+        """`feed_deferred` of one JPEG frame; ImageError when the bytes are not a usable JPEG."""
+        if self.challenge.awaiting:  # nothing to measure: the frame changes nothing
+            return [self.challenge.waiting_progress()], None
+        return self.feed_deferred(decode(data, formats=frozenset({JPEG})), t)
+
+    def feed_deferred(self, image: Image, t: float) -> tuple[list[Event], Box | None]:
+        """Like `feed`, but without the embedding on the frame's critical path (issue 19).
+
+        Returns the frame's events and, when the frame wants an embedding, the face box: the
+        caller computes `embed(image, box)` when it can, and hands the results to `fold` in the
+        order of the frames. Until the last one is folded no decision is taken (`awaiting`): the
+        frames meanwhile are answered with the progress so far, and the Decision that `fold`
+        returns is the answer to the next one.
+        """
+        if self.decision is not None:
+            return [], None
+        if self.challenge.awaiting:
+            return [self.challenge.waiting_progress()], None
+        measure, box = self._measure(image, t)
+        if box is not None:
+            self.embeddings += 1
+            measure = replace(measure, embedding_pending=True)
+        events = self.challenge.step(measure)
+        if self.decision is not None:
+            self.discard()
+            return events, box
+        return self._with_placement(events), box
+
+    def fold(self, embedding: Embedding) -> list[Event]:
+        """The embedding of the oldest frame `feed_deferred` asked one for; the Decision if it
+        ends the attempt (the face changed, or the last one a due decision waited for)."""
+        if self.decision is not None:
+            return []
+        dist = distance(embedding, self.reference) if self.reference is not None else None
+        events = self.challenge.fold(embedding, dist)
+        if self.decision is not None:
+            self.discard()
+        return events
+
+    @property
+    def awaiting(self) -> bool:
+        """Ended, with the verdict waiting for embeddings not yet folded in."""
+        return self.challenge.awaiting
+
     def measure(self, image: Image, t: float) -> FrameMeasure:
         """Pixels → numbers for the challenge (plus an embedding when it is worth computing)."""
+        measure, box = self._measure(image, t)
+        if box is None:
+            return measure
+        embedding = embed(image, box, models=self.models or get_models())
+        self.embeddings += 1
+        dist = distance(embedding, self.reference) if self.reference is not None else None
+        return replace(measure, embedding=embedding, distance=dist)
+
+    def _measure(self, image: Image, t: float) -> tuple[FrameMeasure, Box | None]:
+        """Pixels → numbers, and the face box when the frame is worth an embedding."""
         self.frames += 1
         m = self.models or get_models()
         boxes = self.tracker.locate(image)
@@ -171,7 +227,7 @@ class FaceCheck:
         if len(boxes) != 1:
             self.stillness.reset()
             self._said_placement = None  # said again when a face comes back
-            return FrameMeasure(t=t, faces=len(boxes))
+            return FrameMeasure(t=t, faces=len(boxes)), None
         box = boxes[0]
         face = observe(image, box, quality=self.config.quality, models=m)
         if abs(face.pose.yaw) <= self.config.liveness.frontal_max_yaw:
@@ -193,11 +249,21 @@ class FaceCheck:
             surround=surround,
         )
         if not face.quality.ok or not self.challenge.wants_embedding(measure):
-            return measure
-        embedding = embed(image, box, models=m)
-        self.embeddings += 1
-        dist = distance(embedding, self.reference) if self.reference is not None else None
-        return replace(measure, embedding=embedding, distance=dist)
+            return measure, None
+        return measure, box
+
+    def leftovers(self) -> list[str]:
+        """What this attempt still holds of a face: nothing once `discard` ran (tests, census)."""
+        found = []
+        if self.reference is not None:
+            found.append("reference embedding")
+        if self._previous is not None:
+            found.append("last frame crop")
+        if self.challenge._anchor is not None or self.challenge._distances:
+            found.append("attempt embeddings")
+        if self.challenge._frontal_points or self.challenge._turned:
+            found.append("attempt landmarks")
+        return found
 
     def discard(self) -> None:
         """Drop everything biometric: the reference, the attempt's embeddings and landmarks,

@@ -1,5 +1,8 @@
 """Face work off the server's event loop: worker processes owned by the server process (issue 19).
 
+(What runs inside a worker, and why a frame's answer does not wait for its embedding:
+faceverify/worker_process.py.)
+
 One process per core, not threads: the landmark and embedding calls hold the GIL, so threads of one
 server process top out near one core. Each attempt lives, from its reference photo to its
 decision, in exactly one worker (its `FaceCheck` — tracker, challenge, embeddings — never crosses a
@@ -12,9 +15,12 @@ own pipes and its own attempts: a worker that dies fails only the attempts it he
 the page is asked to try again) and a replacement starts in its slot; the other residents' frames
 go on being answered.
 
+Each worker has an embedding helper process beside it (`deferred`, the default): the two are
+started, and replaced, together.
+
 `InlineFaceWorkers` runs the same work on threads of the calling process (each thread with its
-own dlib objects, faceverify/models.py): for `MYNA_FACE_WORKERS=0`, tests that patch the engine,
-and as the benchmark's baseline.
+own dlib objects, faceverify/models.py; embeddings on the frame's critical path): for
+`MYNA_FACE_WORKERS=0`, tests that patch the engine, and as the benchmark's baseline.
 
 Imports no Django (docs/style.md, package boundaries).
 """
@@ -22,6 +28,8 @@ Imports no Django (docs/style.md, package boundaries).
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import itertools
 import logging
 import multiprocessing
@@ -29,7 +37,6 @@ import multiprocessing.connection
 import os
 import queue
 import random
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -39,8 +46,8 @@ from typing import Any, Protocol
 
 from faceverify.imaging import ImageError
 from faceverify.liveness import Decision, Event, Prompt
-from faceverify.models import get_models
 from faceverify.session import EngineConfig, FaceCheck, ReferencePhotoError, reference_embedding
+from faceverify.worker_process import LogSetup, serve, serve_embeddings
 
 logger = logging.getLogger(__name__)
 
@@ -85,83 +92,17 @@ class FaceBackend(Protocol):
     """Where attempts run: `FaceWorkers` (processes) or `InlineFaceWorkers` (threads)."""
 
     async def start(
-        self, photo: bytes, config: EngineConfig, rng: random.Random | None
-    ) -> Attempt: ...
+        self,
+        photo: bytes,
+        config: EngineConfig,
+        rng: random.Random | None,
+        *,
+        request_id: str = "-",
+    ) -> Attempt:
+        """`request_id` labels the worker's log lines about this attempt (webapp.request_id)."""
+        ...
 
     def close(self) -> None: ...
-
-
-# -- the worker process ---------------------------------------------------------------------------
-
-
-def _serve(
-    requests: multiprocessing.connection.Connection,
-    replies: multiprocessing.connection.Connection,
-) -> None:
-    """A worker's main loop: one request at a time, until the server's end of the pipe closes."""
-    # Ctrl-C in a terminal reaches the whole process group; the server decides when workers stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    get_models()
-    replies.send(("ready", os.getpid()))
-    checks: dict[int, FaceCheck] = {}
-    while True:
-        try:
-            kind, rid, aid, payload = requests.recv()
-        except (EOFError, OSError):
-            break
-        started = time.perf_counter()
-        try:
-            status, value = _handle(checks, kind, aid, payload)
-        except ImageError as exc:
-            status, value = "image_error", exc.reason
-        except ReferencePhotoError as exc:
-            status, value = "reference_error", exc.reason
-        except Exception:
-            logger.exception("face worker could not handle a %s request", kind)
-            status, value = "engine_error", None
-        if rid is not None:
-            seconds = time.perf_counter() - started if kind == "frame" else None
-            replies.send((rid, status, value, seconds))
-    for check in checks.values():
-        check.discard()
-
-
-def _handle(checks: dict[int, FaceCheck], kind: str, aid: int, payload: Any) -> tuple[str, Any]:
-    if kind == "start":
-        photo, config, rng = payload
-        started = FaceCheck(reference_embedding(photo), config=config, rng=rng)
-        checks[aid] = started
-        return "ok", started.prompts
-    if kind == "frame":
-        check = checks.get(aid)
-        if check is None:
-            return "engine_error", None
-        data, t = payload
-        events = check.feed_jpeg(data, t)
-        if check.decision is not None:
-            checks.pop(aid).discard()
-        return "ok", events
-    if kind == "extend":
-        check = checks.get(aid)
-        return "ok", check.extend(payload) if check is not None else None
-    if kind == "end":
-        if aid in checks:
-            checks.pop(aid).discard()
-        return "ok", None
-    if kind == "census":  # what this worker still holds of any face (tests; nothing after results)
-        return "ok", [_leftovers(c) for c in checks.values()]
-    return "engine_error", None
-
-
-def _leftovers(check: FaceCheck) -> list[str]:
-    found = []
-    if check.reference is not None:
-        found.append("reference embedding")
-    if check._previous is not None:
-        found.append("last frame crop")
-    if check.challenge._anchor is not None or check.challenge._distances:
-        found.append("attempt embeddings")
-    return found
 
 
 # -- the server side ------------------------------------------------------------------------------
@@ -179,6 +120,7 @@ class _Worker:
 
     slot: int
     process: Any  # multiprocessing.process.BaseProcess
+    helper: Any  # its embedding helper process, or None (embeddings on the critical path)
     requests: multiprocessing.connection.Connection
     replies: multiprocessing.connection.Connection
     outbox: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
@@ -198,17 +140,20 @@ class _Worker:
 class _ProcessAttempt:
     """An attempt held by one worker process."""
 
-    def __init__(self, pool: FaceWorkers, worker: _Worker, aid: int) -> None:
+    def __init__(self, pool: FaceWorkers, worker: _Worker, aid: int, request_id: str) -> None:
         self.pool = pool
         self.worker = worker
         self.aid = aid
+        self.request_id = request_id
         self.prompts: tuple[Prompt, ...] = ()
         self.ended = False
 
     async def feed(self, data: bytes, t: float) -> list[Event]:
         if self.ended:
             raise WorkerLost("attempt already ended")
-        events: list[Event] = await self.pool._call(self.worker, "frame", self.aid, (data, t))
+        events: list[Event] = await self.pool._call(
+            self.worker, "frame", self.aid, (data, t), self.request_id
+        )
         if events and isinstance(events[-1], Decision):
             self._forget()  # a Decision: the worker has already dropped the attempt
         return events
@@ -216,7 +161,9 @@ class _ProcessAttempt:
     async def extend(self, t: float) -> float | None:
         if self.ended:
             return None
-        seconds: float | None = await self.pool._call(self.worker, "extend", self.aid, t)
+        seconds: float | None = await self.pool._call(
+            self.worker, "extend", self.aid, t, self.request_id
+        )
         return seconds
 
     def pace_ms(self, base_ms: int) -> int:
@@ -229,7 +176,8 @@ class _ProcessAttempt:
             return
         self._forget()
         if not self.worker.dead:
-            self.worker.outbox.put(("end", None, self.aid, None))
+            message = ("end", None, self.aid, None, self.request_id, time.monotonic())
+            self.worker.outbox.put(message)
 
     def _forget(self) -> None:
         self.ended = True
@@ -237,13 +185,27 @@ class _ProcessAttempt:
 
 
 class FaceWorkers:
-    """`size` worker processes; attempts go to the least busy one and stay there."""
+    """`size` worker processes; attempts go to the least busy one and stay there.
 
-    def __init__(self, size: int, *, start_timeout: float = _START_TIMEOUT) -> None:
+    `deferred`: each worker with an embedding helper, so that no frame waits for an embedding
+    (worker_process.py); False puts every embedding back on its frame's critical path.
+    `logs`: how the processes log like the server (webapp.logs) — with the request ID.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        *,
+        start_timeout: float = _START_TIMEOUT,
+        deferred: bool = True,
+        logs: LogSetup | None = None,
+    ) -> None:
         if size < 1:
             raise ValueError("a process pool needs at least one worker")
         self.size = size
         self.start_timeout = start_timeout
+        self.deferred = deferred
+        self.logs = logs or LogSetup()
         self._context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -253,7 +215,12 @@ class FaceWorkers:
     # -- public ---------------------------------------------------------------------------------
 
     async def start(
-        self, photo: bytes, config: EngineConfig, rng: random.Random | None
+        self,
+        photo: bytes,
+        config: EngineConfig,
+        rng: random.Random | None,
+        *,
+        request_id: str = "-",
     ) -> _ProcessAttempt:
         """Analyse the reference photo in a worker and open an attempt there.
 
@@ -262,10 +229,11 @@ class FaceWorkers:
         """
         worker = await self._pick()
         aid = next(self._ids)
-        attempt = _ProcessAttempt(self, worker, aid)
+        attempt = _ProcessAttempt(self, worker, aid, request_id)
         worker.attempts.add(aid)
         try:
-            attempt.prompts = await self._call(worker, "start", aid, (photo, config, rng))
+            payload = (photo, config, rng)
+            attempt.prompts = await self._call(worker, "start", aid, payload, request_id)
         except BaseException:
             attempt._forget()
             raise
@@ -284,7 +252,7 @@ class FaceWorkers:
         found: list[list[str]] = []
         for worker in list(self._workers):
             if worker.ready.is_set() and not worker.dead:
-                found += await self._call(worker, "census", 0, None)
+                found += await self._call(worker, "census", 0, None, "-")
         return found
 
     def close(self) -> None:
@@ -305,14 +273,16 @@ class FaceWorkers:
                 raise WorkerLost("no face worker is running")
             await asyncio.sleep(0.05)
 
-    async def _call(self, worker: _Worker, kind: str, aid: int, payload: Any) -> Any:
+    async def _call(
+        self, worker: _Worker, kind: str, aid: int, payload: Any, request_id: str
+    ) -> Any:
         if worker.dead:
             raise WorkerLost("face worker died")
         loop = asyncio.get_running_loop()
         rid = next(self._ids)
         future: asyncio.Future[Any] = loop.create_future()
         worker.pending[rid] = _Pending(loop, future)
-        worker.outbox.put((kind, rid, aid, payload))
+        worker.outbox.put((kind, rid, aid, payload, request_id, time.monotonic()))
         if worker.dead and rid in worker.pending:  # died between the check and the put
             worker.pending.pop(rid)
             raise WorkerLost("face worker died")
@@ -321,14 +291,32 @@ class FaceWorkers:
     def _spawn(self, slot: int) -> _Worker:
         requests_in, requests_out = self._context.Pipe(duplex=False)
         replies_in, replies_out = self._context.Pipe(duplex=False)
+        helper = helper_end = worker_end = None
+        if self.deferred:
+            # The helper is the worker's sibling, not its child (a daemonic process may have
+            # none); they talk over their own pipe, and each sees the other's death as its end.
+            worker_end, helper_end = self._context.Pipe(duplex=True)
+            helper = self._context.Process(
+                target=serve_embeddings,
+                args=(helper_end, self.logs),
+                name=f"face-{slot}-embeddings",
+                daemon=True,
+            )
+            helper.start()
         process = self._context.Process(
-            target=_serve, args=(requests_in, replies_out), name=f"face-{slot}", daemon=True
+            target=serve,
+            args=(requests_in, replies_out, worker_end, self.logs),
+            name=f"face-{slot}",
+            daemon=True,
         )
         process.start()
-        # Only the child keeps these ends: a dead child then shows as end-of-file on our side.
-        requests_in.close()
-        replies_out.close()
-        worker = _Worker(slot=slot, process=process, requests=requests_out, replies=replies_in)
+        # Only the children keep these ends: a dead child then shows as end-of-file on our side.
+        for end in (requests_in, replies_out, worker_end, helper_end):
+            if end is not None:
+                end.close()
+        worker = _Worker(
+            slot=slot, process=process, helper=helper, requests=requests_out, replies=replies_in
+        )
         threading.Thread(target=self._send_loop, args=(worker,), daemon=True).start()
         threading.Thread(target=self._receive_loop, args=(worker,), daemon=True).start()
         logger.info("face worker started slot=%d", slot)
@@ -354,9 +342,10 @@ class FaceWorkers:
                 worker.ready.set()
                 logger.info("face worker ready slot=%d", worker.slot)
                 continue
-            rid, status, value, seconds = message
-            if seconds is not None:  # frames only: a reference photo costs more than a frame
-                worker.service = 0.8 * worker.service + 0.2 * float(seconds)
+            rid, status, value, timing = message
+            if timing is not None:  # frames only: a reference photo costs more than a frame
+                # What the frame cost the core, with the embeddings computed since the last one.
+                worker.service = 0.8 * worker.service + 0.2 * float(timing[2])
             pending = worker.pending.pop(rid, None)
             if pending is not None:
                 pending.loop.call_soon_threadsafe(_settle, pending.future, status, value)
@@ -366,6 +355,7 @@ class FaceWorkers:
         worker.dead = True
         worker.outbox.put(None)
         worker.process.join(timeout=5)
+        _stop_helper(worker)
         if self._closed:
             return
         logger.error(
@@ -394,6 +384,17 @@ class FaceWorkers:
         worker.process.join(timeout=5)
         if worker.process.is_alive():
             worker.process.kill()
+        _stop_helper(worker)
+
+
+def _stop_helper(worker: _Worker) -> None:
+    """The helper ends by itself once its worker is gone; a stuck one is killed."""
+    if worker.helper is None:
+        return
+    worker.helper.join(timeout=5)
+    if worker.helper.is_alive():
+        worker.helper.kill()
+        worker.helper.join(timeout=5)
 
 
 def _settle(future: asyncio.Future[Any], status: str, value: Any) -> None:
@@ -459,7 +460,12 @@ class InlineFaceWorkers:
         )
 
     async def start(
-        self, photo: bytes, config: EngineConfig, rng: random.Random | None
+        self,
+        photo: bytes,
+        config: EngineConfig,
+        rng: random.Random | None,
+        *,
+        request_id: str = "-",
     ) -> _InlineAttempt:
         check = await self._run(
             lambda: FaceCheck(reference_embedding(photo), config=config, rng=rng)
@@ -467,7 +473,9 @@ class InlineFaceWorkers:
         return _InlineAttempt(self, check)
 
     async def _run(self, function: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+        # In the caller's context, so the thread's log lines carry the connection's request ID.
+        call = functools.partial(contextvars.copy_context().run, function, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -16,23 +16,31 @@ from django.contrib.sessions.backends.base import SessionBase
 
 from faceverify.liveness import DEFAULT_THRESHOLD, LivenessConfig
 from faceverify.session import EngineConfig
+from faceverify.worker_process import LogSetup
 from faceverify.workers import FaceBackend, FaceWorkers, InlineFaceWorkers
 from reset import limits, wizard_state
 from reset.face_pace import TIME_FACTORS
 from reset.wizard_state import Step, WizardState
+from webapp import logs as logs_setup
+from webapp import request_id
 
 logger = logging.getLogger(__name__)
 
-_backends: dict[int, FaceBackend] = {}
+_backends: dict[tuple[int, bool], FaceBackend] = {}
 
 
 def face_backend() -> FaceBackend:
-    """This server process's face workers (`MYNA_FACE_WORKERS`), started on first use."""
+    """This server process's face workers (`MYNA_FACE_WORKERS`, `MYNA_FACE_EMBED_AFTER_ANSWER`),
+    started on first use; they log like the server, with each connection's request ID."""
     size = int(settings.MYNA_FACE_WORKERS)
-    backend = _backends.get(size)
+    deferred = bool(settings.MYNA_FACE_EMBED_AFTER_ANSWER)
+    backend = _backends.get((size, deferred))
     if backend is None:
-        logger.info("starting face workers processes=%d", size)
-        backend = _backends[size] = FaceWorkers(size) if size > 0 else InlineFaceWorkers()
+        logger.info("starting face workers processes=%d embed_after_answer=%s", size, deferred)
+        logs = LogSetup(configure=logs_setup.configure_worker_process, label=request_id.adopt)
+        backend = _backends[(size, deferred)] = (
+            FaceWorkers(size, deferred=deferred, logs=logs) if size > 0 else InlineFaceWorkers()
+        )
         atexit.register(backend.close)
     return backend
 
@@ -71,9 +79,7 @@ def count_attempt(
 
     The rules (both counters, a pass gives its try back) live in reset/limits.py.
     """
-    return limits.consume_face_attempt(
-        limits.session_key_hash(session_key), card_identity, now=now
-    )
+    return limits.consume_face_attempt(limits.session_key_hash(session_key), card_identity, now=now)
 
 
 def refund_attempt(session_key: str, card_identity: str) -> int:

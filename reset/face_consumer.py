@@ -65,6 +65,7 @@ from reset.face_messages import (
     text,
 )
 from reset.wizard_state import WizardState
+from webapp import request_id
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +170,10 @@ class FaceConsumer(AsyncWebsocketConsumer):
         factory = type(self).rng_factory
         try:
             self.attempt = await face_attempts.face_backend().start(
-                photo, config, factory() if factory is not None else None
+                photo,
+                config,
+                factory() if factory is not None else None,
+                request_id=request_id.current.get(),
             )
         except ReferencePhotoError:
             logger.warning("chip photo has no usable face")

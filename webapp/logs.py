@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import re
 import traceback
 from datetime import UTC, datetime
@@ -73,3 +74,11 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.current.get()
         return True
+
+
+def configure_worker_process() -> None:
+    """A face worker process (spawned, so without the server's set-up) logs as the server does:
+    the same handlers, format and level, the request ID included (faceverify/worker_process.py)."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)

@@ -31,6 +31,12 @@ _TOKEN = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 current: ContextVar[str] = ContextVar("request_id", default="-")
 
 
+def adopt(value: str) -> None:
+    """Make `value` the current ID of this thread's context: for a worker process (faceverify/
+    worker_process.py) doing work for the connection the server names with each request."""
+    current.set(value)
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

@@ -261,6 +261,10 @@ MYNA_FACE_THRESHOLD = env_float("MYNA_FACE_THRESHOLD", 0.0, minimum=0.0, maximum
 # Face worker processes per server process (faceverify/workers.py); 0 runs face work on threads
 # of the server process itself. Default: one per core.
 MYNA_FACE_WORKERS = env_int("MYNA_FACE_WORKERS", os.cpu_count() or 1, minimum=0, maximum=64)
+# A frame is answered before its embedding is computed, by an embedding helper beside each worker
+# (faceverify/worker_process.py); 0 puts every embedding back on its frame's critical path (the
+# load benchmark's baseline).
+MYNA_FACE_EMBED_AFTER_ANSWER = env_bool("MYNA_FACE_EMBED_AFTER_ANSWER", True)
 
 
 def _time_of_day(name: str, default: str) -> str:

@@ -6,10 +6,15 @@ attack answers every prompt as well as a still photo can: the photo, moved and n
 webcam frame, for calibration, 正面 and 笑う; for 左 the same photo tilted in front of the camera
 (a perspective warp, `synth.tilt`). Used by test_attacks.py and by bench/face_attacks.py, which
 prints the table published in docs/faceverify.md.
+
+`lag` plays an attempt the way the face workers run it (issue 19): each frame is answered without
+its embedding, which is computed and folded in `lag` frames later (and before any verdict);
+None feeds every frame with its embedding, as the engine did before.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import random
@@ -19,9 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faceverify.analyzer import analyze_image
+from faceverify.analyzer import Box, analyze_image, embed
 from faceverify.imaging import Image, decode
-from faceverify.liveness import Decision, Prompt
+from faceverify.liveness import Decision, Event, Prompt
 from faceverify.session import FaceCheck, reference_embedding
 from faceverify.tests import synth
 
@@ -95,15 +100,41 @@ def frame(attack: Attack, prompt: Prompt | None, seed: int) -> Image:
     return placed
 
 
-def run(attack: Attack, seed: int = 0, *, step: float = FRAME_STEP) -> Outcome:
+class Player:
+    """Feeds one attempt's frames, with the embeddings inline (`lag` None) or `lag` frames late."""
+
+    def __init__(self, check: FaceCheck, lag: int | None) -> None:
+        self.check = check
+        self.lag = lag
+        self.index = 0
+        self.waiting: collections.deque[tuple[int, Image, Box]] = collections.deque()
+
+    def feed(self, image: Image, t: float) -> list[Event]:
+        self.index += 1
+        if self.lag is None:
+            return self.check.feed(image, t)
+        events, box = self.check.feed_deferred(image, t)
+        if box is not None:
+            self.waiting.append((self.index, image, box))
+        # What the worker does: fold what is due, and everything before a verdict.
+        while self.waiting and (self.waiting[0][0] <= self.index - self.lag or self.check.awaiting):
+            _, frame, face = self.waiting.popleft()
+            events += self.check.fold(embed(frame, face))
+        return events
+
+
+def run(
+    attack: Attack, seed: int = 0, *, step: float = FRAME_STEP, lag: int | None = None
+) -> Outcome:
     """Play one attempt (prompt order from `seed`) and report how it ended."""
     check = FaceCheck(reference_embedding(chip_bytes(attack.source)), rng=random.Random(seed))
+    player = Player(check, lag)
     prompt: Prompt | None = None
     cached: dict[Prompt | None, bytes] = {}
     frames = 0
     for index in range(MAX_FRAMES):
         data = _bytes(attack, prompt, seed * 1000 + index, cached)
-        for event in check.feed(decode(data), index * step):
+        for event in player.feed(decode(data), index * step):
             prompt = getattr(event, "prompt", prompt)
         frames += 1
         if check.decision is not None:
@@ -119,14 +150,15 @@ GENUINE_POSES: dict[Prompt | None, tuple[str, bool]] = {
 }
 
 
-def run_genuine(seed: int = 0, *, step: float = FRAME_STEP) -> Outcome:
+def run_genuine(seed: int = 0, *, step: float = FRAME_STEP, lag: int | None = None) -> Outcome:
     """The genuine sequence measured the same way: a real photo of each pose, the demo chip."""
     check = FaceCheck(reference_embedding(chip_bytes("chip")), rng=random.Random(seed))
+    player = Player(check, lag)
     prompt: Prompt | None = None
     for index in range(MAX_FRAMES):
         name, mirror = GENUINE_POSES[prompt]
         image = synth.webcam_frame(name, mirror=mirror, seed=seed * 1000 + index)
-        for event in check.feed(decode(synth.jpeg(image)), index * step):
+        for event in player.feed(decode(synth.jpeg(image)), index * step):
             prompt = getattr(event, "prompt", prompt)
         if check.decision is not None:
             decision = check.decision

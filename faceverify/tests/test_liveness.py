@@ -329,9 +329,7 @@ def test_a_few_lucky_frames_among_many_do_not_decide() -> None:
             measure = script.frame_measure()
         if measure.embedding is not None and abs(measure.yaw) <= CONFIG.frontal_max_yaw:
             if lucky < 4 and script.frame % 3 == 0:
-                measure = script.frame_measure(
-                    yaw=measure.yaw, smile=measure.smile, distance=0.30
-                )
+                measure = script.frame_measure(yaw=measure.yaw, smile=measure.smile, distance=0.30)
                 lucky += 1
         script.feed(measure)
     decision = challenge.decision
@@ -395,6 +393,75 @@ def test_embeddings_are_computed_on_a_few_frames_spread_over_the_attempt() -> No
     # Every third frame (the previous rule) would be at least 13 of these 41 frames.
     assert embedded <= script.frame // 4, (embedded, script.frame)
     assert decision.identity_frames >= CONFIG.min_identity_frames
+
+
+class LateScript(Script):
+    """The same frames, each embedding folded in `lag` frames after its frame was answered — and
+    all of them before a verdict — as the face workers do (faceverify/worker_process.py)."""
+
+    def __init__(self, challenge: Challenge, *, lag: int, **kwargs: object) -> None:
+        super().__init__(challenge, **kwargs)  # type: ignore[arg-type]
+        self.lag = lag
+        self.waiting: list[tuple[int, np.ndarray, float | None]] = []
+        self.awaited = 0  # frames whose answer had to wait for embeddings
+
+    def feed(self, measure: FrameMeasure | None = None) -> list[Event]:
+        measure = measure or self.frame_measure()
+        if measure.embedding is not None:
+            self.waiting.append((self.frame, measure.embedding, measure.distance))
+            measure = replace(measure, embedding=None, distance=None, embedding_pending=True)
+        events = super().feed(measure)
+        if self.challenge.awaiting:
+            # Answered at once with the progress so far; the verdict comes with the embeddings.
+            self.awaited += 1
+            assert isinstance(events[-1], ProgressEvent), events
+            assert not any(isinstance(e, Decision) for e in events), events
+        while self.waiting and (
+            self.waiting[0][0] <= self.frame - 1 - self.lag or self.challenge.awaiting
+        ):
+            _, embedding, distance = self.waiting.pop(0)
+            folded = self.challenge.fold(embedding, distance)
+            self.events.extend(folded)
+            events += folded
+        return events
+
+
+@pytest.mark.parametrize("lag", [0, 3])
+def test_late_embeddings_decide_as_if_they_came_with_their_frames(lag: int) -> None:
+    order = (Prompt.SMILE, Prompt.FACE_FRONT, Prompt.TURN_LEFT)
+    inline = Script(Challenge(prompts=order)).run()
+    late = LateScript(Challenge(prompts=order), lag=lag)
+    decision = late.run()
+    assert decision == inline
+    assert late.awaited == 1  # the verdict waited for the last frame's embedding(s)
+    assert not late.waiting
+
+
+def test_a_late_embedding_of_another_face_still_ends_the_attempt() -> None:
+    # The swap comes during the last prompt: its embeddings are still out when the last hold
+    # completes, and the verdict waits for them instead of passing.
+    challenge = Challenge(prompts=(Prompt.FACE_FRONT, Prompt.SMILE, Prompt.TURN_LEFT))
+    late = LateScript(challenge, lag=5)
+    while challenge.current is not Prompt.TURN_LEFT:
+        late.feed()
+    late.face = OTHER
+    decision = late.run()
+    assert not decision.passed
+    assert decision.reason is FaceCheckReason.FACE_CHANGED
+    assert late.awaited == 1
+
+
+def test_a_frozen_stream_waits_for_its_late_embeddings_then_fails_as_static() -> None:
+    # A frozen frontal face that never turns: each frame embedded as the challenge asks, none of
+    # them folded until a verdict waits for them.
+    challenge = Challenge(prompts=(Prompt.TURN_LEFT, Prompt.FACE_FRONT, Prompt.SMILE))
+    late = LateScript(challenge, lag=1000)
+    for _ in range(int(CONFIG.frozen_seconds * FPS) + 2):
+        late.feed(late.frame_measure(motion=0.2, yaw=2.0, smile=0.74))
+        if challenge.decision is not None:
+            break
+    assert late.awaited == 1
+    assert challenge.decision is not None and challenge.decision.reason is FaceCheckReason.STATIC
 
 
 # -- presentation attacks -------------------------------------------------------------------------
