@@ -73,29 +73,35 @@ def _arm_length_y4m(path: Path) -> Path:
     return _write_y4m(path, frames)
 
 
-@contextmanager
-def _chromium(y4m: Path) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    """One Playwright for the module: its two browsers have a fake camera each."""
     if not CHROMIUM.exists():
         skip_or_fail("Debian chromium is not installed", what="the browser tests")
     sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
-                  "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-video-capture={y4m}",
-                  "--disable-background-networking", "--no-first-run"],
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with sync_api.sync_playwright() as instance:
+        yield instance
+
+
+@contextmanager
+def _chromium(playwright: Any, y4m: Path) -> Iterator[Any]:
+    instance = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+              "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}",
+              "--disable-background-networking", "--no-first-run"],
+    )
+    try:
+        yield instance
+    finally:
+        instance.close()
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with _chromium(_moving_card_y4m(tmp_path_factory.mktemp("camera") / "moving.y4m")) as b:
-        yield b
+def browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    y4m = _moving_card_y4m(tmp_path_factory.mktemp("camera") / "moving.y4m")
+    with _chromium(playwright, y4m) as instance:
+        yield instance
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -185,10 +191,11 @@ def test_a_card_moving_in_and_settling_is_read_without_pressing_capture(browser:
         assert page.evaluate("document.querySelector('video').srcObject") is None
 
 
-@pytest.fixture(scope="module")
-def weak_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with _chromium(_arm_length_y4m(tmp_path_factory.mktemp("camera") / "weak.y4m")) as b:
-        yield b
+@pytest.fixture
+def weak_browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    y4m = _arm_length_y4m(tmp_path_factory.mktemp("camera") / "weak.y4m")
+    with _chromium(playwright, y4m) as instance:
+        yield instance
 
 
 def test_a_weak_camera_is_named_and_a_card_at_arms_length_is_still_read(

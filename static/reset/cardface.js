@@ -45,7 +45,7 @@ const STEADY_TICKS = 2; // steady ticks before frames are kept
 // Sharpness is measured on the card's box at most this wide (camera pixels scaled down).
 const SHARP_WIDTH = 320;
 // A kept frame must be at least this share as sharp as the sharpest seen while steady.
-const SHARP_SHARE = 0.6;
+const SHARP_SHARE = 0.5;
 const BURST_FRAMES = 5;
 const SMALL_BURST_FRAMES = 8;
 const BURST_MAX_WIDTH = 1280; // each kept frame is scaled to at most this width
