@@ -66,10 +66,18 @@ def _moving_card_y4m(path: Path) -> Path:
 
 def _arm_length_y4m(path: Path) -> Path:
     """A 640x480 webcam: the card held at arm's length (about 230 px wide), the hand's tremor
-    moving it by a pixel or two and a fraction of a degree from frame to frame."""
-    frames = [synth.render_photo(FRONT, synth.Scene(
-        canvas=(640, 480), card_width=230 + (i % 3), rotation=1.5 + 0.3 * (i % 4), seed=70 + i))
-        for i in range(12)]
+    moving it by a fraction of a camera pixel from frame to frame, each frame with its own
+    sensor noise. The card is drawn four times larger and each shifted copy scaled down, so that
+    every frame samples the print afresh, as a camera does."""
+    large = synth.render_photo(FRONT, synth.Scene(canvas=(2560, 1920), card_width=920,
+                                                  rotation=1.5, noise=0.0, seed=70))
+    noise = np.random.default_rng(70)
+    frames = []
+    for i in range(12):
+        shift = np.array([[1, 0, (i * 1.3) % 4], [0, 1, (i * 2.1) % 4]], dtype=np.float32)
+        moved = cv2.warpAffine(large, shift, (2560, 1920), borderMode=cv2.BORDER_REPLICATE)
+        small = cv2.resize(moved, (640, 480), interpolation=cv2.INTER_AREA).astype(np.float64)
+        frames.append(np.clip(small + noise.normal(0, 2.0, small.shape), 0, 255).astype(np.uint8))
     return _write_y4m(path, frames)
 
 
