@@ -164,17 +164,22 @@ def _read_averaged(images: Sequence[np.ndarray], ranks: Sequence[FrameRank],
     del cards
     logger.info("card face burst: %d of %d frames averaged", len(aligned), len(images))
 
-    def read(group: Sequence[np.ndarray]) -> CardFaceReading:
-        return read_straight_card(sharpen(fuse.average(group)), today)
+    def read(group: Sequence[np.ndarray], *, sharpened: bool = True) -> CardFaceReading:
+        average = fuse.average(group)
+        return read_straight_card(sharpen(average) if sharpened else average, today)
 
-    whole = read(aligned)
+    wholes = [read(aligned)]
+    if not wholes[0].ok:
+        # The unsharpened average too: sharpening the upscaled print helps most values but
+        # now and then breaks one glyph (まで read as で) that the plain average keeps.
+        wholes.append(read(aligned, sharpened=False))
     # The average stands alone only when made of enough frames; one or two small frames'
     # reading of the code is exactly what cannot be trusted (reader.CODE_MIN_CARD_WIDTH_PX).
-    trusted = [whole] if len(aligned) >= MIN_FRAMES_ALONE else []
+    trusted = wholes if len(aligned) >= MIN_FRAMES_ALONE else []
     if len(aligned) < 2 * MIN_FRAMES_HALF:
-        return combine([], trusted=trusted, shared=[whole])
+        return combine([], trusted=trusted, shared=wholes)
     halves = [read(aligned[0::2]), read(aligned[1::2])]
-    return combine(halves, trusted=trusted, shared=[whole])
+    return combine(halves, trusted=trusted, shared=wholes)
 
 
 def read_card_burst(

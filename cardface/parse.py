@@ -81,9 +81,15 @@ CARD_WORDS = ("個人番号カード", "氏名", "住所", "有効", "性別", "
 _REIWA_MISREAD = re.compile(r"[合今](?=和(?:元|\d{1,2})年)")
 
 
+# ま of まで有効 read as another glyph (系, 票) on small or averaged print: a date followed by
+# "?で有効" can only be the expiry line, whatever the one character between. The date's digits
+# are checked as always (parse_lines).
+_MADE_MISREAD = re.compile(r"(?<=日)[^\dまで](?=で有効)")
+
+
 def fix_known_misreads(text: str) -> str:
     """Undo OCR confusions that can only have one meaning on a card face."""
-    return _REIWA_MISREAD.sub(Era.REIWA.value[0], text)
+    return _MADE_MISREAD.sub("ま", _REIWA_MISREAD.sub(Era.REIWA.value[0], text))
 
 
 class DateError(ValueError):

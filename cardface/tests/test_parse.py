@@ -229,3 +229,12 @@ def test_it_undoes_the_one_meaning_misreads_of_reiwa() -> None:
     parsed = parse_lines(card(expiry="合和16年7月23日まで有効"), today=TODAY)
     assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2034, 7, 23)
     assert fix_known_misreads("合計1280") == "合計1280"
+
+
+def test_a_misread_ma_of_made_yuukou_still_marks_the_expiry() -> None:
+    # Read so from a 640x480 webcam burst averaged (bench burst_webcam_arm).
+    parsed = parse_lines(card(expiry="2030年12月1日系で有効"), today=TODAY)
+    assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2030, 12, 1)
+    # Only the one character between 日 and で有効, never a digit or a missing まで.
+    assert fix_known_misreads("2030年12月1日4で有効") == "2030年12月1日4で有効"
+    assert fix_known_misreads("2030年12月1日有効") == "2030年12月1日有効"
