@@ -59,8 +59,9 @@ RANK_WIDTH = 480
 # smear falls to a fifth and would soften the average more than its noise is worth.
 FUSE_SHARPNESS_SHARE = 0.4
 MAX_FUSED = 10
-# The average of all frames is believed alone (at SOLO_CONFIDENCE) only when made of this many;
-# the halves' averages are read as two independent opinions only when each has MIN_FRAMES_HALF.
+# An average of frames is believed alone (at SOLO_CONFIDENCE) only when made of this many (the
+# average of all, or of a half); the halves' averages are read as two independent opinions
+# only when each has MIN_FRAMES_HALF.
 MIN_FRAMES_ALONE = 4
 MIN_FRAMES_HALF = 2
 
@@ -169,17 +170,25 @@ def _read_averaged(images: Sequence[np.ndarray], ranks: Sequence[FrameRank],
         return read_straight_card(sharpen(average) if sharpened else average, today)
 
     wholes = [read(aligned)]
-    if not wholes[0].ok:
+    if not _sure(wholes[0]):
         # The unsharpened average too: sharpening the upscaled print helps most values but
-        # now and then breaks one glyph (まで read as で) that the plain average keeps.
+        # now and then breaks one glyph that the plain average keeps.
         wholes.append(read(aligned, sharpened=False))
-    # The average stands alone only when made of enough frames; one or two small frames'
+    # An average stands alone only when made of enough frames; one or two small frames'
     # reading of the code is exactly what cannot be trusted (reader.CODE_MIN_CARD_WIDTH_PX).
     trusted = wholes if len(aligned) >= MIN_FRAMES_ALONE else []
     if len(aligned) < 2 * MIN_FRAMES_HALF:
         return combine([], trusted=trusted, shared=wholes)
     halves = [read(aligned[0::2]), read(aligned[1::2])]
+    if len(aligned) >= 2 * MIN_FRAMES_ALONE:
+        trusted = [*trusted, *halves]
     return combine(halves, trusted=trusted, shared=wholes)
+
+
+def _sure(reading: CardFaceReading) -> bool:
+    """All three values read, each at SOLO_CONFIDENCE or more."""
+    fields = (reading.birth_date, reading.expiry_date, reading.security_code)
+    return all(f is not None and f.confidence >= SOLO_CONFIDENCE for f in fields)
 
 
 def read_card_burst(
