@@ -11,8 +11,8 @@ A card too small for its security code in any one frame (a 640x480 webcam at arm
 it 200-260 px wide) is not read frame by frame: the sharp frames are straightened, aligned and
 averaged (cardface/fuse.py), and the average of all of them is read together with the averages
 of the two disjoint halves of the frames. A value is kept when the two halves (independent
-frames) read it alike, or when the whole average reads it with high confidence; any reading of
-something else drops it.
+frames) read it alike, or when an average of at least MIN_FRAMES_ALONE frames (the whole, or a
+half) reads it with high confidence; any reading of something else drops it.
 """
 
 from __future__ import annotations
