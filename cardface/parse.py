@@ -74,6 +74,10 @@ EXPIRY_RE = re.compile(_DATE.format(eras=Era.REIWA.value) + "まで")
 SECURITY_CODE_RE = re.compile(r"\d{4}")
 # Words a card front carries; used to tell "not a card" from "a card we could not read".
 CARD_WORDS = ("個人番号カード", "氏名", "住所", "有効", "性別", "日生")
+# The recogniser was trained on Chinese as well: on small or soft print it answers the
+# simplified form or a look-alike (性别, 有劲, 個人番号力ード with the kanji 力). Only for
+# counting CARD_WORDS, never for a value.
+_WORD_LOOKALIKES = str.maketrans({"别": "別", "劲": "効", "力": "カ"})
 
 
 # Misreadings of 令 seen on small or serif print. Only before 和 and an era year: no other word
@@ -81,10 +85,10 @@ CARD_WORDS = ("個人番号カード", "氏名", "住所", "有効", "性別", "
 _REIWA_MISREAD = re.compile(r"[合今](?=和(?:元|\d{1,2})年)")
 
 
-# ま of まで有効 read as another glyph (系, 票) on small or averaged print: a date followed by
-# "?で有効" can only be the expiry line, whatever the one character between. The date's digits
+# ま of まで有効 read as another glyph (系, 票, 次) on small or averaged print: a date followed
+# by "?で有" can only be the expiry line, whatever the one character between. The date's digits
 # are checked as always (parse_lines).
-_MADE_MISREAD = re.compile(r"(?<=日)[^\dまで](?=で有効)")
+_MADE_MISREAD = re.compile(r"(?<=日)[^\dまで](?=で有)")
 
 
 def fix_known_misreads(text: str) -> str:
@@ -288,6 +292,6 @@ def parse_lines(
     birth_field = _confident(birth.as_field() if birth else None, threshold)
     expiry_field = _confident(expiry.as_field() if expiry else None, threshold)
 
-    joined = "".join(line.text for line in lines)
+    joined = "".join(line.text for line in lines).translate(_WORD_LOOKALIKES)
     words = sum(word in joined for word in CARD_WORDS)
     return ParsedFace(birth_field, expiry_field, code, words)
