@@ -85,15 +85,15 @@ _WORD_LOOKALIKES = str.maketrans({"别": "別", "劲": "効", "力": "カ"})
 _REIWA_MISREAD = re.compile(r"[合今](?=和(?:元|\d{1,2})年)")
 
 
-# ま of まで有効 read as another glyph (系, 票, 次) on small or averaged print: a date followed
-# by "?で有" can only be the expiry line, whatever the one character between. The date's digits
-# are checked as always (parse_lines).
-_MADE_MISREAD = re.compile(r"(?<=日)[^\dまで](?=で有)")
+# まで of まで有効 read as other glyphs on small or averaged print (系で, 次で, ま°C: the NFKC of
+# ℃): on a card face a date followed by one to three non-digits and 有 can only be the expiry
+# line, whatever they are. The date's digits are checked as always (parse_lines).
+_MADE_MISREAD = re.compile(r"(?<=日)[^\d有]{1,3}(?=有)")
 
 
 def fix_known_misreads(text: str) -> str:
     """Undo OCR confusions that can only have one meaning on a card face."""
-    return _MADE_MISREAD.sub("ま", _REIWA_MISREAD.sub(Era.REIWA.value[0], text))
+    return _MADE_MISREAD.sub("まで", _REIWA_MISREAD.sub(Era.REIWA.value[0], text))
 
 
 class DateError(ValueError):

@@ -236,7 +236,8 @@ def test_a_misread_ma_of_made_yuukou_still_marks_the_expiry() -> None:
     parsed = parse_lines(card(expiry="2030年12月1日系で有効"), today=TODAY)
     assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2030, 12, 1)
     assert fix_known_misreads("2030年4月6日次で有劲") == "2030年4月6日まで有劲"
-    # Only the one character between 日 and で有効, never a digit or a missing まで.
+    assert fix_known_misreads("2027年1月26日ま°C有効") == "2027年1月26日まで有効"
+    # Never across a digit, and never where nothing stands between 日 and 有.
     assert fix_known_misreads("2030年12月1日4で有効") == "2030年12月1日4で有効"
     assert fix_known_misreads("2030年12月1日有効") == "2030年12月1日有効"
 
