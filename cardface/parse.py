@@ -74,6 +74,10 @@ EXPIRY_RE = re.compile(_DATE.format(eras=Era.REIWA.value) + "まで")
 SECURITY_CODE_RE = re.compile(r"\d{4}")
 # Words a card front carries; used to tell "not a card" from "a card we could not read".
 CARD_WORDS = ("個人番号カード", "氏名", "住所", "有効", "性別", "日生")
+# The recogniser was trained on Chinese as well: on small or soft print it answers the
+# simplified form or a look-alike (性别, 有劲, 個人番号力ード with the kanji 力). Only for
+# counting CARD_WORDS, never for a value.
+_WORD_LOOKALIKES = str.maketrans({"别": "別", "劲": "効", "力": "カ"})
 
 
 # Misreadings of 令 seen on small or serif print. Only before 和 and an era year: no other word
@@ -81,9 +85,15 @@ CARD_WORDS = ("個人番号カード", "氏名", "住所", "有効", "性別", "
 _REIWA_MISREAD = re.compile(r"[合今](?=和(?:元|\d{1,2})年)")
 
 
+# まで of まで有効 read as other glyphs on small or averaged print (系で, 次で, ま°C: the NFKC of
+# ℃): on a card face a date followed by one to three non-digits and 有 can only be the expiry
+# line, whatever they are. The date's digits are checked as always (parse_lines).
+_MADE_MISREAD = re.compile(r"(?<=日)[^\d有]{1,3}(?=有)")
+
+
 def fix_known_misreads(text: str) -> str:
     """Undo OCR confusions that can only have one meaning on a card face."""
-    return _REIWA_MISREAD.sub(Era.REIWA.value[0], text)
+    return _MADE_MISREAD.sub("まで", _REIWA_MISREAD.sub(Era.REIWA.value[0], text))
 
 
 class DateError(ValueError):
@@ -282,6 +292,6 @@ def parse_lines(
     birth_field = _confident(birth.as_field() if birth else None, threshold)
     expiry_field = _confident(expiry.as_field() if expiry else None, threshold)
 
-    joined = "".join(line.text for line in lines)
+    joined = "".join(line.text for line in lines).translate(_WORD_LOOKALIKES)
     words = sum(word in joined for word in CARD_WORDS)
     return ParsedFace(birth_field, expiry_field, code, words)

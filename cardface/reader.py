@@ -98,7 +98,7 @@ def _ocr_card(card: np.ndarray, today: date) -> ParsedFace:
     return _better(parsed, _read_pass(cv2.rotate(card, cv2.ROTATE_180), today))
 
 
-def _sharpen(card: np.ndarray) -> np.ndarray:
+def sharpen(card: np.ndarray) -> np.ndarray:
     """An unsharp mask: upscaling a small card leaves every stroke edge a few pixels soft."""
     soft = cv2.GaussianBlur(card, (0, 0), 2.0)
     return cv2.addWeighted(card, 1.8, soft, -0.8, 0)
@@ -121,7 +121,7 @@ def _straighten(image: np.ndarray, quad: locate.CardQuad) -> tuple[np.ndarray, n
     small = quad.width_px < SMALL_CARD_WIDTH_PX
     card = locate.warp_card(crop, local)
     if small:
-        card = _sharpen(card)
+        card = sharpen(card)
     if quad.width_px < CODE_MIN_CARD_WIDTH_PX:
         # Too few rows of text for the smear's measure to be trusted, and too small a card to
         # give every value anyway (see CODE_MIN_CARD_WIDTH_PX).
@@ -193,6 +193,30 @@ def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFace
             return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
         card = fallback
 
+    if quad is not None and quad.width_px < CODE_MIN_CARD_WIDTH_PX:
+        return _small_card_reading(card, today)
+    return read_straight_card(card, today, restored=restored, card_shaped=quad is not None)
+
+
+def _small_card_reading(card: np.ndarray, today: date) -> CardFaceReading:
+    """One still of a card too small for its code: the corroborated dates at most, and the
+    advice to come closer (a burst of such frames is averaged instead: cardface/fuse.py)."""
+    measured = quality.measure(card)
+    if measured.glare >= quality.HOPELESS_GLARE:
+        return CardFaceReading.failed(CardFaceReason.GLARE)
+    if measured.sharpness < quality.HOPELESS_SHARPNESS:
+        return CardFaceReading.failed(CardFaceReason.BLURRED)
+    parsed = _small_card_values(_ocr_card(card, today))
+    if parsed.card_words < MIN_CARD_WORDS:
+        return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
+    return CardFaceReading(parsed.birth_date, parsed.expiry_date, None, CardFaceReason.TOO_SMALL)
+
+
+def read_straight_card(
+    card: np.ndarray, today: date, *, restored: np.ndarray | None = None,
+    card_shaped: bool = True,
+) -> CardFaceReading:
+    """Read a card already straightened to CARD_WIDTH (and, if smeared, its deconvolved copy)."""
     measured = quality.measure(card)
     if measured.glare >= quality.HOPELESS_GLARE:
         return CardFaceReading.failed(CardFaceReason.GLARE)
@@ -206,16 +230,9 @@ def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFace
         return CardFaceReading.failed(CardFaceReason.BLURRED)
     else:
         parsed = _ocr_card(card, today)
-
-    if quad is not None and quad.width_px < CODE_MIN_CARD_WIDTH_PX:
-        parsed = _small_card_values(parsed)
-        if parsed.card_words < MIN_CARD_WORDS:
-            return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
-        return CardFaceReading(parsed.birth_date, parsed.expiry_date, None,
-                               CardFaceReason.TOO_SMALL)
     if parsed.found == 3:
         return CardFaceReading(parsed.birth_date, parsed.expiry_date, parsed.security_code)
-    reason = _diagnose(parsed, measured, card_shaped=quad is not None)
+    reason = _diagnose(parsed, measured, card_shaped=card_shaped)
     if parsed.card_words < MIN_CARD_WORDS:
         # Without the card's own words nearby, a lone date or number may belong to anything.
         return CardFaceReading.failed(reason)

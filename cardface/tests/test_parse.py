@@ -229,3 +229,21 @@ def test_it_undoes_the_one_meaning_misreads_of_reiwa() -> None:
     parsed = parse_lines(card(expiry="合和16年7月23日まで有効"), today=TODAY)
     assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2034, 7, 23)
     assert fix_known_misreads("合計1280") == "合計1280"
+
+
+def test_a_misread_ma_of_made_yuukou_still_marks_the_expiry() -> None:
+    # Read so from a 640x480 webcam burst averaged (bench burst_webcam_arm).
+    parsed = parse_lines(card(expiry="2030年12月1日系で有効"), today=TODAY)
+    assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2030, 12, 1)
+    assert fix_known_misreads("2030年4月6日次で有劲") == "2030年4月6日まで有劲"
+    assert fix_known_misreads("2027年1月26日ま°C有効") == "2027年1月26日まで有効"
+    # Never across a digit, and never where nothing stands between 日 and 有.
+    assert fix_known_misreads("2030年12月1日4で有効") == "2030年12月1日4で有効"
+    assert fix_known_misreads("2030年12月1日有効") == "2030年12月1日有効"
+
+
+def test_card_words_are_counted_through_chinese_look_alikes() -> None:
+    # Read so from an averaged 640x480 burst: 性别, 有劲 and 個人番号力ード (the kanji 力).
+    lines = [line("1939年4月6日生性别男", cy=0.52), line("2030年4月6日まで有劲", cy=0.67),
+             line("個人番号力ード", cy=0.88)]
+    assert parse_lines(lines, today=TODAY).card_words == 4  # 日生, 有効, 性別, 個人番号カード

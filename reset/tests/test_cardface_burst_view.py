@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,20 +80,55 @@ def test_it_checks_the_csrf_token(fake_reader: list[list[bytes]]) -> None:
     assert len(fake_reader) == 1
 
 
-def test_it_reads_a_real_burst_and_logs_no_value(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    front = synth.CardFront()
-    frames = [
-        synth.render_jpeg(front, synth.Scene(canvas=(1280, 720), card_width=480, motion=smear,
-                                             rotation=rot, seed=seed))
-        for seed, (smear, rot) in enumerate([(11.0, 4.0), (0.0, -3.0), (0.0, 2.0), (7.0, 0.0)])
+def _arm_length_burst() -> list[bytes]:
+    """Six frames from a 640x480 webcam of a card held at arm's length (about 230 px wide),
+    moved by the hand's tremor between frames: read by averaging them (cardface/fuse.py)."""
+    return [
+        synth.render_jpeg(FRONT, synth.Scene(canvas=(640, 480), card_width=230 + dw,
+                                             rotation=2.0 + turn, jpeg_quality=85, seed=seed))
+        for seed, (dw, turn) in enumerate([(0, 0.0), (2, 0.4), (-2, -0.3), (1, 0.8), (-1, -0.6),
+                                           (3, 0.2)])
     ]
+
+
+FRONT = synth.CardFront()
+
+
+def test_a_real_burst_is_read_in_memory_only_and_logs_no_value(
+    caplog: pytest.LogCaptureFixture, settings: Any, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # With a 1-byte limit Django's default handlers would spool every frame to a temporary file
+    # in FILE_UPLOAD_TEMP_DIR; the view must keep them in memory (MemoryOnlyUploadHandler).
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    handlers: list[list[str]] = []
+    temp_files: list[str] = []
+    new_file = view.MemoryOnlyUploadHandler.new_file
+
+    def watch(self: view.MemoryOnlyUploadHandler, field_name: str, *args: Any,
+              **kwargs: Any) -> None:
+        handlers.append([type(h).__name__ for h in self.request.upload_handlers])
+        new_file(self, field_name, *args, **kwargs)
+
+    def refuse_temp_file(*args: Any, **kwargs: Any) -> None:
+        temp_files.append("TemporaryUploadedFile")
+        raise AssertionError("a frame was spooled to disk")
+
+    monkeypatch.setattr(view.MemoryOnlyUploadHandler, "new_file", watch)
+    monkeypatch.setattr("django.core.files.uploadhandler.TemporaryUploadedFile",
+                        refuse_temp_file)
+    frames = _arm_length_burst()
     response = Client().post(URL, _frames(*frames))
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] is True, body
     assert (body["birth_date"], body["expiry_date"], body["security_code"]) == (
         "1985-07-23", "2034-07-23", "4821")
+    # Every frame went through the one in-memory handler, and nothing reached the temp dir.
+    assert handlers == [["MemoryOnlyUploadHandler"]] * len(frames)
+    assert temp_files == [] and list(tmp_path.iterdir()) == []
     logged = " ".join(r.getMessage() for r in caplog.records)
     for value in ("4821", "1985", "2034", "7月23日"):
         assert value not in logged

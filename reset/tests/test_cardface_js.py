@@ -54,6 +54,28 @@ out.notes = created.map((n) => [n.attrs.id, n.textContent, n.attrs["class:unsure
 out.describedby = inputs.birth_date.getAttribute("aria-describedby");
 out.localised = m.localised({ "cardface.capture": "Take the photo", "cardface.bogus": "x",
   "capture": "unprefixed", "cardface.intro": 5, "cardface.reason.glare": "Glare." });
+// Probe images: a dark table and a pale card with dark text lines (x0, y0, w, h in pixels).
+const W = 200, H = 140;
+const image = (fn) => Uint8Array.from({ length: W * H }, (_, i) => fn(i % W, Math.floor(i / W)));
+const card = (x0, y0, w, h, ink = 40, paper = 230) => image((x, y) => {
+  if (x < x0 || x >= x0 + w || y < y0 || y >= y0 + h) return 50;
+  const text = (y - y0) % 8 < 2 && (x - x0) % 6 < 4 && x - x0 > 8 && x - x0 < w * 0.6;
+  return text ? ink : paper;
+});
+const smear = (g, n) => image((x, y) => {
+  let sum = 0;
+  for (let k = 0; k < n; k++) sum += g[y * W + Math.min(W - 1, x + k)];
+  return Math.round(sum / n);
+});
+out.card = m.probeMeasures(card(40, 30, 120, 76), W, H, null);
+out.square = m.probeMeasures(card(60, 20, 90, 90), W, H, null);
+out.empty = m.probeMeasures(image(() => 50), W, H, null);
+out.still = m.probeMeasures(card(40, 30, 120, 76), W, H, card(40, 30, 120, 76)).motion;
+out.moved = m.probeMeasures(card(50, 30, 120, 76), W, H, card(40, 30, 120, 76)).motion;
+const face = card(0, 0, W, H);
+out.sharp = m.sharpness(face, W, H);
+out.smeared = m.sharpness(smear(face, 7), W, H);
+out.dim = m.sharpness(card(0, 0, W, H, 20, 115), W, H);
 console.log(JSON.stringify(out));
 """
 
@@ -110,3 +132,23 @@ def test_the_page_can_translate_every_text_by_key(result: dict[str, Any]) -> Non
     assert text["intro"].startswith("マイナンバーカード(表面)を黒わくにあわせてください")
     assert "マイナちゃんマーク" in text["intro"]
     assert text["reason.too_small"].startswith("カードが小さく写っています")
+
+
+def test_the_probe_finds_a_card_shaped_area_and_nothing_else(result: dict[str, Any]) -> None:
+    box = result["card"]["box"]
+    assert isinstance(box, dict)
+    assert abs(box["x"] - 40) <= 1 and abs(box["y"] - 30) <= 1
+    assert abs(box["w"] - 120) <= 2 and abs(box["h"] - 76) <= 2
+    assert result["square"]["box"] is None  # bright, but not ID-1 shaped
+    assert result["empty"]["box"] is None and result["empty"]["span"] == 0
+
+
+def test_the_probe_sees_motion_and_scores_a_smear_below_a_sharp_frame(
+    result: dict[str, Any],
+) -> None:
+    assert result["still"] == 0 and result["moved"] > 6
+    sharp, smeared, dim = result["sharp"], result["smeared"], result["dim"]
+    assert isinstance(sharp, float | int) and isinstance(smeared, float | int)
+    assert smeared < sharp * 0.7, (smeared, sharp)
+    # Exposure-normalised: the same card at half the light scores alike.
+    assert abs(dim - sharp) < 0.1 * sharp

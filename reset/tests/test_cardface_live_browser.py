@@ -1,6 +1,9 @@
 """Live reading in Debian's Chromium: a fake camera shows a card moving into the guide frame and
 settling; the page reads it by itself (a burst to /reset/cardface/burst/, the real view and the
 real OCR) and fills the form without 撮影する being pressed, and never submits it.
+
+A second fake camera gives only 640x480 with the card held at arm's length: the page says the
+camera is weak (in Japanese), and still reads the card from a burst of frames averaged.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,10 +38,20 @@ FRONT = synth.CardFront(birth_date=date(1990, 3, 14), expiry_date=date(2030, 3, 
                         security_code="6047")
 
 
+def _write_y4m(path: Path, frames: list[np.ndarray]) -> Path:
+    """Frames as a Y4M for Chromium's fake camera, which plays the file in a loop."""
+    height, width = frames[0].shape[:2]
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for bgr in frames:
+            out.write(b"FRAME\n" + np.ascontiguousarray(
+                cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)).tobytes())
+    return path
+
+
 def _moving_card_y4m(path: Path) -> Path:
     """An empty table, the card sliding in from the right (smeared by the motion), then held
-    still in the guide frame for a few seconds; Chromium plays the file in a loop."""
-    header = f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F10:1 Ip A1:1 C420jpeg\n".encode()
+    still in the guide frame for a few seconds."""
     settled = synth.Scene(card_width=960, canvas=(WIDTH, HEIGHT), rotation=2, seed=51)
     still = synth.render_photo(FRONT, settled)
     frames: list[np.ndarray] = [np.full((HEIGHT, WIDTH, 3), 50, dtype=np.uint8)] * 3
@@ -47,33 +61,55 @@ def _moving_card_y4m(path: Path) -> Path:
         moved = cv2.warpAffine(still, shift, (WIDTH, HEIGHT), borderValue=(50, 50, 50))
         smear = np.ones((1, 21), np.float32) / 21
         frames.append(np.asarray(cv2.filter2D(moved, -1, smear)))
-    frames += [still] * 40
-    with path.open("wb") as out:
-        out.write(header)
-        for bgr in frames:
-            out.write(b"FRAME\n" + np.ascontiguousarray(
-                cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)).tobytes())
-    return path
+    return _write_y4m(path, frames + [still] * 40)
+
+
+def _arm_length_y4m(path: Path) -> Path:
+    """A 640x480 webcam: the card held at arm's length (about 230 px wide), the hand's tremor
+    moving it by a fraction of a camera pixel from frame to frame, each frame with its own
+    sensor noise. The card is drawn four times larger and each shifted copy scaled down, so that
+    every frame samples the print afresh, as a camera does."""
+    large = synth.render_photo(FRONT, synth.Scene(canvas=(2560, 1920), card_width=920,
+                                                  rotation=1.5, noise=0.0, seed=70))
+    noise = np.random.default_rng(70)
+    frames = []
+    for i in range(12):
+        shift = np.array([[1, 0, (i * 1.3) % 4], [0, 1, (i * 2.1) % 4]], dtype=np.float32)
+        moved = cv2.warpAffine(large, shift, (2560, 1920), borderMode=cv2.BORDER_REPLICATE)
+        small = cv2.resize(moved, (640, 480), interpolation=cv2.INTER_AREA).astype(np.float64)
+        frames.append(np.clip(small + noise.normal(0, 2.0, small.shape), 0, 255).astype(np.uint8))
+    return _write_y4m(path, frames)
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
+    """One Playwright for the module: its two browsers have a fake camera each."""
     if not CHROMIUM.exists():
         skip_or_fail("Debian chromium is not installed", what="the browser tests")
     sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as instance:
+        yield instance
+
+
+@contextmanager
+def _chromium(playwright: Any, y4m: Path) -> Iterator[Any]:
+    instance = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+              "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}",
+              "--disable-background-networking", "--no-first-run"],
+    )
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     y4m = _moving_card_y4m(tmp_path_factory.mktemp("camera") / "moving.y4m")
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
-                  "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-video-capture={y4m}",
-                  "--disable-background-networking", "--no-first-run"],
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with _chromium(playwright, y4m) as instance:
+        yield instance
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -86,11 +122,13 @@ def _urls(settings: Any) -> None:
     settings.ROOT_URLCONF = "reset.tests.cardface_urls"
 
 
-def test_a_card_moving_in_and_settling_is_read_without_pressing_capture(browser: Any) -> None:
+@contextmanager
+def _live_page(browser: Any, posts: list[dict[str, Any]],
+               statuses: list[str]) -> Iterator[Any]:
+    """The harness page with live reading on: its POSTs go to Django's test client (the real
+    views and OCR) and are noted in `posts`, every status line it shows in `statuses`."""
     client = Client(enforce_csrf_checks=True)
     client.cookies["csrftoken"] = CSRF_SECRET
-    posts: list[dict[str, Any]] = []
-    statuses: list[str] = []
 
     def forward(route: Any) -> None:
         request = route.request
@@ -122,7 +160,8 @@ def test_a_card_moving_in_and_settling_is_read_without_pressing_capture(browser:
     context.grant_permissions(["camera"], origin=ORIGIN)
     page = context.new_page()
     page.route(f"{ORIGIN}/**", handle)
-    def note_status(text: str) -> None:
+
+    def note_status(text: str) -> None:  # Playwright wants a Python function, not a builtin
         statuses.append(text)
 
     page.expose_function("noteStatus", note_status)
@@ -133,17 +172,59 @@ def test_a_card_moving_in_and_settling_is_read_without_pressing_capture(browser:
             const s = document.querySelector('.status-line');
             if (s) window.noteStatus(s.textContent);
         }).observe(document.body, {subtree: true, childList: true, characterData: true})""")
+        yield page
+    finally:
+        context.close()
+
+
+def _form_values(page: Any) -> list[str]:
+    return list(page.evaluate("""() => ['birth_date', 'expiry_date', 'security_code']
+        .map((n) => document.getElementById(n).value)"""))
+
+
+def test_a_card_moving_in_and_settling_is_read_without_pressing_capture(browser: Any) -> None:
+    posts: list[dict[str, Any]] = []
+    statuses: list[str] = []
+    with _live_page(browser, posts, statuses) as page:
+        assert page.locator(".cardface-weak").is_hidden()  # 1280x720 is enough
         page.wait_for_function("window.filled !== null", timeout=240000)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "live-filled.png"), full_page=True)
-        values = page.evaluate("""() => ['birth_date', 'expiry_date', 'security_code']
-            .map((n) => document.getElementById(n).value)""")
-        assert values == ["1990/03/14", "2030/03/14", "6047"], posts
+        assert _form_values(page) == ["1990/03/14", "2030/03/14", "6047"], posts
         assert [p["path"] for p in posts] == ["/reset/cardface/burst/"]
         assert 2 <= posts[0]["frames"] <= 15
         assert page.evaluate("window.submitted") == 0
         # The frame was shown green while the card was steady, and the camera is off now.
         assert "そのまま動かさないでください。読み取っています…" in statuses
         assert page.evaluate("document.querySelector('video').srcObject") is None
-    finally:
-        context.close()
+
+
+@pytest.fixture
+def weak_browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    y4m = _arm_length_y4m(tmp_path_factory.mktemp("camera") / "weak.y4m")
+    with _chromium(playwright, y4m) as instance:
+        yield instance
+
+
+def test_a_weak_camera_is_named_and_a_card_at_arms_length_is_still_read(
+    weak_browser: Any,
+) -> None:
+    posts: list[dict[str, Any]] = []
+    statuses: list[str] = []
+    with _live_page(weak_browser, posts, statuses) as page:
+        # getUserMedia asked for 1920x1080 and got 640x480: the page says so, in Japanese.
+        assert page.evaluate("document.querySelector('video').videoWidth") == 640
+        weak = page.locator(".cardface-weak")
+        assert weak.is_visible()
+        assert weak.inner_text() == (
+            "このカメラは解像度が低いため、読み取れないことがあります。"
+            "カードをカメラに近づけるか、下の欄に手で入力してください。")
+        assert page.get_by_role("button", name="撮影する").is_enabled()
+        page.wait_for_function("window.filled !== null", timeout=300000)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "weak-camera-filled.png"), full_page=True)
+        # A small card: more frames are sent, for the server to average.
+        assert [p["path"] for p in posts] == ["/reset/cardface/burst/"]
+        assert posts[0]["frames"] == 8
+        assert _form_values(page) == ["1990/03/14", "2030/03/14", "6047"], posts
+        assert page.evaluate("window.submitted") == 0

@@ -185,7 +185,7 @@ def test_it_still_works_when_wrapped_by_a_view_that_is_not_csrf_exempt(
     )
     assert response.status_code == 200
     assert fake_reader == [b"\xff\xd8jpeg"]
-    assert "route read_card_front directly" in caplog.text
+    assert "route the card face views directly" in caplog.text
 
 
 def test_messages_go_out_in_the_residents_language(

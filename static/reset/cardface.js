@@ -8,11 +8,13 @@
 // card and presses 次へ themselves: this module never submits anything.
 //
 // Live reading (issue 15): with `burstEndpoint`, frames are analysed continuously while the
-// guide frame is shown. Here in the browser only cheap measures run on a small copy of the
-// guide's crop (is a bright card-shaped area there, how wide, how sharp, does it move); the
-// resident is told to come closer or hold still, the frame turns green while the card is
-// steady, and a few steady frames are then sent ONCE as a burst (kept in memory only) for the
-// server to OCR the best of. 撮影する stays for a manual still.
+// guide frame is shown. Here in the browser only cheap measures run: on a small grey copy of
+// the guide's crop, is there a bright card-shaped (ID-1) area, how wide is it in camera pixels,
+// does the picture move; on the card's own pixels, how sharp is it. The resident is told to
+// come closer or hold still, the frame turns green while the card is steady, and the sharpest
+// steady frames are then sent ONCE as a burst (kept in memory only) for the server to OCR (a
+// small card's frames are averaged there, so more of them are sent). 撮影する stays for a manual
+// still.
 //
 // Used by wizard.js: `start({ form, container, endpoint, burstEndpoint, csrfToken, onFilled })`.
 
@@ -25,14 +27,27 @@ const SURE = 0.95; // below this the confirmation note asks for an extra careful
 // Live analysis: the guide's crop scaled to this width, analysed every TICK_MS.
 const PROBE_WIDTH = 200;
 const TICK_MS = 200;
-// The card's bright area must span this share of the guide frame's width (the server needs
-// the card about 280 px wide or more for the security code; see cardface/reader.py).
-const MIN_CARD_SHARE = 0.7;
+// The card's width in camera pixels below which the server cannot read it even from several
+// frames averaged (cardface/burst.py reads 200-260 px cards so; below that: come closer).
+const MIN_CARD_PX = 190;
+// Below this width the server averages frames (cardface/reader.py CODE_MIN_CARD_WIDTH_PX), and
+// the burst carries more of them.
+const SMALL_CARD_PX = 280;
+// A bright area is card-shaped when its box is ID-1-like (1.585, generous for tilt) and the
+// card's bright paper fills most of the box.
+const CARD_ASPECT = [1.3, 1.95];
+const MIN_FILL = 0.7;
+const MIN_CONTRAST = 40;
 // Mean absolute change of the probe between ticks (0-255 grey levels) above which the card is
 // moving.
 const MAX_MOTION = 6;
 const STEADY_TICKS = 2; // steady ticks before frames are kept
+// Sharpness is measured on the card's box at most this wide (camera pixels scaled down).
+const SHARP_WIDTH = 320;
+// A kept frame must be at least this share as sharp as the sharpest seen while steady.
+const SHARP_SHARE = 0.5;
 const BURST_FRAMES = 5;
+const SMALL_BURST_FRAMES = 8;
 const BURST_MAX_WIDTH = 1280; // each kept frame is scaled to at most this width
 const WEAK_CAMERA_WIDTH = 1280; // below this the page says the camera is weak
 
@@ -219,8 +234,32 @@ async function send(endpoint, csrfToken, blobs, field = "image") {
   return data;
 }
 
-// Cheap measures of the guide's crop on a PROBE_WIDTH-wide grey copy: how much of the guide's
-// width the card's bright area spans, and how much the picture changed since the last tick.
+// Otsu's threshold of a grey image (every 3rd pixel is enough at probe size).
+export function otsuThreshold(gray) {
+  const hist = new Float64Array(256);
+  let n = 0;
+  for (let i = 0; i < gray.length; i += 3) { hist[gray[i]]++; n++; }
+  let sum = 0;
+  for (let v = 0; v < 256; v++) sum += v * hist[v];
+  let below = 0;
+  let sumBelow = 0;
+  let best = 0;
+  let threshold = 128;
+  for (let v = 0; v < 256; v++) {
+    below += hist[v];
+    if (!below || below === n) continue;
+    sumBelow += v * hist[v];
+    const m0 = sumBelow / below;
+    const m1 = (sum - sumBelow) / (n - below);
+    const between = below * (n - below) * (m0 - m1) ** 2;
+    if (between > best) { best = between; threshold = v; }
+  }
+  return threshold;
+}
+
+// The card on a PROBE_WIDTH-wide grey copy of the guide's crop: the box of the bright area
+// (rows and columns mostly bright), kept only when card-shaped; and how much the picture
+// changed since the last tick. `box` is in probe pixels, or null when no card is there.
 export function probeMeasures(gray, width, height, previous) {
   let lo = 255;
   let hi = 0;
@@ -228,28 +267,75 @@ export function probeMeasures(gray, width, height, previous) {
     if (gray[i] < lo) lo = gray[i];
     if (gray[i] > hi) hi = gray[i];
   }
-  const threshold = (lo + hi) / 2;
-  // A column belongs to the card when most of the middle band of rows is bright there.
-  const y0 = Math.floor(height * 0.3);
-  const y1 = Math.ceil(height * 0.7);
-  let first = -1;
-  let last = -1;
-  for (let x = 0; x < width; x++) {
-    let bright = 0;
-    for (let y = y0; y < y1; y++) if (gray[y * width + x] > threshold) bright++;
-    if (bright > (y1 - y0) * 0.6) {
-      if (first < 0) first = x;
-      last = x;
+  const threshold = otsuThreshold(gray);
+  const cols = new Uint32Array(width);
+  const rows = new Uint32Array(height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (gray[y * width + x] > threshold) { cols[x]++; rows[y]++; }
     }
   }
-  const contrast = hi - lo;
+  const extent = (profile) => {
+    const peak = Math.max(...profile);
+    let first = -1;
+    let last = -1;
+    for (let i = 0; i < profile.length; i++) {
+      if (profile[i] >= peak * 0.5 && peak > 0) { if (first < 0) first = i; last = i; }
+    }
+    return [first, last];
+  };
+  const [x0, x1] = extent(cols);
+  const [y0, y1] = extent(rows);
   let motion = 0;
   if (previous && previous.length === gray.length) {
     let sum = 0;
     for (let i = 0; i < gray.length; i++) sum += Math.abs(gray[i] - previous[i]);
     motion = sum / gray.length;
   }
-  return { span: first < 0 || contrast < 40 ? 0 : (last - first + 1) / width, motion };
+  let box = null;
+  if (x0 >= 0 && y0 >= 0 && hi - lo >= MIN_CONTRAST) {
+    const w = x1 - x0 + 1;
+    const h = y1 - y0 + 1;
+    let bright = 0;
+    for (let y = y0; y <= y1; y++) {
+      for (let x = x0; x <= x1; x++) if (gray[y * width + x] > threshold) bright++;
+    }
+    const aspect = w / h;
+    if (aspect >= CARD_ASPECT[0] && aspect <= CARD_ASPECT[1] && bright / (w * h) >= MIN_FILL
+        && w >= width * 0.1) {
+      box = { x: x0, y: y0, w, h };
+    }
+  }
+  return { span: box ? box.w / width : 0, box, motion };
+}
+
+// Sharpness of a grey image: the mean squared 4-neighbour Laplacian over the squared mean grey
+// level (so that a darker exposure of the same card scores alike). A smear or defocus lowers
+// it; it compares frames of one card, it is not an absolute scale.
+export function sharpness(gray, width, height) {
+  let sum = 0;
+  let level = 0;
+  let n = 0;
+  for (let y = 1; y < height - 1; y++) {
+    for (let x = 1; x < width - 1; x++) {
+      const i = y * width + x;
+      const lap = 4 * gray[i] - gray[i - 1] - gray[i + 1] - gray[i - width] - gray[i + width];
+      sum += lap * lap;
+      level += gray[i];
+      n++;
+    }
+  }
+  const mean = n ? Math.max(level / n, 1) : 1;
+  return n ? (1000 * sum) / n / (mean * mean) : 0;
+}
+
+function grayOf(ctx, width, height) {
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  const gray = new Uint8Array(width * height);
+  for (let i = 0; i < gray.length; i++) {
+    gray[i] = (rgba[4 * i] * 77 + rgba[4 * i + 1] * 150 + rgba[4 * i + 2] * 29) >> 8;
+  }
+  return gray;
 }
 
 function probe(video, canvas) {
@@ -258,13 +344,23 @@ function probe(video, canvas) {
   canvas.height = Math.round(PROBE_WIDTH * crop.h / crop.w);
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   ctx.drawImage(video, crop.x, crop.y, crop.w, crop.h, 0, 0, canvas.width, canvas.height);
-  const rgba = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-  const gray = new Uint8Array(canvas.width * canvas.height);
-  for (let i = 0; i < gray.length; i++) {
-    gray[i] = (rgba[4 * i] * 77 + rgba[4 * i + 1] * 150 + rgba[4 * i + 2] * 29) >> 8;
-  }
-  // The guide spans 1 / (1 + 2 MARGIN_SHARE) of the crop's width.
-  return { gray, width: canvas.width, height: canvas.height, guideShare: 1 / (1 + 2 * MARGIN_SHARE) };
+  return { gray: grayOf(ctx, canvas.width, canvas.height), width: canvas.width,
+    height: canvas.height, scale: crop.w / PROBE_WIDTH, crop };
+}
+
+// The card's box (probe pixels) at camera resolution, at most SHARP_WIDTH wide, inset by a
+// tenth so that the card's edge against the table does not count as detail.
+function cardSharpness(video, canvas, crop, box, scale) {
+  const sx = crop.x + (box.x + box.w * 0.1) * scale;
+  const sy = crop.y + (box.y + box.h * 0.1) * scale;
+  const sw = box.w * 0.8 * scale;
+  const sh = box.h * 0.8 * scale;
+  const k = Math.min(1, SHARP_WIDTH / sw);
+  canvas.width = Math.max(8, Math.round(sw * k));
+  canvas.height = Math.max(8, Math.round(sh * k));
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(video, sx, sy, sw, sh, 0, 0, canvas.width, canvas.height);
+  return sharpness(grayOf(ctx, canvas.width, canvas.height), canvas.width, canvas.height);
 }
 
 function guideOverlay() {
@@ -312,19 +408,23 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
   stage.insertAdjacentElement("afterend", weak);
   let stream = null;
   let timer = null;
-  let kept = [];
+  let kept = []; // { blob, sharp } while the card is steady
+  let bestSharp = 0;
   let previous = null;
   let steadyTicks = 0;
   let sending = false;
   const probeCanvas = document.createElement("canvas");
+  const sharpCanvas = document.createElement("canvas");
   const setGreen = (on) => { overlay.style.borderColor = on ? "#1a7f37" : "#000"; overlay.classList.toggle("steady", on); };
+  const unsteady = (message) => {
+    steadyTicks = 0; kept = []; bestSharp = 0; setGreen(false);
+    status.textContent = message;
+  };
   const stopLive = () => {
     if (timer) clearInterval(timer);
     timer = null;
-    kept = [];
     previous = null;
-    steadyTicks = 0;
-    setGreen(false);
+    unsteady(status.textContent);
   };
   const stop = () => {
     stopLive();
@@ -398,7 +498,7 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
 
   const sendBurst = async () => {
     sending = true;
-    const blobs = kept;
+    const blobs = kept.sort((a, b) => b.sharp - a.sharp).map((k) => k.blob); // sharpest first
     kept = [];
     stop(); // the frames are taken: the camera goes off before the upload
     showStage(false);
@@ -418,29 +518,29 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
     try { await analyse(); } finally { ticking = false; }
   };
   const analyse = async () => {
-    const { gray, width, height, guideShare } = probe(video, probeCanvas);
-    const { span, motion } = probeMeasures(gray, width, height, previous);
+    const { gray, width, height, scale, crop } = probe(video, probeCanvas);
+    const { box, motion } = probeMeasures(gray, width, height, previous);
     previous = gray;
-    const share = span / guideShare;
-    if (span === 0) {
-      steadyTicks = 0; kept = []; setGreen(false);
-      status.textContent = text.live;
-    } else if (share < MIN_CARD_SHARE) {
-      steadyTicks = 0; kept = []; setGreen(false);
-      status.textContent = text.closer;
-    } else if (motion > MAX_MOTION) {
-      steadyTicks = 0; kept = []; setGreen(false);
-      status.textContent = text.still;
-    } else {
+    const cardPx = box ? box.w * scale : 0;
+    if (!box) unsteady(text.live);
+    else if (cardPx < MIN_CARD_PX) unsteady(text.closer);
+    else if (motion > MAX_MOTION) unsteady(text.still);
+    else {
       steadyTicks++;
       setGreen(true);
       status.textContent = text.steady;
-      if (steadyTicks > STEADY_TICKS && kept.length < BURST_FRAMES) {
-        try {
-          kept.push(await stillFromVideo(video, BURST_MAX_WIDTH));
-        } catch { /* a frame that could not be encoded is skipped */ }
-        if (kept.length >= BURST_FRAMES && !sending) await sendBurst();
-      }
+      if (steadyTicks <= STEADY_TICKS) return;
+      // Only frames nearly as sharp as the sharpest seen while steady are kept: a hand that
+      // trembles smears some frames, and the server does better with fewer, sharper ones.
+      const sharp = cardSharpness(video, sharpCanvas, crop, box, scale);
+      if (sharp < bestSharp * SHARP_SHARE) return;
+      bestSharp = Math.max(bestSharp, sharp);
+      kept = kept.filter((k) => k.sharp >= bestSharp * SHARP_SHARE);
+      try {
+        kept.push({ blob: await stillFromVideo(video, BURST_MAX_WIDTH), sharp });
+      } catch { /* a frame that could not be encoded is skipped */ }
+      const wanted = cardPx < SMALL_CARD_PX ? SMALL_BURST_FRAMES : BURST_FRAMES;
+      if (kept.length >= wanted && !sending) await sendBurst();
     }
   };
 

@@ -1,0 +1,86 @@
+"""Several frames of a small card made into one sharper card: straighten, align, average.
+
+A 640x480 webcam at arm's length shows the card 200-260 px wide: its security code is 4-6 px
+tall, and one frame's pixels (with the camera's noise and JPEG blocks) do not hold it — the
+recogniser misreads it, sometimes confidently. A hand never holds a card to the pixel, so every
+frame samples the card at other sub-pixel places: straightened to the same card-sized image and
+aligned to a reference frame, their mean keeps the print and cancels the noise and the blocks
+(shift-and-add super-resolution). Measured on synth's webcam cards (bench/cardface_bench.py), six
+frames averaged read all three values where one frame read almost none.
+
+The frames live only in local variables, as everywhere in this package.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# The alignment runs on the straightened cards scaled by this factor: enough detail for ECC,
+# a quarter of the pixels.
+ALIGN_SCALE = 0.5
+# A frame whose best alignment correlates less than this with the reference is another view
+# (a wrongly found card, a frame turned the other way round, a strong smear): it is left out.
+MIN_CORRELATION = 0.75
+_ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-4)
+
+
+def _small_gray(card: np.ndarray) -> np.ndarray:
+    gray = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
+    small = cv2.resize(gray, None, fx=ALIGN_SCALE, fy=ALIGN_SCALE, interpolation=cv2.INTER_AREA)
+    return small.astype(np.float32)
+
+
+def _align(reference: np.ndarray, card: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """The affine map that lays `card` onto `reference` (both straightened), with its ECC
+    correlation; None when the search does not converge."""
+    start = np.eye(2, 3, dtype=np.float32)
+    try:
+        correlation, found = cv2.findTransformECC(
+            reference, _small_gray(card), start, cv2.MOTION_AFFINE, _ECC_CRITERIA,
+            None, 5,  # type: ignore[call-overload]  # the stubs lack the gaussFiltSize form
+        )
+    except cv2.error:
+        return None
+    warp = np.asarray(found, dtype=np.float32)
+    warp[:, 2] /= ALIGN_SCALE  # the translation, back in full-size card pixels
+    return float(correlation), warp
+
+
+def align(cards: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The straightened cards that align with the first (the caller's best frame), laid onto it.
+
+    The corner order of a card found near 45 degrees may flip between frames, so each card is
+    tried as it is and turned round, and the better alignment is kept. Float32, for averaging.
+    """
+    if not cards:
+        return []
+    reference = cards[0]
+    ref_gray = _small_gray(reference)
+    h, w = reference.shape[:2]
+    aligned: list[np.ndarray] = [reference.astype(np.float32)]
+    for card in cards[1:]:
+        best: tuple[float, np.ndarray, np.ndarray] | None = None
+        for candidate in (card, cv2.rotate(card, cv2.ROTATE_180)):
+            found = _align(ref_gray, candidate)
+            if found is not None and (best is None or found[0] > best[0]):
+                best = (found[0], found[1], candidate)
+        if best is None or best[0] < MIN_CORRELATION:
+            logger.info("card face fuse: a frame did not align and was left out")
+            continue
+        aligned.append(cv2.warpAffine(
+            best[2].astype(np.float32), best[1], (w, h),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
+        ))
+    return aligned
+
+
+def average(aligned: Sequence[np.ndarray]) -> np.ndarray:
+    """The mean of aligned cards (from align()), as a BGR image."""
+    total = np.sum(np.stack(aligned), axis=0) / len(aligned)
+    return np.clip(total, 0, 255).astype(np.uint8)
