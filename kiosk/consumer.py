@@ -37,6 +37,12 @@ def scope_origin(scope: dict[str, Any]) -> str:
 class IssuerConsumer(AsyncWebsocketConsumer):
     """One kiosk completion per connection."""
 
+    # A completion talks to its one page and to no group, so it takes no channel layer: with
+    # Redis every socket would otherwise hold a blocking receive there, and a receive cancelled
+    # at disconnect could leave the socket's task hanging (seen in the backends tests). No layer
+    # is configured under this alias (channels.layers.get_channel_layer gives None).
+    channel_layer_alias = "kiosk-completion-uses-no-channel-layer"
+
     flow: KioskFlow
 
     async def connect(self) -> None:
