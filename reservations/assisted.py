@@ -64,6 +64,8 @@ class AssistedSession(models.Model):
     step = models.CharField(max_length=16, blank=True, default="")
     last_refusal = models.CharField(max_length=32, blank=True, default="")
     face_attempts_left = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The known password's tries left as the terminal's page reported it (reset/api_views.tries).
+    pin_tries_left = models.PositiveSmallIntegerField(null=True, blank=True)
     face_result = models.CharField(max_length=32, blank=True, default="")
     face_failed_at = models.DateTimeField(null=True, blank=True)
 

@@ -62,6 +62,7 @@ def snapshot(row: AssistedSession) -> dict[str, Any]:
         "reader": READER_STATE.get(row.step, "idle"),
         "refusal": row.last_refusal,
         "face_attempts_left": row.face_attempts_left,
+        "pin_tries_left": row.pin_tries_left,
         "face_result": row.face_result,
         "face_failed": row.face_failed_at is not None,
         "photo_shown": row.photo_shown_at is not None,

@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from mynacard.targets import purpose_for
-from reset import limits, nonces, wizard_state
+from reset import assisted_terminal, limits, nonces, wizard_state
 from reset.cardface_view import read_card_burst, read_card_front
 from reset.evidence_check import MESSAGES, EvidenceRejected, decode, verify
 from reset.wizard_state import Step
@@ -167,6 +167,31 @@ def progress(request: HttpRequest) -> JsonResponse:
     except wizard_state.StepError:
         return _refuse("wrong_step", 409, step=state.step)
     return JsonResponse({"ok": True, "step": str(to)})
+
+
+@never_cache
+@require_POST
+def tries(request: HttpRequest) -> JsonResponse:
+    """An assisted terminal reports the known password's tries left for the clerk's console
+    (issue 12; reset/assisted_relay.py relays it). A count only: never a password."""
+    state = wizard_state.load(request.session)
+    if state is None:
+        return _refuse("expired_session", 409)
+    if assisted_terminal.SESSION_KEY not in request.session:
+        return _refuse("not_assisted", 409)
+    try:
+        body = _json_body(request)
+    except EvidenceRejected:
+        return _refuse("malformed", 400)
+    left = body.get("tries_left") if isinstance(body, dict) else None
+    # bool is an int in Python: refuse it, and anything a card could not have said.
+    if type(left) is not int or not 0 <= left <= wizard_state.MAX_REPORTED_TRIES:
+        return _refuse("malformed", 400)
+    try:
+        wizard_state.record_known_tries(request.session, state, left)
+    except wizard_state.StepError:
+        return _refuse("wrong_step", 409, step=state.step)
+    return JsonResponse({"ok": True})
 
 
 @never_cache

@@ -76,10 +76,11 @@ def follow(request: HttpRequest, response: HttpResponse) -> None:
     if booked is not None and row.reservation_id is None:
         _end_with_booking(request, row, booked)
         return
-    if step == row.step and refusal == row.last_refusal:
+    tries = state.known_tries_left if state is not None and state.known_tries_left >= 0 else None
+    if step == row.step and refusal == row.last_refusal and tries == row.pin_tries_left:
         return
-    row.step, row.last_refusal = step, refusal
-    row.save(update_fields=["step", "last_refusal"])
+    row.step, row.last_refusal, row.pin_tries_left = step, refusal, tries
+    row.save(update_fields=["step", "last_refusal", "pin_tries_left"])
     publish_sync(row)
 
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("reset/cardface/burst/", api_views.cardface_burst, name="cardface_burst"),
     path("reset/progress/", api_views.progress, name="progress"),
     path("reset/more-time/", api_views.more_time, name="more_time"),
+    path("reset/tries/", api_views.tries, name="tries"),
     path("reset/nonce/", api_views.nonce, name="nonce"),
     path("reset/evidence/", api_views.evidence, name="evidence"),
     path("reset/face/", views.face, name="face"),

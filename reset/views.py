@@ -201,6 +201,10 @@ def card(request: HttpRequest) -> HttpResponse:
         "target": str(target),
         "bridgeUrl": settings.MYNA_BRIDGE_URL,
         "progressUrl": reverse("reset:progress"),
+        # Only an assisted terminal tells the server the tries left, for the clerk's console.
+        "triesUrl": reverse("reset:tries")
+        if request.session.get(assisted_terminal.SESSION_KEY)
+        else "",
         "nonceUrl": reverse("reset:nonce"),
         "evidenceUrl": reverse("reset:evidence"),
         "cardfaceModule": static("reset/cardface.js"),

@@ -49,6 +49,9 @@ class WizardState:
     face_distance: float = 0.0
     # "automatic", or "in_person" when a clerk completed the face step (staff/assisted_*.py)
     face_check: str = "automatic"
+    # The known password's tries left as the card told the page (-1: not told). Only the terminal
+    # of an assisted booking reports it, for the clerk's console (issue 12): a count, no secret.
+    known_tries_left: int = -1
     # "More time" (WCAG 2.2.1): how often the resident asked, and the deadline it set; 0 = none yet.
     extensions: int = 0
     deadline_at: float = 0.0
@@ -114,6 +117,17 @@ def advance(session: Session, state: WizardState, *, expected: Step, to: Step) -
     if state.step_enum != expected:
         raise StepError(expected=expected, actual=state.step_enum)
     return save(session, replace(state, step=str(to)))
+
+
+#: The largest retry counter a My Number Card key has (署名用 5, 利用者証明用 3; spec §13).
+MAX_REPORTED_TRIES = 16
+
+
+def record_known_tries(session: Session, state: WizardState, tries_left: int) -> WizardState:
+    """The page's report of the known password's tries left, once the card status was read."""
+    if state.step_enum not in (Step.PASSWORD, Step.CHIP):
+        raise StepError(expected=Step.PASSWORD, actual=state.step_enum)
+    return save(session, replace(state, known_tries_left=tries_left))
 
 
 def record_evidence(

@@ -355,3 +355,46 @@ async def test_a_console_follows_the_idle_timeout(chip: bytes) -> None:
     assert (await console.receive_output(timeout=5))["type"] == "websocket.close"
     refused = socket(path, clerk)
     assert not (await refused.connect())[0]
+
+
+def _at_step(terminal: Client, step: Step) -> None:
+    session = terminal.session
+    session[wizard_state.SESSION_KEY] = asdict(
+        WizardState(target=str(TargetPassword.SIGN), step=str(step), started_at=time.time())
+    )
+    session.save()
+
+
+def test_the_console_sees_the_known_passwords_tries_left_and_nothing_else() -> None:
+    _, terminal, row = _open_and_join()
+    _at_step(terminal, Step.CARD_FACE)
+    page = terminal.get("/reset/card/").content.decode()
+    assert '"triesUrl": "/reset/tries/"' in page  # the card page of a terminal reports them
+    _at_step(terminal, Step.PASSWORD)  # as the card status read leaves it
+
+    def report(body: Any) -> Any:
+        return terminal.post("/reset/tries/", json.dumps(body), content_type="application/json")
+
+    # Only a count a card could give: never a string (a password), a bool or an absurd number.
+    bodies: list[Any] = [{"tries_left": "2580"}, {"tries_left": True}, {"tries_left": 17}, []]
+    for bad in bodies:
+        answer = report(bad)
+        assert answer.status_code == 400 and answer.json()["reason"] == "malformed", bad
+    assert report({"tries_left": 2}).json() == {"ok": True}
+    row.refresh_from_db()
+    assert row.pin_tries_left == 2
+    from reservations.assisted_channel import snapshot
+
+    assert snapshot(row)["pin_tries_left"] == 2
+    assert "2580" not in json.dumps(snapshot(row))
+
+    # Before the card status was read, the count cannot be known yet.
+    _at_step(terminal, Step.READER)
+    assert report({"tries_left": 3}).json()["reason"] == "wrong_step"
+    # A resident's own browser, not a terminal: no report, no page setting.
+    own = Client()
+    _at_step(own, Step.CARD_FACE)
+    assert '"triesUrl": ""' in own.get("/reset/card/").content.decode()
+    _at_step(own, Step.PASSWORD)
+    refused = own.post("/reset/tries/", '{"tries_left": 2}', content_type="application/json")
+    assert refused.status_code == 409 and refused.json()["reason"] == "not_assisted"

@@ -362,6 +362,8 @@ function renderStatus(pins, certs) {
 
 function showPasswordForm(triesLeft) {
   memory.knownTries = triesLeft;
+  // At an assisted counter terminal the clerk's console shows the tries left (a count only).
+  if (config.triesUrl && typeof triesLeft === "number") postJson(config.triesUrl, { tries_left: triesLeft });
   $("password-form").hidden = false;
   $("password-heading").textContent = fmt(S["password.heading"], { K: S["known"] });
   $("pin-label").textContent = fmt(S["password.label"], { K: S["known"] });

@@ -15,6 +15,7 @@ function render(s) {
   $("assisted-terminal").textContent = s.ended ? L.misc.ended : s.joined ? L.misc.joined : L.misc.waiting;
   $("assisted-step").textContent = L.step[s.step] ?? s.step;
   $("assisted-reader").textContent = L.reader[s.reader] ?? s.reader;
+  $("assisted-pin-tries").textContent = typeof s.pin_tries_left === "number" ? String(s.pin_tries_left) : L.misc.unknown_tries;
   $("assisted-tries").textContent = typeof s.face_attempts_left === "number" ? String(s.face_attempts_left) : L.misc.unknown_tries;
   $("assisted-face").textContent = L.face[s.face_result] ?? fmt(L.misc.failed_other, s.face_result);
   $("assisted-note").textContent = s.refusal ? fmt(L.misc.refusal, s.refusal) : "";

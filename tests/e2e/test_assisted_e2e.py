@@ -107,6 +107,8 @@ def test_a_failed_face_check_is_completed_in_person_by_the_clerk(
     harness.wait_for_card(resident)
     harness.to_password(resident)
     clerk.locator("#assisted-step").filter(has_text="パスワード入力").wait_for()
+    # The known password's tries left, as the card told the terminal's page (a count only).
+    clerk.locator("#assisted-pin-tries").filter(has_text=re.compile(r"^[1-3]$")).wait_for()
     harness.submit_password(resident, harness.DEMO["auth_pin"])
     harness.wait_for_face_page(resident)
     clerk.locator("#assisted-reader").filter(
