@@ -21,9 +21,8 @@ from kiosk.counter_session import (
     CounterOperation,
     is_terminal_code,
 )
-from reservations.identity_documents import LABELS
+from reservations import identity_documents
 
-DOCUMENT_LABELS = LABELS
 REASON_LABELS: Mapping[CounterReason, Promise] = {
     CounterReason.BOTH_FORGOTTEN: _("署名用・利用者証明用の両方のパスワードを忘れた"),
     CounterReason.KEY_LOCKED: _("パスワードがロックされた"),
@@ -52,7 +51,7 @@ def _choices(labels: Mapping[Any, Promise]) -> list[tuple[str, Any]]:
 class CounterResetForm(forms.Form):
     document = forms.ChoiceField(
         label=_("確認した本人確認書類(種類のみ。番号は記録しません)"),
-        choices=_choices(DOCUMENT_LABELS),
+        choices=_choices(identity_documents.LABELS),
         error_messages={
             "required": _("確認した本人確認書類を選んでください。"),
             "invalid_choice": _("確認した本人確認書類を選んでください。"),

@@ -19,10 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from kiosk.counter import CounterReason, IdentityCheck, IdentityDocument, record_identity_check
 from kiosk.counter_session import PLANS, CounterOperation
 from kiosk.counter_strings import CREDENTIAL_LABELS
+from reservations import identity_documents
 from staff import counter_reset_pending
 from staff.access import clerk_required
 from staff.counter_reset_forms import (
-    DOCUMENT_LABELS,
     OPERATION_LABELS,
     REASON_LABELS,
     CounterResetForm,
@@ -68,7 +68,7 @@ def progress(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     operation = CounterOperation(pending["operation"])
     context = {
         "public_id": public_id,
-        "document": DOCUMENT_LABELS[IdentityDocument(pending["document"])],
+        "document": identity_documents.LABELS[IdentityDocument(pending["document"])],
         "reason": REASON_LABELS[CounterReason(pending["reason"])],
         "operation": OPERATION_LABELS[operation],
         "terminal": pending["terminal"],
