@@ -43,6 +43,17 @@ export async function lnaState() {
   return "unsupported";
 }
 
+// The socket's failure can reach the page before the browser has stored the resident's answer to
+// its prompt: a state still "prompt" is asked again for up to a second before it is believed.
+async function settledLnaState() {
+  for (let i = 0; i < 10; i += 1) {
+    const state = await lnaState();
+    if (state !== "prompt") return state;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return lnaState();
+}
+
 // A page served from loopback itself (development) is never asked: Chrome reports "prompt"
 // there all the same, so the state is consulted only for a secure page on a real host.
 function permissionApplies() {
@@ -92,7 +103,7 @@ export async function connectHelper(url, onEvent, status) {
       const supported = Array.isArray(reply.supported) ? reply.supported : [];
       const highest = supported.length ? Math.max(...supported) : 0;
       outdated(highest > REQUIRED_API ? T["why.page_older"] : fill(T["why.api"], { R: REQUIRED_API, H: highest }), status);
-    } else if (gated && (await lnaState()) === "denied") {
+    } else if (gated && (await settledLnaState()) === "denied") {
       blocked(status); // the resident just answered the prompt with "Block"
     } else {
       missing(status);
