@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -105,8 +106,14 @@ def test_it_reconnects_when_vpcd_goes_away(
     fake.send(second, b"\x01")
     assert fake.exchange(second, bytes.fromhex("00A40000")) == b"\x6a\x86"  # a fresh session
     assert fake.exchange(second, SELECT_JPKI) == b"\x90\x00"
-    second.close()
     assert card.powered
+    second.close()
+    # The client powers the card off once it sees the reader go; it does so on its own thread,
+    # so wait for it rather than read the flag at one instant.
+    deadline = time.monotonic() + 10
+    while card.powered and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not card.powered
 
 
 def test_stop_ends_a_client_blocked_in_receive(
