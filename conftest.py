@@ -92,3 +92,52 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+def _cancel_until_done(loop: Any) -> None:
+    """Cancel the tasks a test left running, again and again until they end, then hand over to
+    asyncio's own clean-up (which cancels only once).
+
+    A channels_redis receive cancelled at the instant its blocking BZPOPMIN read times out can
+    lose the cancellation: redis-py answers the timeout as "no message", and channels_redis simply
+    issues the next BZPOPMIN, forever (seen as a hung backends pass, 1 run in 10 of the counter
+    consumer tests: the task stays "cancelling" inside the read). One more cancel ends it.
+    """
+    import asyncio
+
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for _ in range(40):
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.wait(pending, timeout=0.5))
+        pending = [t for t in pending if not t.done()]
+    _asyncio_cancel_all_tasks(loop)
+
+
+def _patch_asyncio_runner_teardown() -> Any:
+    import asyncio.runners
+
+    original = asyncio.runners._cancel_all_tasks  # type: ignore[attr-defined]
+    asyncio.runners._cancel_all_tasks = _cancel_until_done  # type: ignore[attr-defined]
+    return original
+
+
+_asyncio_cancel_all_tasks = _patch_asyncio_runner_teardown()
+
+
+@pytest.fixture(autouse=True)
+def _channel_layer_per_test() -> Iterator[None]:
+    """A fresh channel layer for every test, as each async test runs on its own event loop.
+
+    channels_redis keeps asyncio locks on the layer (the clean locks of the process's one
+    "specific." channel); one still held by a cleaner task of a closed loop made the next test's
+    receive fail with "bound to a different event loop", or wait forever. A server has one loop
+    for its whole life and never meets this.
+    """
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
