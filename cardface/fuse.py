@@ -28,6 +28,12 @@ ALIGN_SCALE = 0.5
 # (a wrongly found card, a frame turned the other way round, a strong smear): it is left out.
 MIN_CORRELATION = 0.75
 _ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-4)
+# The averaged card's blur, as a Gaussian in card pixels (CARD_WIDTH = 1000): the camera's own
+# softness and the upscaling of a 200-260 px card to 1000 px, plus the small misalignments the
+# average keeps. Measured on bench steady webcam bursts (two draws, 80 bursts): deconvolving at
+# 1.5 read 71 of 80, at 1.2 66, the unsharp mask (reader.sharpen) 64, at 1.0 with 20 rounds 66.
+DEBLUR_SIGMA = 1.5
+DEBLUR_ROUNDS = 10
 
 
 def _small_gray(card: np.ndarray) -> np.ndarray:
@@ -84,3 +90,19 @@ def average(aligned: Sequence[np.ndarray]) -> np.ndarray:
     """The mean of aligned cards (from align()), as a BGR image."""
     total = np.sum(np.stack(aligned), axis=0) / len(aligned)
     return np.clip(total, 0, 255).astype(np.uint8)
+
+
+def deblur(card: np.ndarray, *, sigma: float = DEBLUR_SIGMA,
+           rounds: int = DEBLUR_ROUNDS) -> np.ndarray:
+    """Richardson-Lucy deconvolution of an averaged card with a Gaussian point spread.
+
+    The unsharp mask (reader.sharpen) only steepens the edges of a soft stroke; undoing the
+    blur itself brings back the small code's gaps (a 0 from an 8, a 3 from a 9). Richardson-Lucy
+    keeps the picture positive and, stopped after a few rounds, does not build up ringing.
+    """
+    observed = card.astype(np.float32) + 1.0  # no division by zero in the ratio below
+    estimate = observed.copy()
+    for _ in range(rounds):
+        blurred = cv2.GaussianBlur(estimate, (0, 0), sigma)
+        estimate *= cv2.GaussianBlur(observed / np.maximum(blurred, 1e-3), (0, 0), sigma)
+    return np.clip(estimate - 1.0, 0, 255).astype(np.uint8)

@@ -127,3 +127,21 @@ def test_frames_of_one_card_align_and_a_frame_of_nothing_is_left_out() -> None:
     mean = fuse.average(aligned).astype(np.float32)
     assert np.abs(mean - first).mean() < 0.5 * np.abs(blank.astype(np.float32) - first).mean()
     assert np.abs(aligned[2] - first).mean() < np.abs(turned.astype(np.float32) - first).mean()
+
+
+def test_deblurring_brings_a_soft_print_back_towards_the_sharp_one() -> None:
+    sharp = np.full((120, 300, 3), 255, dtype=np.uint8)
+    cv2.putText(sharp, "0994 8538", (10, 75), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (0, 0, 0), 2)
+    soft = cv2.GaussianBlur(sharp, (0, 0), fuse.DEBLUR_SIGMA)
+    restored = fuse.deblur(soft)
+
+    def error(image: np.ndarray) -> float:
+        return float(np.abs(image.astype(np.float32) - sharp.astype(np.float32)).mean())
+
+    assert restored.dtype == np.uint8 and restored.shape == sharp.shape
+    assert error(restored) < 0.8 * error(soft)
+    # Edges come back: the gradient energy rises towards the sharp print's.
+    def edges(image: np.ndarray) -> float:
+        return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
+
+    assert edges(soft) < edges(restored) <= 1.2 * edges(sharp)
