@@ -140,4 +140,3 @@ def _channel_layer_per_test() -> Iterator[None]:
 
     channel_layers.backends.clear()
     yield
-    channel_layers.backends.clear()

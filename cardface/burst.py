@@ -166,15 +166,15 @@ def _read_averaged(images: Sequence[np.ndarray], ranks: Sequence[FrameRank],
     del cards
     logger.info("card face burst: %d of %d frames averaged", len(aligned), len(images))
 
-    def read(group: Sequence[np.ndarray], *, sharpened: bool = True) -> CardFaceReading:
+    def read(group: Sequence[np.ndarray], *, deblurred: bool = True) -> CardFaceReading:
         average = fuse.average(group)
-        return read_straight_card(fuse.deblur(average) if sharpened else average, today)
+        return read_straight_card(fuse.deblur(average) if deblurred else average, today)
 
     wholes = [read(aligned)]
     if not _sure(wholes[0]):
         # The plain average too: deblurring the upscaled print helps most values but now and
         # then breaks one glyph that the plain average keeps.
-        wholes.append(read(aligned, sharpened=False))
+        wholes.append(read(aligned, deblurred=False))
     # An average stands alone only when made of enough frames; one or two small frames'
     # reading of the code is exactly what cannot be trusted (reader.CODE_MIN_CARD_WIDTH_PX).
     trusted = wholes if len(aligned) >= MIN_FRAMES_ALONE else []
