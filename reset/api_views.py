@@ -16,7 +16,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, RawPostDataException
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -79,7 +79,9 @@ def _json_body(request: HttpRequest) -> Any:
         # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE with its own HTML 400; the page
         # needs a reason code (docs/internal-api.md) like for any other bad body.
         body = request.body
-    except RequestDataTooBig:
+    except (RequestDataTooBig, RawPostDataException):
+        # RawPostDataException: a form-encoded or multipart body, which the CSRF middleware has
+        # already parsed for its token (so the raw bytes are gone); it is not JSON either way.
         raise EvidenceRejected("malformed") from None
     if len(body) > MAX_BODY:
         raise EvidenceRejected("malformed")
@@ -285,9 +287,10 @@ def _check_evidence(request: HttpRequest, state: wizard_state.WizardState) -> Js
 
 #: The endpoints the card page calls with fetch() and whose replies it reads as JSON
 #: (static/reset/wizard.js, static/reset/cardface.js).
-JSON_API_VIEWS = frozenset(
-    {"reset:progress", "reset:nonce", "reset:evidence", "reset:cardface", "reset:more_time"}
-)
+JSON_API_VIEWS = frozenset({
+    "reset:progress", "reset:nonce", "reset:evidence", "reset:cardface", "reset:cardface_burst",
+    "reset:more_time", "reset:tries",
+})
 CSRF_FAILED_MESSAGE = gettext_lazy(
     "画面の有効期限が切れました。ページを再読み込みして、最初からやり直してください。"
 )

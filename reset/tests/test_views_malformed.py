@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from reset import wizard_state
+from reset import assisted_terminal, wizard_state
 from reset.api_views import JSON_API_VIEWS
+from reset.tests.test_cardface_browser import CSRF_SECRET
 from reset.tests.conftest import put_state
 from reset.wizard_state import Step
 
@@ -48,6 +49,9 @@ STEP_FOR = {
     "reset:evidence": Step.CHIP,
     "reset:cardface": Step.CARD_FACE,
     "reset:more_time": Step.CARD_FACE,  # reads no body; it must not fail on one either
+    "reset:cardface_burst": Step.CARD_FACE,
+    # Refused before its body unless the session is an assisted terminal's; see below.
+    "reset:tries": Step.PASSWORD,
 }
 CONTENT_TYPES = ["application/json", "text/plain", "image/jpeg"]
 
@@ -84,3 +88,22 @@ def test_the_body_reading_endpoints_say_malformed(
     response = client.post(url, data=body, content_type="application/json")
     assert response.status_code == 400, (what, response.content[:200])
     assert response.json()["reason"] == "malformed"
+
+
+@pytest.mark.parametrize("view", sorted(STEP_FOR))
+def test_a_form_body_behind_the_csrf_check_is_refused_not_a_server_error(view: str) -> None:
+    """A multipart or form-encoded POST with a valid CSRF token: the CSRF middleware parses it
+    for its token, after which the raw body cannot be read (it answered 500 on the walk)."""
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = CSRF_SECRET
+    put_state(client, step=str(STEP_FOR[view]))
+    if view == "reset:tries":
+        session = client.session
+        session[assisted_terminal.SESSION_KEY] = "walk"
+        session.save()
+    for data in ({"done": "card_face"}, {"tries_left": "3"}):
+        response = client.post(reverse(view), data=data, headers={"X-CSRFToken": CSRF_SECRET})
+        assert response.status_code < 500, (view, response.content[:200])
+        assert response["Content-Type"].startswith("application/json")
+        if view in ("reset:progress", "reset:evidence", "reset:tries"):
+            assert response.status_code == 400 and response.json()["reason"] == "malformed"
