@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from kiosk.flow import KioskFlow, refused
 from kiosk.issuer import issuer_backend
+from webapp.socket_messages import json_object
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +56,8 @@ class IssuerConsumer(AsyncWebsocketConsumer):
         logger.info("kiosk connection opened")
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is None or len(text_data) > MAX_MESSAGE:
-            await self._finish([refused("bad_message")])
-            return
-        try:
-            message = json.loads(text_data)
-        except ValueError:
-            message = None
-        if not isinstance(message, dict):
+        message = json_object(text_data, max_chars=MAX_MESSAGE)
+        if message is None:
             await self._finish([refused("bad_message")])
             return
         if message.get("type") == "cancel":

@@ -19,6 +19,7 @@ from django.utils import timezone
 from kiosk.counter_flow import CounterTerminalFlow, Out
 from kiosk.counter_session import new_terminal_code, session_group, terminal_group
 from kiosk.issuer import issuer_backend
+from webapp.socket_messages import json_object
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +41,8 @@ class CounterTerminalConsumer(AsyncWebsocketConsumer):
         logger.info("counter terminal connected")
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        message: Any = None
-        if text_data is not None and len(text_data) <= MAX_MESSAGE:
-            try:
-                message = json.loads(text_data)
-            except ValueError:
-                message = None
-        if not isinstance(message, dict):
+        message = json_object(text_data, max_chars=MAX_MESSAGE)
+        if message is None:
             await self._deliver(await database_sync_to_async(self.flow.cancel)("bad_message"))
             await self.close()
             return

@@ -35,6 +35,7 @@ from reset import face_attempts
 from reset.assisted_terminal import terminal_row
 from reset.face_consumer import _b64 as b64_photo  # the same checked decoding as /ws/face/
 from reset.wizard_state import WizardState
+from webapp.socket_messages import json_object
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +103,8 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(terminal_group(self.row), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        try:
-            too_long = text_data is None or len(text_data) > MAX_TEXT_CHARS
-            message = None if too_long else json.loads(text_data or "")
-        except ValueError:
-            message = None
-        if not isinstance(message, dict) or message.get("type") != "photo":
+        message = json_object(text_data, max_chars=MAX_TEXT_CHARS)
+        if message is None or message.get("type") != "photo":
             await _send_json(self, type="error", reason="bad_message")
             return
         if not self.photo_wanted:

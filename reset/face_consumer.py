@@ -66,6 +66,7 @@ from reset.face_messages import (
 )
 from reset.wizard_state import WizardState
 from webapp import request_id
+from webapp.socket_messages import json_object
 
 logger = logging.getLogger(__name__)
 
@@ -128,13 +129,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
         if bytes_data is not None:
             await self._frame(bytes_data)
             return
-        try:
-            too_long = len(text_data or "") > MAX_TEXT_CHARS
-            message = None if too_long else json.loads(text_data or "")
-        except ValueError:
-            message = None
-        if not isinstance(message, dict):
-            message = {}
+        message = json_object(text_data, max_chars=MAX_TEXT_CHARS) or {}
         kind, pace = message.get("type"), message.get("pace", face_pace.STANDARD)
         if kind == "more_time":
             await self._more_time()

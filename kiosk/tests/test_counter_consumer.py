@@ -309,6 +309,15 @@ async def test_a_terminal_that_speaks_before_it_is_paired_is_closed(card: Simula
     assert await _records() == []
 
 
+async def test_a_deeply_nested_message_closes_the_terminal_without_a_crash(
+    card: SimulatedCard,
+) -> None:
+    terminal = Terminal(card)
+    await terminal.open()
+    await terminal.comm.send_to(text_data="[" * 5000 + "]" * 5000)
+    assert (await terminal.comm.receive_output(timeout=10))["type"] == "websocket.close"
+
+
 async def test_a_relay_that_fakes_the_cards_answer_fails_the_reset_and_says_so(
     card: SimulatedCard, clerk: Client
 ) -> None:

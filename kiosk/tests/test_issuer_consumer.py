@@ -332,6 +332,17 @@ async def test_messages_out_of_order_end_the_flow(card: SimulatedCard) -> None:
     assert (await comm.receive_output(timeout=5))["type"] == "websocket.close"
 
 
+async def test_a_deeply_nested_message_is_a_bad_message_not_a_crash() -> None:
+    # Within the length limit, and once a RecursionError in the parser that closed the socket
+    # with 1011 and no reason.
+    comm = _communicator()
+    await comm.connect()
+    await comm.send_to(text_data="[" * 5000 + "]" * 5000)
+    reply = json.loads((await comm.receive_output(timeout=5))["text"])
+    assert reply["reason"] == "bad_message"
+    assert (await comm.receive_output(timeout=5))["type"] == "websocket.close"
+
+
 async def test_no_password_nonce_or_card_identity_is_logged(
     card: SimulatedCard, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -156,6 +156,8 @@ async def test_it_answers_bad_messages_and_frames_before_the_reference(chip: byt
     assert (await comm.connect())[0]
     await comm.send_to(text_data="{not json")
     assert (await receive(comm))["reason"] == "bad_message"
+    await comm.send_to(text_data="[" * 5000 + "]" * 5000)  # once a RecursionError and a 1011
+    assert (await receive(comm))["reason"] == "bad_message"
     # Far longer than any reference message: refused unparsed, and the socket stays open.
     await comm.send_to(text_data=json.dumps({"type": "reference", "photo": "A" * 200_000}))
     assert (await receive(comm))["reason"] == "bad_message"

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from reset import assisted_terminal, wizard_state
 from reset.api_views import JSON_API_VIEWS
-from reset.tests.test_cardface_browser import CSRF_SECRET
 from reset.tests.conftest import put_state
+from reset.tests.test_cardface_browser import CSRF_SECRET
 from reset.wizard_state import Step
 
 pytestmark = pytest.mark.django_db
