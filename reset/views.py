@@ -83,6 +83,9 @@ def _expired(request: HttpRequest) -> HttpResponseRedirect:
         response = _to_reservation(finished)
         reservation_cookie.remember(request, response, finished)
         return response
+    if wizard_state.was_cancelled(request.session):
+        # Back after 中止: the resident ended it, no time ran out.
+        return redirect("reset:home")
     messages.warning(request, str(MESSAGES["expired_session"]))
     return redirect("reset:home")
 
@@ -322,7 +325,7 @@ def reservation_ics_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def cancel(request: HttpRequest) -> HttpResponse:
     """The resident abandons the wizard: drop every trace of it from the session."""
-    wizard_state.clear(request.session)
+    wizard_state.cancel(request.session)
     _forget_nonces(request)
     logger.info("wizard abandoned")
     return redirect("reset:home")

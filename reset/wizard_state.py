@@ -18,6 +18,8 @@ from django.conf import settings
 from mynacard.targets import TargetPassword
 
 SESSION_KEY = "wizard"
+# Set by cancel(), cleared by start(): the wizard ended at the resident's request.
+CANCELLED_KEY = "wizard_cancelled"
 VERSION = 1
 
 
@@ -108,6 +110,7 @@ def save(session: Session, state: WizardState) -> WizardState:
 def start(session: Session, target: TargetPassword, *, now: float | None = None) -> WizardState:
     """Begin (or begin again) with a chosen target; any earlier progress is dropped."""
     started = time.time() if now is None else now
+    session.pop(CANCELLED_KEY, None)
     state = WizardState(target=str(target), step=str(Step.CARD_FACE), started_at=started)
     return save(session, state)
 
@@ -205,6 +208,17 @@ def extend(session: Session, state: WizardState, *, now: float | None = None) ->
 
 def clear(session: Session) -> None:
     session.pop(SESSION_KEY, None)
+
+
+def cancel(session: Session) -> None:
+    """The resident abandoned the wizard: clear it, and remember that it was their choice, so
+    that Back onto a wizard page does not say their time ran out."""
+    clear(session)
+    session[CANCELLED_KEY] = True
+
+
+def was_cancelled(session: Session) -> bool:
+    return bool(session.get(CANCELLED_KEY))
 
 
 class StepError(Exception):

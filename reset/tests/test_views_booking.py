@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, connections
@@ -15,6 +17,8 @@ from reservations.models import Reservation, ReservationState
 from reset import reservation_cookie
 from reset.tests.conftest import put_state
 from reset.wizard_state import SESSION_KEY, Step
+
+JST = ZoneInfo("Asia/Tokyo")
 
 PASSED = {"card_identity": "ab" * 32, "photo_sha256": "cd" * 32}
 
@@ -137,6 +141,9 @@ def test_home_shows_every_active_reservation_of_this_browser(client: Client) -> 
     assert "利用者証明用パスワード初期化予約有効期限" in body
     for booked in (sign, auth):
         assert f"?id={booked.public_id}" in body
+        # The deadline says its time zone, as on the done page: a resident abroad reads it too.
+        shown = booked.expires.astimezone(JST).strftime("%Y/%m/%d %H:%M")
+        assert re.search(rf"{re.escape(shown)}</time></strong>\(日本時間\)", body)
         page = client.get(f"/reset/reservation/?id={booked.public_id}").content.decode()
         assert booked.get_target_display() in page
         ics = client.get(f"/reset/reservation.ics?id={booked.public_id}").content.decode()

@@ -238,6 +238,18 @@ def test_cancel_clears_the_wizard(client: Client) -> None:
     assert wizard_state.SESSION_KEY not in client.session
 
 
+def test_back_after_cancel_goes_home_without_saying_the_time_ran_out(client: Client) -> None:
+    put_state(client, step=str(Step.CARD_FACE))
+    client.post("/reset/cancel/")
+    home = client.get("/reset/card/", follow=True)
+    assert home.redirect_chain == [("/", 302)]
+    assert "時間切れ" not in home.content.decode()
+    # A wizard begun again and then timed out still says so.
+    client.post("/reset/choose/", {"target": "sign"})
+    put_state(client, step=str(Step.CARD_FACE), started_at=time.time() - 3600 * 5)
+    assert "時間切れ" in client.get("/reset/card/", follow=True).content.decode()
+
+
 def test_cancel_rejects_get(client: Client) -> None:
     assert client.get("/reset/cancel/").status_code == 405
 
