@@ -11,9 +11,10 @@ const WAIT_FOR_TERMINAL_MS = 10000;
 let socket = null;
 let state = "";
 let terminalTimer = null;
+let noTerminal = false; // the code reached no terminal: that stays the headline
 
-function say(text) {
-  $("counter-state").textContent = text;
+function say(text, { headline = true } = {}) {
+  if (headline) $("counter-state").textContent = text;
   const item = document.createElement("li");
   item.textContent = text;
   $("counter-log").append(item);
@@ -40,7 +41,9 @@ function onProgress(message) {
   if (message.tries) showTries(message.tries);
   let key = `state.${state}`;
   if (state === "counter_full" && !message.full) key = "state.counter_not_full";
-  say(fmt(S[key] || state, { reason: message.reason || "" }));
+  // The cancel this page sent because no terminal answered keeps the clearer reason in view.
+  say(fmt(S[key] || state, { reason: message.reason || "" }),
+    { headline: !(noTerminal && state === "cancelled") });
   $("counter-execute").disabled = state !== "ready";
   $("counter-cancel").disabled = state === "working" || state === "done";
   if (FINAL.has(state)) finish();
@@ -58,7 +61,7 @@ function connect() {
     if (!FINAL.has(state)) { say(S.socket_closed); state = "cancelled"; finish(); }
   });
   terminalTimer = setTimeout(() => {
-    if (state === "waiting_terminal") { say(S.no_terminal); socket.send(JSON.stringify({ type: "cancel" })); }
+    if (state === "waiting_terminal") { noTerminal = true; say(S.no_terminal); socket.send(JSON.stringify({ type: "cancel" })); }
   }, WAIT_FOR_TERMINAL_MS);
 }
 

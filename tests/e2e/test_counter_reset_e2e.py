@@ -180,3 +180,25 @@ def test_a_counter_reset_in_two_pages_ends_with_a_card_that_verifies(
     for value in (NEW_SIGN, NEW_AUTH):
         assert value not in log, value
     assert "intact" in _manage(stack, "verify_audit")
+
+
+def test_a_code_no_terminal_answers_says_so_and_not_a_reason_code(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    clerk_key = _staff_user(stack, "counter2", "clerk")
+    context = chromium.new_context(locale="ja-JP", viewport={"width": 1100, "height": 900})
+    clerk = context.new_page()
+    _login(clerk, stack.base_url, "counter2", clerk_key, harness.shooter(clerk, "counter-none"))
+    clerk.click("a[href='/staff/counter-reset/']")
+    clerk.select_option("#id_document", "drivers_license")
+    clerk.select_option("#id_reason", "both_forgotten")
+    clerk.select_option("#id_operation", "both_forgotten")
+    clerk.fill("#id_terminal", "00000000")  # no terminal shows it: none is open
+    clerk.click("button[type=submit]:text('本人確認を記録して開始する')")
+    clerk.wait_for_url("**/staff/counter-reset/*/")
+    # The console cancels after 10 s; the headline keeps why, the log below has the rest.
+    clerk.locator("#counter-again:not([hidden])").wait_for(timeout=40000)
+    headline = clerk.inner_text("#counter-state")
+    assert "受付番号の窓口端末が応答しません" in headline
+    assert "理由コード" not in headline
+    context.close()
