@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from django.test import Client, override_settings
@@ -284,3 +285,12 @@ def test_english_is_complete_on_the_home_page(client: Client) -> None:
     body = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "First time here" in body or "first time" in body.lower()
     assert "パスワード初期化予約" not in body
+
+
+def test_every_page_frame_names_an_icon() -> None:
+    """A page without one makes the browser ask for /favicon.ico, a 404 in its console."""
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    frames = [p for p in templates.rglob("*.html") if "<head>" in p.read_text()]
+    assert len(frames) >= 3
+    for frame in frames:
+        assert 'rel="icon"' in frame.read_text(), frame
