@@ -95,15 +95,20 @@ def burst_scenes(rng: random.Random) -> list[synth.Scene]:
     return scenes
 
 
-def steady_burst_scenes(rng: random.Random) -> list[synth.Scene]:
-    """5-15 webcam frames of a card held still at arm's length: one distance and angle, the hand's
-    tremor moving it by a few pixels and a degree, now and then a short smear (0-3 px)."""
+def steady_burst_scenes(rng: random.Random, frames: int | None = None) -> list[synth.Scene]:
+    """5-15 webcam frames (or `frames`) of a card held still at arm's length: one distance and
+    angle, the hand's tremor moving it by a few pixels and a degree, now and then a short smear
+    (0-3 px)."""
     held = webcam_scene(rng)
     return [replace(held, card_width=held.card_width + rng.randint(-3, 3),
                     rotation=held.rotation + rng.uniform(-1, 1),
                     motion=rng.choice((0.0, 0.0, 0.0, 2.0, 3.0)), motion_angle=rng.uniform(0, 180),
                     seed=rng.randrange(1 << 30))
-            for _ in range(rng.randint(5, 15))]
+            for _ in range(frames or rng.randint(5, 15))]
+
+
+# What the page sends for a card under 280 px wide (static/reset/cardface.js SMALL_BURST_FRAMES).
+PAGE_SMALL_BURST_FRAMES = 12
 
 
 def burst_scenes_720p(rng: random.Random) -> list[synth.Scene]:
@@ -134,6 +139,8 @@ DRAWN: dict[str, Callable[[random.Random], list[synth.Scene]]] = {
     "webcam_motion_h_5": lambda rng: [webcam_scene(rng, motion=5)],
     "burst_webcam": burst_scenes,
     "burst_webcam_arm": steady_burst_scenes,
+    # The same hand, with as many frames as the page sends for a small card (live or 撮影する).
+    "burst_webcam_arm_page": lambda rng: steady_burst_scenes(rng, PAGE_SMALL_BURST_FRAMES),
     "burst_webcam_720p": burst_scenes_720p,
 }
 

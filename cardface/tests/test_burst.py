@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from bench.cardface_bench import PAGE_SMALL_BURST_FRAMES
 from cardface import CardFaceReason, FieldReading, burst, fuse, locate, synth
 from cardface.result import CardFaceReading
 
@@ -107,7 +110,35 @@ def test_an_average_of_small_frames_is_believed_only_with_independent_support() 
     assert burst.combine([nothing, nothing], trusted=[whole_sure], shared=[whole_sure]).ok
     vetoed = burst.combine([nothing, _reading(code="4827")], trusted=[whole_sure],
                            shared=[whole_sure])
-    assert vetoed.security_code is None and vetoed.birth_date is not None
+    assert vetoed.security_code is None
+    # (and, contradicted, the whole no longer stands alone on the dates either: see below)
+    assert vetoed.birth_date is None
+
+
+def test_a_sure_average_of_enough_frames_settles_halves_that_split() -> None:
+    # Measured on a steady bench burst (card printed 2034/07/23): the whole of 6 frames and one
+    # half read it, the other half of 3 frames read 2030/07/03 at 0.96.
+    whole_sure = _reading(confidence=0.99)
+    odd_half = _reading(expiry=date(2030, 7, 3), confidence=0.96)
+    settled = burst.combine([odd_half, _reading()], trusted=[whole_sure], shared=[whole_sure])
+    assert settled.ok and _values(settled) == (BIRTH, EXPIRY, "4821")
+    # Not when the whole is too few frames to be trusted alone, or not sure...
+    few = burst.combine([odd_half, _reading()], trusted=[], shared=[whole_sure])
+    assert few.expiry_date is None and few.birth_date is not None
+    unsure = _reading(confidence=0.9)
+    assert burst.combine([odd_half, _reading()], trusted=[unsure], shared=[unsure]
+                         ).expiry_date is None
+    # ...nor when the whole readings disagree among themselves, or side with neither half,
+    # or when only one half read the value and it disagrees with the whole.
+    plain = _reading(expiry=date(2030, 7, 3), confidence=0.99)
+    assert burst.combine([odd_half, _reading()], trusted=[whole_sure, plain],
+                         shared=[whole_sure, plain]).expiry_date is None
+    third = _reading(expiry=date(2034, 1, 23), confidence=0.99)
+    assert burst.combine([odd_half, _reading()], trusted=[third], shared=[third]
+                         ).expiry_date is None
+    silent = _reading(expiry=None)
+    assert burst.combine([odd_half, silent], trusted=[whole_sure], shared=[whole_sure]
+                         ).expiry_date is None
 
 
 def test_frames_of_one_card_align_and_a_frame_of_nothing_is_left_out() -> None:
@@ -145,3 +176,25 @@ def test_deblurring_brings_a_soft_print_back_towards_the_sharp_one() -> None:
         return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
 
     assert edges(soft) < edges(restored) <= 1.2 * edges(sharp)
+
+
+def test_a_whole_average_a_half_contradicts_stands_alone_on_nothing() -> None:
+    # Measured on a moving bench burst (card printed 2026/11/09, code 5069): the whole of 5
+    # frames read 2028/11/09 and 5059, sure of both; one half read 5069, the halves read no
+    # expiry. The code is vetoed, and the expiry, which only the whole read, is dropped too.
+    whole = _reading(expiry=date(2028, 11, 9), code="5059", confidence=0.99)
+    half_code = _reading(birth=BIRTH, expiry=None, code="5069", confidence=0.99)
+    silent = _reading(birth=BIRTH, expiry=None, code=None)
+    combined = burst.combine([half_code, silent], trusted=[whole], shared=[whole])
+    assert _values(combined) == (BIRTH, None, None)
+    # The same whole with no half against it stands alone, as before.
+    alone = burst.combine([silent, silent], trusted=[whole], shared=[whole])
+    assert _values(alone) == (BIRTH, date(2028, 11, 9), "5059")
+
+
+def test_the_bench_sends_as_many_small_card_frames_as_the_page() -> None:
+    """bench/cardface_bench.py's burst_webcam_arm_page stands for what the page sends."""
+    page = (Path(__file__).resolve().parents[2] / "static/reset/cardface.js").read_text()
+    found = re.search(r"const SMALL_BURST_FRAMES = (\d+);", page)
+    assert found and int(found.group(1)) == PAGE_SMALL_BURST_FRAMES
+    assert PAGE_SMALL_BURST_FRAMES <= burst.MAX_FRAMES
