@@ -115,32 +115,6 @@ def test_an_average_of_small_frames_is_believed_only_with_independent_support() 
     assert vetoed.birth_date is None
 
 
-def test_a_sure_average_of_enough_frames_settles_halves_that_split() -> None:
-    # Measured on a steady bench burst (card printed 2034/07/23): the whole of 6 frames and one
-    # half read it, the other half of 3 frames read 2030/07/03 at 0.96.
-    whole_sure = _reading(confidence=0.99)
-    odd_half = _reading(expiry=date(2030, 7, 3), confidence=0.96)
-    settled = burst.combine([odd_half, _reading()], trusted=[whole_sure], shared=[whole_sure])
-    assert settled.ok and _values(settled) == (BIRTH, EXPIRY, "4821")
-    # Not when the whole is too few frames to be trusted alone, or not sure...
-    few = burst.combine([odd_half, _reading()], trusted=[], shared=[whole_sure])
-    assert few.expiry_date is None and few.birth_date is not None
-    unsure = _reading(confidence=0.9)
-    assert burst.combine([odd_half, _reading()], trusted=[unsure], shared=[unsure]
-                         ).expiry_date is None
-    # ...nor when the whole readings disagree among themselves, or side with neither half,
-    # or when only one half read the value and it disagrees with the whole.
-    plain = _reading(expiry=date(2030, 7, 3), confidence=0.99)
-    assert burst.combine([odd_half, _reading()], trusted=[whole_sure, plain],
-                         shared=[whole_sure, plain]).expiry_date is None
-    third = _reading(expiry=date(2034, 1, 23), confidence=0.99)
-    assert burst.combine([odd_half, _reading()], trusted=[third], shared=[third]
-                         ).expiry_date is None
-    silent = _reading(expiry=None)
-    assert burst.combine([odd_half, silent], trusted=[whole_sure], shared=[whole_sure]
-                         ).expiry_date is None
-
-
 def test_frames_of_one_card_align_and_a_frame_of_nothing_is_left_out() -> None:
     def straightened(seed: int, rotation: float) -> np.ndarray:
         photo = synth.render_photo(synth.CardFront(), synth.Scene(

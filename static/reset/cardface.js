@@ -47,8 +47,8 @@ const SHARP_WIDTH = 320;
 // A kept frame must be at least this share as sharp as the sharpest seen while steady.
 const SHARP_SHARE = 0.5;
 const BURST_FRAMES = 5;
-// A small card's frames are averaged on the server: with 8 or more aligned, bench steady bursts
-// read 67 of 68 (4-7: 27 of 32), so a small card's burst carries a few to spare.
+// A small card's frames are averaged on the server, which reads far more bursts with 8 or more
+// frames aligned than with 4-7 (bench steady bursts), so a small card's burst carries a few to spare.
 const SMALL_BURST_FRAMES = 12;
 // 撮影する on a card too small for one still (SMALL_CARD_PX): this many frames, this far apart,
 // of which the SMALL_BURST_FRAMES sharpest are sent as a burst, as the live reading would.
