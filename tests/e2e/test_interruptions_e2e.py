@@ -146,3 +146,69 @@ def test_a_face_check_cut_short_leaves_no_prompt_and_shows_the_servers_count(
     page.reload()  # and so it stays
     assert page.locator("#face-options").is_hidden() and page.locator("#face-start").is_hidden()
     context.close()
+
+
+def test_a_card_put_back_after_the_chip_read_stopped_says_so(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    context = chromium.new_context(
+        locale="ja-JP", viewport={"width": 1100, "height": 900}
+    )
+    page = context.new_page()
+    shot = harness.shooter(page, "card-back")
+    commands: list[str] = []
+    bridge: dict[str, Any] = {}
+
+    # The real bridge and simulated card; the card is taken off the reader (SIM_CARD, simulate
+    # mode) as the chip read reaches the bridge, the way a resident lifts it too early.
+    def route(ws: Any) -> None:
+        server = ws.connect_to_server()
+        bridge["server"] = server
+
+        def from_page(message: str | bytes) -> None:
+            body = json.loads(message)
+            commands.append(body["cmd"])
+            if body["cmd"] == "RESERVE" and commands.count("RESERVE") == 1:
+                server.send(json.dumps({"cmd": "SIM_CARD", "present": False}))
+            server.send(message)
+
+        ws.on_message(from_page)
+
+    def card(present: bool) -> None:
+        bridge["server"].send(json.dumps({"cmd": "SIM_CARD", "present": present}))
+
+    page.route_web_socket(stack.bridge_url, route)
+    try:
+        harness.choose(page, stack.base_url, "sign")
+        harness.fill_card_face(page)
+        harness.wait_for_card(page)
+        harness.to_password(page)
+        harness.submit_password(page, harness.DEMO["auth_pin"])
+        page.locator("#chip-error").filter(has_text="置かれていません").wait_for(timeout=30000)
+        assert page.locator("#chip-card-back").is_hidden()
+        shot("card-gone")
+
+        card(True)
+        note = page.locator("#chip-card-back")
+        note.wait_for(state="visible", timeout=15000)
+        assert note.inner_text() == "カードが置かれました。「もう一度読み取る」を押してください。"
+        assert page.inner_text("#chip-error") == ""
+        assert page.locator("#chip-retry").is_visible()
+        assert_accessible(page, "card back")
+        shot("card-back")
+        # Taken away again: said again.
+        card(False)
+        page.locator("#chip-error").filter(has_text="置かれていません").wait_for(timeout=15000)
+        assert note.is_hidden()
+        card(True)
+        note.wait_for(state="visible", timeout=15000)
+        page.wait_for_timeout(1500)
+        assert commands.count("RESERVE") == 1  # never read again without the resident
+
+        page.click("#chip-retry")
+        harness.wait_for_face_page(page)
+        assert commands.count("RESERVE") == 2
+    finally:
+        if "server" in bridge and not page.is_closed() and "/reset/card/" in page.url:
+            card(True)  # the shared demo card stays on the reader for whatever runs next
+        context.close()
