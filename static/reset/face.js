@@ -43,6 +43,8 @@ const ui = {
   where: $("face-where"),
   time: $("face-time"),
   moreTime: $("face-more-time"),
+  options: $("face-options"),
+  attempts: $("face-attempts"),
   paces: [...document.querySelectorAll("input[name=face-pace]")],
 };
 const voice = root
@@ -57,10 +59,15 @@ let photo = null; // base64 chip photo, in memory for retries within this page
 let stream = null;
 let socket = null;
 let running = false;
+let lost = false; // the camera went away before the server answered the photo
 let frameTimer = 0;
 let prompt = { index: -1, total: 0 };
 let decided = false;
 let held = 0;
+// Tries left as the server counted them when it charged this attempt (its "ready"); null until
+// then. An attempt that ends without a decision (camera or connection lost) is not given back,
+// so this is what the page shows afterwards: never a guess.
+let counted = null;
 
 // The current phase's time, as the server gave it (`seconds` of ready / prompt / time); shown,
 // and warned about once before it runs out (WCAG 2.2.1), with 「時間を延ばす」 always at hand.
@@ -177,16 +184,54 @@ async function openCamera() {
   ui.video.srcObject = stream;
   // The camera can go away mid-attempt (unplugged, taken by another app): say so instead of
   // sending a frozen picture the server would refuse as a static image. stop() fires no "ended".
-  stream.getVideoTracks().forEach((track) =>
-    track.addEventListener("ended", () => {
-      if (!socket) return;
-      finish();
-      say(ui.error, S.camera_busy);
-      voice.announce(S.camera_busy);
-      ui.retry.hidden = false;
-    }),
-  );
+  stream.getVideoTracks().forEach((track) => track.addEventListener("ended", cameraLost));
   await ui.video.play().catch(() => {});
+}
+
+// The camera went away during the attempt. Whether the server counted it depends on how far it
+// got: after "ready" it did (and said how many are left); with the photo sent and no answer yet,
+// the answer is waited for; before the socket opened nothing was sent, so nothing was counted.
+function cameraLost() {
+  if (!socket) return;
+  if (!running && socket.readyState === WebSocket.OPEN) {
+    stopFrames();
+    stopCamera();
+    lost = true; // onMessage ends the attempt when the server answers the photo
+    showPrompt("face_front", S.interrupted);
+    say(ui.error, S.camera_busy);
+    return;
+  }
+  const left = running ? counted : null;
+  finish();
+  interrupted(S.camera_busy, left);
+}
+
+// An attempt ended without a decision: no prompt is left standing, and when the server counted
+// the try the page says so, with the tries left the server gave (docs/faceverify.md "The page").
+function interrupted(reason, left) {
+  showPrompt("face_front", S.interrupted);
+  const known = typeof left === "number";
+  const tries = known ? [S.interrupted_counted, left > 0 ? fmt(S.attempts_left, { n: left }) : S.no_attempts] : [];
+  say(ui.error, [reason, ...tries].join(" "));
+  voice.announce(`${S.interrupted} ${ui.error.textContent}`);
+  if (known) showAttemptsLeft(left);
+  if (known && left <= 0) {
+    noAttemptsLeft();
+    return;
+  }
+  ui.retry.hidden = false;
+  ui.retry.focus();
+}
+
+function showAttemptsLeft(left) {
+  if (ui.attempts) say(ui.attempts, left > 0 ? fmt(S.attempts_left, { n: left }) : S.no_attempts);
+}
+
+// Final: the counter (市区町村窓口) takes over; nothing on the page may suggest another try.
+function noAttemptsLeft() {
+  forgetPhoto();
+  ui.counter.hidden = false;
+  ui.options.hidden = true;
 }
 
 function stopCamera() {
@@ -244,6 +289,13 @@ function onMessage(event) {
   }
   switch (message.type) {
     case "ready":
+      counted = Number(message.attempts_left);
+      if (!Number.isFinite(counted)) counted = null;
+      if (lost) { // the camera went away while the server was charging this try
+        finish();
+        interrupted(S.camera_busy, counted);
+        break;
+      }
       interval = Math.max(100, Number(message.frame_interval_ms) || 100);
       running = true;
       sentAt = 0;
@@ -332,6 +384,7 @@ function onResult(result) {
     showAndAnnounce("smile", S.passed);
     voice.tone("done");
     ui.meter.value = ui.meter.max;
+    ui.options.hidden = true; // decided: the pace and voice no longer apply
     const next = root.dataset.next;
     if (next) window.setTimeout(() => window.location.assign(next), 800);
     return;
@@ -340,23 +393,27 @@ function onResult(result) {
   const left = Number(result.attempts_left) || 0;
   say(ui.error, [result.text, left > 0 ? fmt(S.attempts_left, { n: left }) : ""].join(" ").trim());
   voice.announce(`${S.failed} ${ui.error.textContent}`);
-  const shown = document.getElementById("face-attempts");
-  if (shown) say(shown, left > 0 ? fmt(S.attempts_left, { n: left }) : S.no_attempts);
+  showAttemptsLeft(left);
   if (left > 0) {
     ui.retry.hidden = false;
     ui.retry.focus();
   } else {
-    forgetPhoto(); // final: the counter (市区町村窓口) takes over
-    ui.counter.hidden = false;
+    noAttemptsLeft();
   }
 }
 
+// The attempt is over, whatever ended it: nothing of it stays on screen as if it were running
+// (the prompt is replaced by whoever called this: the result, or why it stopped).
 function finish() {
   stopFrames();
   stopCamera();
   stopClock();
   setOptionsLocked(false);
+  lost = false;
   say(ui.where, "");
+  say(ui.progress, "");
+  say(ui.advice, "");
+  ui.meter.value = 0;
   ui.stage.classList.remove("is-good");
   if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
   socket = null;
@@ -369,6 +426,8 @@ function connect() {
   socket = ws;
   socket.binaryType = "arraybuffer";
   decided = false;
+  counted = null;
+  lost = false;
   prompt = { index: -1, total: 0 };
   socket.addEventListener("open", () => {
     // The pace is only named: the server decides the seconds it means (reset/face_pace.py).
@@ -382,9 +441,13 @@ function connect() {
     if (decided || (!running && event.code === 1000)) return; // decided, or closed after a fatal error
     const refused = !running; // never got "ready": the server refused the attempt
     finish();
-    say(ui.error, refused ? S.refused : S.network);
+    if (!refused) {
+      interrupted(S.network, counted); // counted at "ready", and not given back
+      return;
+    }
+    say(ui.error, S.refused);
     voice.announce(ui.error.textContent);
-    ui.retry.hidden = refused;
+    ui.retry.hidden = true;
   });
 }
 

@@ -243,6 +243,7 @@ function renderReaders(reply) {
   }
   $("card-presence").textContent = readers.length ? (cardPresent ? S["reader.card_present"] : S["reader.card_absent"]) : "";
   $("reader-next").disabled = !cardPresent;
+  chipCardMoved(current);
 }
 
 async function refreshReaders() {
@@ -566,8 +567,17 @@ function chipStatus(text, value) {
   if (value !== undefined) $("chip-progress").value = value;
 }
 
-function failChip(message) {
+// A read that stopped because the card was not on the reader waits for it (chipCardMoved).
+// A VERIFY cut short may have spent a try (verify_interrupted): that part of the message stays.
+const CARD_GONE = new Set(["NO_CARD", "CARD_REMOVED"]);
+let chipWaitsForCard = false;
+let chipKeepError = false;
+
+function failChip(message, reply = {}) {
   // The read has stopped: no progress bar or "reading…" line next to the reason it stopped.
+  chipWaitsForCard = CARD_GONE.has(reply.reason);
+  chipKeepError = Boolean(reply.verify_interrupted);
+  $("chip-card-back").hidden = true;
   $("chip-running").hidden = true;
   $("chip-cancel").hidden = true;
   $("chip-error").textContent = message;
@@ -577,7 +587,25 @@ function failChip(message) {
 
 const EVIDENCE_FIELDS = ["jpki_certificate", "jpki_signature", "card_face", "cv_certificate", "card_key_signature", "auth_certificate"];
 
+// After a read stopped for want of the card, each READER event (docs/bridge-protocol.md, "Pushed
+// messages") re-reads the readers, and the selected one says whether the card is back: the "not
+// on the reader" error is then stale, so it goes, and the page says the card is back. The read
+// itself waits for 「もう一度読み取る」: each read may spend the server's limits and, after an
+// interrupted VERIFY, a try, so it is never started without the resident.
+function chipCardMoved(reader) {
+  if (!chipWaitsForCard || $("step-chip").hidden) return;
+  const back = Boolean(reader && reader.card_present && !reader.card_mute);
+  const box = $("chip-error");
+  if (back && !chipKeepError) box.textContent = "";
+  else if (!back && !box.textContent) box.textContent = S["reader.card_absent"]; // taken away again
+  const note = $("chip-card-back");
+  if (back && note.hidden) note.textContent = S["chip.card_back"];
+  note.hidden = !back;
+}
+
 async function readChip() {
+  chipWaitsForCard = false;
+  $("chip-card-back").hidden = true;
   $("chip-running").hidden = false;
   $("chip-error").textContent = "";
   $("chip-retry-row").hidden = true;
@@ -646,7 +674,9 @@ function handleBridgeFailure(error) {
     $("chip-retry-row").hidden = true;
     return;
   }
-  failChip(reply.fix || S["chip.failed"]);
+  failChip(reply.fix || S["chip.failed"], reply);
+  // The card may be back already (its event came before this reply): ask rather than wait.
+  if (chipWaitsForCard) refreshReaders();
 }
 
 $("chip-cancel").addEventListener("click", () => { if (bridge) bridge.cancel(); });

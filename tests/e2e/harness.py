@@ -307,6 +307,16 @@ def wait_for_face_page(page: Any, timeout: float = 30000) -> None:
     page.wait_for_url("**/reset/face/", timeout=timeout)
 
 
+def to_face_page(page: Any, base_url: str, target: str = "sign") -> None:
+    """A whole card page with the demo card's right values, up to the face page."""
+    choose(page, base_url, target)
+    fill_card_face(page)
+    wait_for_card(page)
+    to_password(page)
+    submit_password(page, DEMO["auth_pin"] if target == "sign" else DEMO["sign_password"])
+    wait_for_face_page(page)
+
+
 def run_face_check(page: Any, timeout: float = 120000) -> None:
     """Start engineer D's face check and wait until the page moves on to the done screen."""
     start = page.locator("[data-face-start], #face-start, button:has-text('開始')").first

@@ -1,0 +1,214 @@
+"""What the page says when the camera or the card goes away in the middle of a step, in real
+Chromium against `make run`'s stack (a walk from a fresh `make run` found both pages stale).
+
+- The face step: the video track ends mid-check (unplugged, taken by another app). No prompt or
+  progress may stay on screen, and the tries left shown are the server's own count: the try was
+  charged when it started and is not given back. The final failure leaves no progress line and no
+  pace or voice options either.
+- The chip step: the card leaves the reader during RESERVE and is put back. The "not on the
+  reader" error goes and the page says the card is back; the read waits for the resident's
+  「もう一度読み取る」 (each read may spend the server's limits).
+
+This module has its own stack (own database): the face tries it spends are the demo card's.
+Screenshots: test-output/e2e/camera-lost-*.png, card-back-*.png.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.e2e import harness, test_wizard_e2e
+from tests.e2e.test_wizard_e2e import assert_accessible
+
+pytestmark = [pytest.mark.browser]
+
+#: The wizard tests' fixtures: scripts/run.sh on free ports, Chromium whose camera shows the holder.
+stack = test_wizard_e2e.stack
+chromium = test_wizard_e2e.chromium
+
+# The camera goes away: what Chromium does when a webcam is unplugged (stop() alone fires no
+# "ended", so the event is dispatched as the browser would).
+END_TRACK = """() => document.getElementById('face-video').srcObject.getVideoTracks()
+  .forEach((t) => { t.stop(); t.dispatchEvent(new Event('ended')); })"""
+# The picture freezes (a photo held up): the server decides "static".
+FREEZE = "() => document.getElementById('face-video').pause()"
+
+
+def during_a_prompt(action: str) -> str:
+    """`action`, run in the page the moment a prompt is under way (waiting from Python could let
+    the holder's clip pass the whole check first); resolves with what was on screen then."""
+    return """() => new Promise((resolve) => {
+  const line = document.getElementById('face-progress');
+  const watch = new MutationObserver(() => {
+    if (!line.textContent.includes('個の指示のうち')) return;
+    watch.disconnect();
+    const seen = {prompt: document.getElementById('face-prompt-text').textContent,
+      progress: line.textContent};
+    (ACTION)();
+    resolve(seen);
+  });
+  watch.observe(line, {childList: true, characterData: true, subtree: true});
+  setTimeout(() => resolve({timedOut: true,
+    error: document.getElementById('face-error').textContent}), 120000);
+})""".replace("ACTION", action)
+
+
+def _face_context(browser: Any, base_url: str) -> Any:
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1100, "height": 900})
+    context.grant_permissions(["camera"], origin=base_url)
+    return context
+
+
+def test_a_face_check_cut_short_leaves_no_prompt_and_shows_the_servers_count(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    context = _face_context(chromium, stack.base_url)
+    page = context.new_page()
+    shot = harness.shooter(page, "camera-lost")
+    harness.to_face_page(page, stack.base_url)
+    assert "あと 3 回" in page.inner_text("#face-attempts")
+
+    # 1. The camera goes away while a prompt is under way: the server has counted this try.
+    page.click("#face-start")
+    before = page.evaluate(during_a_prompt(END_TRACK))
+    assert before["prompt"] and "個の指示のうち" in before["progress"], before
+    page.locator("#face-retry").wait_for(state="visible")
+    error = page.inner_text("#face-error")
+    assert "カメラを開けません" in error
+    assert "中断したこの回も、1回として数えられました" in error and "あと 2 回" in error
+    assert page.inner_text("#face-prompt-text") == "顔認証を中断しました。"
+    assert page.inner_text("#face-progress") == ""
+    assert "あと 2 回" in page.inner_text("#face-attempts")
+    assert page.evaluate("() => document.activeElement.id") == "face-retry"
+    assert page.locator("#face-more-time").is_hidden() and page.locator("#face-time").is_hidden()
+    assert page.locator("#face-options").is_visible()  # a next try may change them
+    assert_accessible(page, "camera lost")
+    shot("lost-during-a-prompt")
+    page.reload()  # the server says the same
+    assert "あと 2 回" in page.inner_text("#face-attempts")
+
+    # 2. The camera goes away after the photo was sent but before the server answered: the page
+    # does not guess, it waits for the server's count.
+    held: list[str] = []
+    sockets: list[Any] = []
+    hold = {"ready": True}
+
+    def face_socket(ws: Any) -> None:
+        server = ws.connect_to_server()
+        sockets.append(ws)
+
+        def from_server(message: str | bytes) -> None:
+            if isinstance(message, str) and hold["ready"]:
+                if json.loads(message).get("type") == "ready":
+                    held.append(message)
+                    return
+            ws.send(message)
+
+        server.on_message(from_server)
+
+    page.route_web_socket("**/ws/face/", face_socket)
+    page.click("#face-start")
+    deadline = time.monotonic() + 60
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert held, "the server never answered the photo"
+    page.evaluate(END_TRACK)
+    page.locator("#face-error").filter(has_text="カメラを開けません").wait_for()
+    assert page.inner_text("#face-prompt-text") == "顔認証を中断しました。"
+    assert page.locator("#face-retry").is_hidden()  # not before the count is known
+    assert "あと 2 回" in page.inner_text("#face-attempts")
+    sockets[0].send(held[0])
+    page.locator("#face-retry").wait_for(state="visible")
+    assert "1回として数えられました" in page.inner_text("#face-error")
+    assert "あと 1 回" in page.inner_text("#face-error")
+    assert "あと 1 回" in page.inner_text("#face-attempts")
+    shot("lost-before-the-answer")
+    hold["ready"] = False
+
+    # 3. The last try fails for real (the picture freezes mid-prompt, like a photo held up): no
+    # prompt, progress, pace or voice option of it stays on screen, nor a way to try again.
+    page.click("#face-retry")
+    before = page.evaluate(during_a_prompt(FREEZE))
+    assert "個の指示のうち" in before["progress"], before
+    page.locator("#face-counter").wait_for(state="visible", timeout=180000)
+    assert page.inner_text("#face-prompt-text") == "顔認証を完了できませんでした。"
+    assert page.inner_text("#face-progress") == ""
+    assert page.inner_text("#face-advice") == ""
+    assert page.locator("#face-options").is_hidden()
+    assert page.locator("#face-retry").is_hidden() and page.locator("#face-start").is_hidden()
+    assert "上限に達しています" in page.inner_text("#face-attempts")
+    assert_accessible(page, "final failure")
+    shot("final-failure")
+    page.reload()  # and so it stays
+    assert page.locator("#face-options").is_hidden() and page.locator("#face-start").is_hidden()
+    context.close()
+
+
+def test_a_card_put_back_after_the_chip_read_stopped_says_so(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    context = chromium.new_context(
+        locale="ja-JP", viewport={"width": 1100, "height": 900}
+    )
+    page = context.new_page()
+    shot = harness.shooter(page, "card-back")
+    commands: list[str] = []
+    bridge: dict[str, Any] = {}
+
+    # The real bridge and simulated card; the card is taken off the reader (SIM_CARD, simulate
+    # mode) as the chip read reaches the bridge, the way a resident lifts it too early.
+    def route(ws: Any) -> None:
+        server = ws.connect_to_server()
+        bridge["server"] = server
+
+        def from_page(message: str | bytes) -> None:
+            body = json.loads(message)
+            commands.append(body["cmd"])
+            if body["cmd"] == "RESERVE" and commands.count("RESERVE") == 1:
+                server.send(json.dumps({"cmd": "SIM_CARD", "present": False}))
+            server.send(message)
+
+        ws.on_message(from_page)
+
+    def card(present: bool) -> None:
+        bridge["server"].send(json.dumps({"cmd": "SIM_CARD", "present": present}))
+
+    page.route_web_socket(stack.bridge_url, route)
+    try:
+        harness.choose(page, stack.base_url, "sign")
+        harness.fill_card_face(page)
+        harness.wait_for_card(page)
+        harness.to_password(page)
+        harness.submit_password(page, harness.DEMO["auth_pin"])
+        page.locator("#chip-error").filter(has_text="置かれていません").wait_for(timeout=30000)
+        assert page.locator("#chip-card-back").is_hidden()
+        shot("card-gone")
+
+        card(True)
+        note = page.locator("#chip-card-back")
+        note.wait_for(state="visible", timeout=15000)
+        assert note.inner_text() == "カードが置かれました。「もう一度読み取る」を押してください。"
+        assert page.inner_text("#chip-error") == ""
+        assert page.locator("#chip-retry").is_visible()
+        assert_accessible(page, "card back")
+        shot("card-back")
+        # Taken away again: said again.
+        card(False)
+        page.locator("#chip-error").filter(has_text="置かれていません").wait_for(timeout=15000)
+        assert note.is_hidden()
+        card(True)
+        note.wait_for(state="visible", timeout=15000)
+        page.wait_for_timeout(1500)
+        assert commands.count("RESERVE") == 1  # never read again without the resident
+
+        page.click("#chip-retry")
+        harness.wait_for_face_page(page)
+        assert commands.count("RESERVE") == 2
+    finally:
+        if "server" in bridge and not page.is_closed() and "/reset/card/" in page.url:
+            card(True)  # the shared demo card stays on the reader for whatever runs next
+        context.close()
