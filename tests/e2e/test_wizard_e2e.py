@@ -431,7 +431,7 @@ def test_the_whole_booking_works_with_the_keyboard_alone(
     page.locator("#face-where:not(:empty)").wait_for(timeout=60000)
     assert page.evaluate("() => document.activeElement.id") == "face-more-time"
     page.keyboard.press("Enter")  # more time (WCAG 2.2.1), given by the server
-    page.locator("#face-announce").filter(has_text="時間を延ばしました").wait_for(timeout=30000)
+    page.locator("#face-announce").filter(has_text="時間を延ばしました").wait_for(timeout=60000)
     shot("face-running")
     page.wait_for_url(lambda url: "/reset/reservation/" in url, timeout=120000)
     assert "パスワード初期化予約完了" in page.inner_text("h1")
