@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from bench.cardface_bench import PAGE_SMALL_BURST_FRAMES
 from cardface import CardFaceReason, FieldReading, burst, fuse, locate, synth
@@ -172,3 +173,101 @@ def test_the_bench_sends_as_many_small_card_frames_as_the_page() -> None:
     found = re.search(r"const SMALL_BURST_FRAMES = (\d+);", page)
     assert found and int(found.group(1)) == PAGE_SMALL_BURST_FRAMES
     assert PAGE_SMALL_BURST_FRAMES <= burst.MAX_FRAMES
+
+
+def test_a_whole_average_stands_alone_only_when_some_half_read_anything() -> None:
+    nothing = CardFaceReading.failed(CardFaceReason.UNREADABLE)
+    one_date = _reading(expiry=None, code=None)
+    assert burst.whole_may_stand_alone([nothing, nothing, one_date, nothing])
+    assert not burst.whole_may_stand_alone([nothing, nothing, nothing, nothing])
+
+
+def test_a_half_read_twice_is_one_opinion_without_what_its_readings_disagree_on() -> None:
+    deblurred = _reading(code=None, confidence=0.97)
+    plain = _reading(expiry=date(2035, 7, 23), confidence=0.99)
+    merged = burst.one_opinion(deblurred, plain)
+    assert _values(merged) == (BIRTH, None, "4821")
+    assert merged.birth_date is not None and merged.birth_date.confidence == 0.99
+
+
+def test_another_processing_of_a_half_vetoes_and_contradicts_the_whole() -> None:
+    # Measured on a steady bench burst of 8 frames (code printed 2689): the whole read 2659 at
+    # 0.96 deblurred and 0.99 plain; the deblurred halves read no code; one plain half read
+    # 2689 at 0.90.
+    whole = _reading(code="2659", confidence=0.99)
+    dates_only = _reading(code=None, confidence=0.99)
+    nothing = CardFaceReading.failed(CardFaceReason.UNREADABLE)
+    plain_code = _reading(code="2689", confidence=0.90)
+    raw = [nothing, nothing, dates_only, plain_code]
+    halves = [burst.one_opinion(nothing, nothing), burst.one_opinion(dates_only, plain_code)]
+    combined = burst.combine(halves, trusted=[whole], shared=[whole], vetoes=raw)
+    # The code is dropped, and the whole, contradicted, stands alone on nothing else either.
+    assert _values(combined) == (None, None, None)
+    # Without the plain halves, the whole's wrong code would have been taken.
+    assert burst.combine([nothing, dates_only], trusted=[whole], shared=[whole]
+                         ).security_code.value == "2659"  # type: ignore[union-attr]
+
+
+# Bench bursts (steady hand at arm's length, 640x480, JPEG 85) that gave a wrong value under
+# earlier rules: the card, and each frame's card width, rotation, smear length and angle and
+# noise seed, exactly as the bench drew them (rounded, the first reads blank instead).
+_WRONG_BEFORE = {
+    # Seed 13, burst 3: the whole of 7 read the code 6354 at 0.99; every half read nothing.
+    "silent halves": (
+        synth.CardFront(birth_date=date(2013, 5, 7), expiry_date=date(2034, 5, 7),
+                        security_code="6384", name="佐藤\u3000美咲", sex="女", serif=True),
+        ((202, -5.050079601785784, 2.0, 52.367320105488936, 746455457),
+         (201, -5.457465133482604, 2.0, 79.53657601283967, 932576305),
+         (200, -4.954702202284328, 0.0, 23.28406731909202, 105599169),
+         (202, -5.323507009383355, 3.0, 133.13846128146685, 10606130),
+         (201, -3.8320839244216236, 0.0, 16.143122361647254, 798117670),
+         (200, -4.966840632626183, 0.0, 8.451130608524643, 510672961),
+         (205, -4.00100317378798, 0.0, 93.58125434453925, 946038040),
+         (201, -4.510236149960255, 3.0, 9.760357224479389, 111553621)),
+    ),
+    # Seed 14, burst 31: a half of 5 read the expiry 2025/1/23 (printed 2028) at 0.98, alone.
+    "a half alone": (
+        synth.CardFront(birth_date=date(2012, 1, 23), expiry_date=date(2028, 1, 23),
+                        security_code="4336", name="山田\u3000太郎",
+                        address=("北海道札幌市中央区北一条西", "二丁目1番地"), serif=True),
+        ((206, -0.2354506025621943, 0.0, 162.02618298617213, 985768715),
+         (210, -0.7498263546962975, 2.0, 33.23609378354066, 402186291),
+         (210, -0.6938504585684944, 0.0, 0.6180395367278235, 111140062),
+         (207, 0.57652248695809, 0.0, 26.187867501194514, 699173155),
+         (210, -0.8079083100990796, 2.0, 91.81394051212729, 167371996),
+         (206, -0.9747458298045124, 0.0, 64.29616353477734, 473441997),
+         (205, 0.08051138065244423, 2.0, 58.54774929802874, 558995502),
+         (208, 0.6354554519715603, 3.0, 130.42116737647703, 482614588),
+         (206, -1.0862862004703528, 2.0, 43.61270458329351, 340188321),
+         (206, -0.12780136812584342, 0.0, 1.6109404396222526, 400351227)),
+    ),
+    # Seed 14, burst 35: the whole of 8 read the code 2659 (printed 2689); only a plain half
+    # read otherwise.
+    "plain half": (
+        synth.CardFront(birth_date=date(1971, 3, 13), expiry_date=date(2030, 3, 13),
+                        security_code="2689", name="鈴木\u3000一郎",
+                        address=("北海道札幌市中央区北一条西", "二丁目1番地"),
+                        birth_in_era=False),
+        ((202, -2.2209576204426758, 3.0, 87.98022521792147, 248835581),
+         (202, -1.599599985612711, 3.0, 27.83479734227224, 610022970),
+         (199, -1.013914208066743, 0.0, 18.294274463816958, 923350816),
+         (201, -0.5079506780201681, 3.0, 58.20180911168369, 923502025),
+         (205, -0.6520145402149773, 3.0, 93.46871238625633, 981819780),
+         (199, -1.8834787759992393, 0.0, 11.086512726277999, 950932419),
+         (205, -0.8464893110713003, 3.0, 17.957073493504137, 341118218),
+         (202, -1.325507894014321, 0.0, 111.40289175733679, 97404876),
+         (204, -1.500357265958024, 2.0, 7.022893666822663, 629688799),
+         (205, -2.0637418151062468, 0.0, 122.11298699253274, 1004649805)),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_WRONG_BEFORE))
+def test_bench_bursts_that_gave_a_wrong_value_give_none(case: str) -> None:
+    front, frames = _WRONG_BEFORE[case]
+    photos = [synth.render_jpeg(front, synth.Scene(
+        canvas=(640, 480), jpeg_quality=85, card_width=width, rotation=rotation, motion=smear,
+        motion_angle=angle, seed=seed)) for width, rotation, smear, angle, seed in frames]
+    got = _values(burst.read_card_burst_bytes(photos, today=date(2026, 11, 27)))
+    want = (front.birth_date, front.expiry_date, front.security_code)
+    assert all(g is None or g == w for g, w in zip(got, want, strict=True)), got
