@@ -176,6 +176,7 @@ def card_page_strings(target: TargetPassword) -> dict[str, str]:
         "chip.failed": _("読み取りに失敗しました。"),
         "chip.network": _("サーバーに接続できませんでした。インターネット接続を確認してください。"),
         "chip.card_back": _("カードが置かれました。「もう一度読み取る」を押してください。"),
+        "chip.tries": _("カードで確かめると、%Kは残り%N回入力できます。"),
         "server.wrong_step": _("手続きの順番が正しくありません。最初からやり直してください。"),
         "known": known,
         **card_face_camera_strings(),

@@ -361,18 +361,30 @@ function renderStatus(pins, certs) {
   }
 }
 
-function showPasswordForm(triesLeft) {
+// The known password's tries left, wherever the page shows or uses them: the last-try question
+// reads memory.knownTries.
+function showKnownTries(triesLeft) {
   memory.knownTries = triesLeft;
   // At an assisted counter terminal the clerk's console shows the tries left (a count only).
   if (config.triesUrl && typeof triesLeft === "number") postJson(config.triesUrl, { tries_left: triesLeft });
+  $("pin-tries").textContent = triesLeft == null ? "" : fmt(S["password.tries"], { N: triesLeft });
+}
+
+function showPasswordForm(triesLeft) {
+  showKnownTries(triesLeft);
   $("password-form").hidden = false;
   $("password-heading").textContent = fmt(S["password.heading"], { K: S["known"] });
   $("pin-label").textContent = fmt(S["password.label"], { K: S["known"] });
   $("pin-hint").textContent = S[`password.hint.${KNOWN_KEY}`];
-  $("pin-tries").textContent = triesLeft == null ? "" : fmt(S["password.tries"], { N: triesLeft });
   const pin = $("pin");
   pin.setAttribute("inputmode", KNOWN_KEY === "auth" ? "numeric" : "text");
   pin.setAttribute("maxlength", KNOWN_KEY === "auth" ? "4" : "16");
+}
+
+function rememberStatus(reply) {
+  lastStatus = { pins: pinEntries(reply), certs: certEntries(reply) };
+  renderStatus(lastStatus.pins, lastStatus.certs);
+  return lastStatus;
 }
 
 async function loadCardStatus() {
@@ -392,10 +404,7 @@ async function loadCardStatus() {
     return;
   }
   box.textContent = "";
-  const pins = pinEntries(reply);
-  const certs = certEntries(reply);
-  lastStatus = { pins, certs };
-  renderStatus(pins, certs);
+  const { pins, certs } = rememberStatus(reply);
   const route = routeFor(pins, certs);
   const routeBox = $("route-box");
   routeBox.textContent = "";
@@ -578,6 +587,7 @@ function failChip(message, reply = {}) {
   chipWaitsForCard = CARD_GONE.has(reply.reason);
   chipKeepError = Boolean(reply.verify_interrupted);
   $("chip-card-back").hidden = true;
+  $("chip-tries").textContent = "";
   $("chip-running").hidden = true;
   $("chip-cancel").hidden = true;
   $("chip-error").textContent = message;
@@ -599,8 +609,46 @@ function chipCardMoved(reader) {
   if (back && !chipKeepError) box.textContent = "";
   else if (!back && !box.textContent) box.textContent = S["reader.card_absent"]; // taken away again
   const note = $("chip-card-back");
-  if (back && note.hidden) note.textContent = S["chip.card_back"];
+  if (back && note.hidden) {
+    note.textContent = S["chip.card_back"];
+    rereadChipTries();
+  }
+  if (!back) $("chip-tries").textContent = ""; // what is put back may be another card
   note.hidden = !back;
+}
+
+// The card's own count of the known password's tries, read again (GET_CARD_STATUS: empty
+// VERIFYs, no try spent) once the card is back after a read stopped: the interrupted RESERVE may
+// have spent one (verify_interrupted), and the card may have been used elsewhere meanwhile.
+// 「もう一度読み取る」 waits for it, so the last-try question follows the card, not the page.
+let chipTriesRead = null;
+
+function rereadChipTries() {
+  chipTriesRead = readChipTries();
+  return chipTriesRead;
+}
+
+async function readChipTries() {
+  let reply;
+  try {
+    reply = await bridge.request("GET_CARD_STATUS");
+  } catch {
+    return; // taken away again, or the helper went: the bridge's last-try guard still holds
+  }
+  const known = rememberStatus(reply).pins[KNOWN_PIN] || {};
+  showKnownTries(known.tries_left);
+  memory.confirmLastTry = false; // a "yes" given for the page's old count does not carry over
+  if (known.blocked || known.tries_left === 0) { chipPinBlocked(); return; }
+  const away = chipWaitsForCard && $("chip-card-back").hidden; // taken away again meanwhile
+  if (typeof known.tries_left === "number" && !away) {
+    $("chip-tries").textContent = fmt(S["chip.tries"], { K: S["known"], N: known.tries_left });
+  }
+}
+
+function chipPinBlocked() {
+  memory.pin = null;
+  failChip(S["err.pin.blocked"]);
+  $("chip-retry-row").hidden = true;
 }
 
 async function readChip() {
@@ -669,21 +717,40 @@ function handleBridgeFailure(error) {
     return;
   }
   if (reason === "PIN_BLOCKED") {
-    memory.pin = null;
-    failChip(S["err.pin.blocked"]);
-    $("chip-retry-row").hidden = true;
+    chipPinBlocked();
     return;
   }
   failChip(reply.fix || S["chip.failed"], reply);
   // The card may be back already (its event came before this reply): ask rather than wait.
   if (chipWaitsForCard) refreshReaders();
+  // Cut short mid-VERIFY with the card still there: its count may have changed all the same.
+  else if (reply.verify_interrupted) rereadChipTries();
 }
 
 $("chip-cancel").addEventListener("click", () => { if (bridge) bridge.cancel(); });
-$("chip-retry").addEventListener("click", () => {
-  if (memory.pin && memory.items) { readChip(); return; }
-  show("password");
+$("chip-retry").addEventListener("click", async () => {
+  const button = $("chip-retry");
+  if (button.disabled) return;
+  button.disabled = true;
+  await chipTriesRead; // the card's own count, when it is being read again
+  button.disabled = false;
+  if ($("chip-retry-row").hidden) return; // the password is locked: nothing to read
+  if (!memory.pin || !memory.items) { show("password"); return; }
+  if (memory.knownTries === 1 && !memory.confirmLastTry) {
+    if (!(await confirmLastTry())) { askPasswordAgain(); return; }
+    memory.confirmLastTry = true;
+  }
+  readChip();
 });
+
+// The resident would rather not spend the last try on the password held: it is dropped, and the
+// password step shows the card's count, to check the password first or stop here.
+function askPasswordAgain() {
+  memory.pin = null;
+  show("password");
+  showPasswordForm(memory.knownTries);
+  $("pin").focus();
+}
 
 // ---------------------------------------------------------------- leaving the page
 // The card-face items and the password live in this page only (docs/wizard.md), so a reload or a

@@ -15,7 +15,9 @@ Screenshots: test-output/e2e/camera-lost-*.png, card-back-*.png.
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 import time
 from typing import Any
 
@@ -208,6 +210,135 @@ def test_a_card_put_back_after_the_chip_read_stopped_says_so(
         page.click("#chip-retry")
         harness.wait_for_face_page(page)
         assert commands.count("RESERVE") == 2
+    finally:
+        if "server" in bridge and not page.is_closed() and "/reset/card/" in page.url:
+            card(True)  # the shared demo card stays on the reader for whatever runs next
+        context.close()
+
+
+def _wrong_authenticate(test_id: str) -> str:
+    """An AUTHENTICATE with a wrong 利用者証明用 PIN: one try spent, the way another program (or
+    the VERIFY the removal cut short) would spend it behind the page's back."""
+    return json.dumps(
+        {
+            "cmd": "AUTHENTICATE",
+            "id": test_id,
+            "key": "auth",
+            "pin": "1111",
+            "purpose": "myna-reset/reserve/sign",
+            "nonce": base64.b64encode(secrets.token_bytes(32)).decode(),
+        }
+    )
+
+
+def test_a_card_put_back_shows_its_own_tries_left_and_asks_before_the_last(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    """The page knew 3 tries; the card lost two before the chip read stopped for want of it.
+    Once the card is back the page reads the card's count (GET_CARD_STATUS, no try spent), shows
+    it, and 「もう一度読み取る」 asks before the last try instead of sending the password held."""
+    context = chromium.new_context(locale="ja-JP", viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    shot = harness.shooter(page, "card-back-tries")
+    sent: list[dict[str, Any]] = []  # the page's commands
+    held: list[str | bytes] = []  # the page's first RESERVE, until the card has lost its tries
+    ours: dict[str, dict[str, Any]] = {}  # replies to the test's own commands (never the page's)
+    bridge: dict[str, Any] = {}
+
+    def route(ws: Any) -> None:
+        server = ws.connect_to_server()
+        bridge["server"] = server
+
+        def from_page(message: str | bytes) -> None:
+            body = json.loads(message)
+            sent.append(body)
+            if body["cmd"] == "RESERVE" and not held:
+                held.append(message)
+                return
+            server.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            body = json.loads(message)
+            if str(body.get("id", "")).startswith("test-"):
+                ours[body["id"]] = body
+            elif body.get("workflow") != "AUTHENTICATE":  # its progress is not the page's
+                ws.send(message)
+
+        ws.on_message(from_page)
+        server.on_message(from_server)
+
+    def ask_bridge(test_id: str, message: str) -> dict[str, Any]:
+        bridge["server"].send(message)
+        deadline = time.monotonic() + 30
+        while test_id not in ours and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        return ours[test_id]
+
+    def card(present: bool) -> None:
+        bridge["server"].send(json.dumps({"cmd": "SIM_CARD", "present": present}))
+
+    def count(cmd: str) -> int:
+        return sum(1 for body in sent if body["cmd"] == cmd)
+
+    page.route_web_socket(stack.bridge_url, route)
+    try:
+        harness.choose(page, stack.base_url, "sign")
+        harness.fill_card_face(page)
+        harness.wait_for_card(page)
+        harness.to_password(page)
+        assert page.inner_text("#pin-tries") == "残り3回入力できます。"
+        harness.submit_password(page, harness.DEMO["auth_pin"])
+        deadline = time.monotonic() + 30
+        while not held and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert held, "the page never sent RESERVE"
+
+        # The card loses two tries the page does not hear of, then leaves the reader as the read
+        # reaches the bridge.
+        for n, left in ((1, 2), (2, 1)):
+            reply = ask_bridge(f"test-{n}", _wrong_authenticate(f"test-{n}"))
+            assert (reply["reason"], reply["tries_left"]) == ("WRONG_PIN", left), reply
+        card(False)
+        bridge["server"].send(held[0])
+        page.locator("#chip-error").filter(has_text="置かれていません").wait_for(timeout=30000)
+        statuses = count("GET_CARD_STATUS")
+
+        card(True)
+        page.locator("#chip-card-back").wait_for(state="visible", timeout=15000)
+        tries = page.locator("#chip-tries")
+        tries.filter(has_text="残り1回").wait_for(timeout=15000)
+        assert tries.inner_text() == (
+            "カードで確かめると、利用者証明用パスワードは残り1回入力できます。"
+        )
+        assert count("GET_CARD_STATUS") == statuses + 1
+        assert page.evaluate("() => document.getElementById('pin-tries').textContent") == (
+            "残り1回入力できます。"
+        )
+        assert_accessible(page, "card back, one try left")
+        shot("one-try-left")
+
+        # 「もう一度読み取る」 asks first; "no" drops the password held and sends nothing.
+        page.click("#chip-retry")
+        dialog = page.locator("#last-try-dialog")
+        dialog.wait_for(state="visible", timeout=15000)
+        assert "残りは1回です" in page.inner_text("#last-try-text")
+        shot("last-try-asked")
+        page.click("#last-try-cancel")
+        page.locator("#password-form").wait_for(state="visible")
+        assert page.inner_text("#pin-tries") == "残り1回入力できます。"
+        assert page.input_value("#pin") == ""
+        page.wait_for_timeout(1000)
+        assert count("RESERVE") == 1
+
+        # Typed again and confirmed: the read goes with the resident's say-so (and the right
+        # password gives the demo card its three tries back for whatever runs next).
+        harness.submit_password(page, harness.DEMO["auth_pin"])
+        dialog.wait_for(state="visible", timeout=15000)
+        page.click("#last-try-confirm")
+        harness.wait_for_face_page(page)
+        assert count("RESERVE") == 2
+        confirmed = [body.get("confirm_last_try") for body in sent if body["cmd"] == "RESERVE"]
+        assert confirmed == [False, True]
     finally:
         if "server" in bridge and not page.is_closed() and "/reset/card/" in page.url:
             card(True)  # the shared demo card stays on the reader for whatever runs next
