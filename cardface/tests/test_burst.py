@@ -208,7 +208,7 @@ def test_another_processing_of_a_half_vetoes_and_contradicts_the_whole() -> None
                          ).security_code.value == "2659"  # type: ignore[union-attr]
 
 
-# Bench bursts (steady hand at arm's length, 640x480, JPEG 85) that gave a wrong value under
+# Bench bursts (a hand at arm's length, 640x480, JPEG 85) that gave a wrong value under
 # earlier rules: the card, and each frame's card width, rotation, smear length and angle and
 # noise seed, exactly as the bench drew them (rounded, the first reads blank instead).
 _WRONG_BEFORE = {
@@ -270,6 +270,18 @@ _WRONG_BEFORE = {
          (218, 5.180258715372027, 0.0, 137.50952887353327, 752107885),
          (213, 5.907127541217482, 3.0, 37.9895269104514, 683104735),
          (213, 4.2323116845145545, 0.0, 69.47601885100018, 584707504)),
+    ),
+    # Seed 27, burst 1 of the moving hand: the whole of 5 frames, sure at 0.98 in both
+    # processings, read the birth year 1976 (printed 1986); no half read the birth date.
+    "five frames' year": (
+        synth.CardFront(birth_date=date(1986, 8, 12), expiry_date=date(2028, 5, 6),
+                        security_code="7913", name="佐藤\u3000美咲"),
+        ((248, -5.313608641051038, 3.0, 45.0, 738174907),
+         (219, -2.947781074377241, 9.0, 0.0, 176955145),
+         (229, -2.5828139025075085, 3.0, 45.0, 252013540),
+         (258, -2.580379734939334, 7.0, 0.0, 1025719794),
+         (257, 5.623048307160541, 7.0, 135.0, 259699409),
+         (203, -1.5253619136982604, 0.0, 135.0, 407252598)),
     ),
 }
 
