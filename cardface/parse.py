@@ -53,6 +53,8 @@ MIN_CONFIDENCE_UNMATCHED_DAY = 0.95
 # The recogniser's top choice with at least half the probability: enough for an era character
 # (see _date_reading) and the floor below which a digit is never corroborated.
 ERA_MIN_CONFIDENCE = 0.5
+# An expiry already past asks as much: see parse_lines.
+MIN_CONFIDENCE_PAST_EXPIRY = 0.95
 EARLIEST_BIRTH = date(1900, 1, 1)
 # The first My Number Cards were issued in January 2016; none can have expired before that.
 EARLIEST_EXPIRY = date(2016, 1, 1)
@@ -69,8 +71,14 @@ _DISTINGUISHING = {
 _DATE = r"(?:(?P<era>{eras})(?P<era_year>元|\d{{1,2}})|(?<!\d)(?P<year>\d{{4}}))年" \
     r"(?P<month>\d{{1,2}})月(?P<day>\d{{1,2}})日"
 BIRTH_RE = re.compile(_DATE.format(eras=_ERA_NAMES) + "生")
-# Only 西暦 or 令和 are possible for an expiry date.
-EXPIRY_RE = re.compile(_DATE.format(eras=Era.REIWA.value) + "まで")
+# Only 西暦 or 令和 are possible for an expiry date. The expiry is printed in a box whose left
+# edge touches 令: on small or averaged print the recogniser drops it and reads 和8年…まで.
+# A 和 that starts the date (no character of another era name before it) and an era year in
+# front of まで can then only be 令和 (no card expires in 昭和, the only other era with 和).
+_LOST_REIWA = Era.REIWA.value[1]
+EXPIRY_RE = re.compile(
+    _DATE.format(eras=f"{Era.REIWA.value}|(?<!\\w){_LOST_REIWA}") + "まで"
+)
 SECURITY_CODE_RE = re.compile(r"\d{4}")
 # Words a card front carries; used to tell "not a card" from "a card we could not read".
 CARD_WORDS = ("個人番号カード", "氏名", "住所", "有効", "性別", "日生")
@@ -123,12 +131,17 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
+def _era(name: str) -> Era:
+    """The era a matched era name means: EXPIRY_RE's lone 和 is 令和."""
+    return Era.REIWA if name == _LOST_REIWA else Era(name)
+
+
 def _date_from_match(match: re.Match[str]) -> date:
     if match.group("era"):
         raw_year = match.group("era_year")
         era_year = 1 if raw_year == "元" else int(raw_year)
         return era_to_gregorian(
-            Era(match.group("era")), era_year, int(match.group("month")), int(match.group("day"))
+            _era(match.group("era")), era_year, int(match.group("month")), int(match.group("day"))
         )
     try:
         return date(int(match.group("year")), int(match.group("month")), int(match.group("day")))
@@ -195,7 +208,8 @@ def _date_reading(line: OcrLine, match: re.Match[str], value: date) -> _DateRead
         return min(line.span_confidence(start, end) for start, end in spans)
 
     year = part("era_year", "year")
-    if match.group("era"):
+    # A lone 和 (EXPIRY_RE) has no character to doubt: the pattern itself leaves only 令和.
+    if match.group("era") and match.group("era") != _LOST_REIWA:
         start = match.start("era")
         era_chars = [
             line.char_scores[start + i]
@@ -290,7 +304,12 @@ def parse_lines(
         else:
             threshold = MIN_CONFIDENCE_UNMATCHED_DAY
     birth_field = _confident(birth.as_field() if birth else None, threshold)
-    expiry_field = _confident(expiry.as_field() if expiry else None, threshold)
+    expiry_threshold = threshold
+    if expiry is not None and expiry.value < today:
+        # A card past its expiry cannot be used, and a 令和 year that lost its tens digit looks
+        # just like one (令和3年 read for 令和13年, sure at 0.89, on a 420 px still).
+        expiry_threshold = max(threshold, MIN_CONFIDENCE_PAST_EXPIRY)
+    expiry_field = _confident(expiry.as_field() if expiry else None, expiry_threshold)
 
     joined = "".join(line.text for line in lines).translate(_WORD_LOOKALIKES)
     words = sum(word in joined for word in CARD_WORDS)

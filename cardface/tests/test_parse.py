@@ -231,6 +231,38 @@ def test_it_undoes_the_one_meaning_misreads_of_reiwa() -> None:
     assert fix_known_misreads("合計1280") == "合計1280"
 
 
+def test_an_expiry_whose_reiwa_lost_its_first_character_is_reiwa() -> None:
+    # Read so from a 640x480 burst averaged (bench burst_webcam_arm_page): the box's left edge
+    # swallowed 令 of 令和8年 in every reading of the card.
+    parsed = parse_lines(card(birth="1962年2月2日生性別女", expiry="和8年2月2日まで有效"),
+                         today=TODAY)
+    assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2026, 2, 2)
+    assert parsed.birth_date is not None and parsed.birth_date.value == date(1962, 2, 2)
+    # A mark from the box's edge before it is no character of another era.
+    framed = parse_lines(card(expiry="|和16年7月23日まで有効"), today=TODAY)
+    assert framed.expiry_date is not None and framed.expiry_date.value == date(2034, 7, 23)
+    # Never after another character (a misread 昭和 is no expiry at all), and never a birth
+    # date: 和60年 may be 昭和.
+    assert parse_lines(card(expiry="昭和16年7月23日まで有効"), today=TODAY).expiry_date is None
+    assert parse_lines(card(expiry="年和16年7月23日まで有効"), today=TODAY).expiry_date is None
+    assert parse_lines(card(birth="和60年7月23日生性別男"), today=TODAY).birth_date is None
+    # Its year digits are doubted as any other's.
+    weak = parse_lines(card(expiry="和16年7月24日まで有効", expiry_weak={1: 0.6}), today=TODAY)
+    assert weak.expiry_date is None
+
+
+def test_an_expiry_already_past_needs_more_confidence() -> None:
+    # Measured on a 420 px still (bench-like draw): 令和13年 read 令和3年, the 3 sure at 0.89.
+    birth = "昭和12年5月17日生性別女"
+    lost_digit = card(birth=birth, expiry="令和3年5月17日まで有効", expiry_weak={2: 0.89})
+    assert parse_lines(lost_digit, today=TODAY).expiry_date is None
+    sure = parse_lines(card(birth=birth, expiry="令和3年5月17日まで有効"), today=TODAY)
+    assert sure.expiry_date is not None and sure.expiry_date.value == date(2021, 5, 17)
+    # A future expiry at the same confidence is kept as before.
+    future = card(birth=birth, expiry="令和13年5月17日まで有効", expiry_weak={3: 0.89})
+    assert parse_lines(future, today=TODAY).expiry_date is not None
+
+
 def test_a_misread_ma_of_made_yuukou_still_marks_the_expiry() -> None:
     # Read so from a 640x480 webcam burst averaged (bench burst_webcam_arm).
     parsed = parse_lines(card(expiry="2030年12月1日系で有効"), today=TODAY)
