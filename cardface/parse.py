@@ -53,7 +53,8 @@ MIN_CONFIDENCE_UNMATCHED_DAY = 0.95
 # The recogniser's top choice with at least half the probability: enough for an era character
 # (see _date_reading) and the floor below which a digit is never corroborated.
 ERA_MIN_CONFIDENCE = 0.5
-# An expiry already past asks as much: see parse_lines.
+# An expiry already past needs as much as an unmatched day: a 令和 year that lost its tens digit
+# lands ten years back (parse_lines).
 MIN_CONFIDENCE_PAST_EXPIRY = 0.95
 EARLIEST_BIRTH = date(1900, 1, 1)
 # The first My Number Cards were issued in January 2016; none can have expired before that.
