@@ -89,9 +89,11 @@ CARD_WORDS = ("個人番号カード", "氏名", "住所", "有効", "性別", "
 _WORD_LOOKALIKES = str.maketrans({"别": "別", "劲": "効", "力": "カ"})
 
 
-# Misreadings of 令 seen on small or serif print. Only before 和 and an era year: no other word
-# on a card front has that shape, and no other era can be meant (昭和 shares no stroke shape).
-_REIWA_MISREAD = re.compile(r"[合今](?=和(?:元|\d{1,2})年)")
+# Misreadings of 令 seen on small, serif or averaged print: the kanji under the same roof (人).
+# Only before 和 and an era year: no other word on a card front has that shape, and no other era
+# can be meant (昭和 shares no stroke with them). 台 and 分, also read there for 令, are left out:
+# they share 召's strokes (口, 刀), so a 台和 or 分和 may be a 昭和 that lost its 日.
+_REIWA_MISREAD = re.compile(r"[合今会全命金](?=和(?:元|\d{1,2})年)")
 
 
 # まで of まで有効 read as other glyphs on small or averaged print (系で, 次で, ま°C: the NFKC of

@@ -225,10 +225,24 @@ def test_char_scores_fall_back_to_the_line_score_when_unaligned() -> None:
     assert aligned == [0.9, 0.9, 0.7, 0.9, 0.9]
 
 
-def test_it_undoes_the_one_meaning_misreads_of_reiwa() -> None:
-    parsed = parse_lines(card(expiry="合和16年7月23日まで有効"), today=TODAY)
+@pytest.mark.parametrize("misread", ["合", "今", "会", "全", "命", "金"])
+def test_it_undoes_the_one_meaning_misreads_of_reiwa(misread: str) -> None:
+    # Each read for 令 on small or averaged print (会和13年…, 全和8年…, 命和12年… from bench
+    # bursts of a 640x480 webcam at arm's length).
+    parsed = parse_lines(card(expiry=f"{misread}和16年7月23日まで有効"), today=TODAY)
     assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2034, 7, 23)
-    assert fix_known_misreads("合計1280") == "合計1280"
+    born = parse_lines(card(birth=f"{misread}和2年7月23日生", expiry="2030年7月23日まで有効"),
+                       today=TODAY)
+    assert born.birth_date is not None and born.birth_date.value == date(2020, 7, 23)
+    assert fix_known_misreads(f"{misread}計1280") == f"{misread}計1280"
+
+
+@pytest.mark.parametrize("misread", ["台", "分"])
+def test_a_look_alike_of_showa_before_wa_is_not_taken_for_reiwa(misread: str) -> None:
+    # 台 and 分 were read for 令 too, but share 召's strokes: 台和60年 may be 昭和60年.
+    assert fix_known_misreads(f"{misread}和60年7月23日生") == f"{misread}和60年7月23日生"
+    parsed = parse_lines(card(birth=f"{misread}和60年7月23日生"), today=TODAY)
+    assert parsed.birth_date is None
 
 
 def test_an_expiry_whose_reiwa_lost_its_first_character_is_reiwa() -> None:
