@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.cardface_bench import PAGE_SMALL_BURST_FRAMES
+from bench.cardface_bench import PAGE_LIVE_BURSTS, PAGE_SMALL_BURST_FRAMES
 from cardface import CardFaceReason, FieldReading, burst, fuse, locate, synth
 from cardface.result import CardFaceReading
 
@@ -173,6 +173,23 @@ def test_the_bench_sends_as_many_small_card_frames_as_the_page() -> None:
     found = re.search(r"const SMALL_BURST_FRAMES = (\d+);", page)
     assert found and int(found.group(1)) == PAGE_SMALL_BURST_FRAMES
     assert PAGE_SMALL_BURST_FRAMES <= burst.MAX_FRAMES
+    # page_live_webcam_arm reads as many bursts per card as the page's live reading sends.
+    live = re.search(r"const LIVE_BURSTS = (\d+);", page)
+    assert live and int(live.group(1)) == PAGE_LIVE_BURSTS
+
+
+def test_the_whole_read_two_ways_is_as_sure_as_its_least_sure_reading() -> None:
+    deblurred = _reading(code="8586", confidence=0.93)
+    plain = _reading(code="8586", confidence=0.98)
+    one = burst.least_sure([deblurred, plain])
+    assert one.security_code is not None and one.security_code.confidence == 0.93
+    # Standing alone needs SOLO_CONFIDENCE of that least sure reading: not given here.
+    silent = _reading(birth=None, expiry=None, code=None)
+    assert burst.combine([silent, silent], trusted=[one], shared=[deblurred, plain]
+                         ).security_code is None
+    # A value only one processing read keeps that reading's confidence.
+    only_plain = burst.least_sure([_reading(code=None, confidence=0.99), plain])
+    assert only_plain.security_code is not None and only_plain.security_code.confidence == 0.98
 
 
 def test_a_whole_average_stands_alone_only_when_some_half_read_anything() -> None:
@@ -270,6 +287,27 @@ _WRONG_BEFORE = {
          (218, 5.180258715372027, 0.0, 137.50952887353327, 752107885),
          (213, 5.907127541217482, 3.0, 37.9895269104514, 683104735),
          (213, 4.2323116845145545, 0.0, 69.47601885100018, 584707504)),
+    ),
+    # bench page_live_webcam_arm (80 cards), card 69's first burst of 12 steady frames (8
+    # averaged): the whole read the code 8586 (printed 8686) at 0.93 deblurred and 0.98 plain,
+    # a half of 4 read it alike; the plain reading stood alone for both processings.
+    "plain whole surer": (
+        synth.CardFront(birth_date=date(2007, 10, 21), expiry_date=date(2027, 10, 21),
+                        security_code="8686", name="山田\u3000太郎",
+                        address=("大阪府大阪市北区中之島", "一丁目3番20号"), sex="女",
+                        serif=True),
+        ((218, -5.201652467158393, 3.0, 135.82123928934632, 363861227),
+         (218, -5.147461980498349, 0.0, 144.69268732061533, 399958012),
+         (221, -4.726945559399083, 0.0, 151.87343936637168, 522655410),
+         (220, -4.29434907092954, 3.0, 42.83564161174408, 469007310),
+         (219, -5.3444423207178025, 0.0, 78.04527968055024, 872072630),
+         (218, -4.2732210862961955, 0.0, 52.710297865138706, 802429423),
+         (221, -4.569712598751576, 3.0, 56.512785929977376, 334008066),
+         (216, -5.234505550156161, 3.0, 81.06660215606973, 615733863),
+         (218, -5.518971176727578, 0.0, 45.12870327431788, 829151090),
+         (220, -4.4107072810234875, 3.0, 107.18782110167808, 165776091),
+         (216, -4.438565066389399, 3.0, 139.5094158756587, 721680699),
+         (221, -5.596529623588227, 0.0, 52.17563203685941, 807953298)),
     ),
     # Seed 27, burst 1 of the moving hand: the whole of 5 frames, sure at 0.98 in both
     # processings, read the birth year 1976 (printed 1986); no half read the birth date.
