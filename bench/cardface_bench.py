@@ -8,8 +8,9 @@ expiry, security code and layout font. For each condition it prints:
   right   all three values read and correct
   wrong   any value returned that is not the card's (must stay 0: a wrong value is worse than none)
   cant    a "can't read" answer (reason) with no wrong value; `reasons` counts the codes
-  s/img   seconds per image (per burst for burst_*), and the ratio against the `clean`
-          condition run first in this process: the clean single capture is the baseline
+  s/img   seconds per image (per burst for burst_*, per card for page_live_*), and the ratio
+          against the `clean` condition run first in this process: the clean single capture
+          is the baseline
 
 The clean single capture itself (goal: under 0.6 s) is printed absolute and as a ratio against
 a reference measured in the same run, before and after it: one OCR engine read of a fixed
@@ -18,7 +19,9 @@ the ratio does not, and says whether a change made the reading itself slower.
 
 Conditions named webcam_*, motion_* and burst_* are issue 15's: a 640x480 webcam at arm's length
 (card 200-260 px wide, small rotation), straight motion smears of 5-11 px, and bursts of 5-15
-frames read through the multi-frame path (cardface/burst.py).
+frames read through the multi-frame path (cardface/burst.py). page_live_webcam_arm is what the
+page's live reading gives a resident holding the card still at arm's length: bursts of 12 frames
+of one hold, up to three, merged as the page merges them.
 """
 
 from __future__ import annotations
@@ -33,12 +36,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cardface import read_card_burst_bytes, read_card_face_image, synth  # noqa: E402
 from cardface.ocr import get_engine  # noqa: E402
-from cardface.result import CardFaceReading  # noqa: E402
+from cardface.result import CardFaceReading, CardFaceReason  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +99,12 @@ def burst_scenes(rng: random.Random) -> list[synth.Scene]:
     return scenes
 
 
-def steady_burst_scenes(rng: random.Random, frames: int | None = None) -> list[synth.Scene]:
+def steady_burst_scenes(rng: random.Random, frames: int | None = None,
+                        held: synth.Scene | None = None) -> list[synth.Scene]:
     """5-15 webcam frames (or `frames`) of a card held still at arm's length: one distance and
-    angle, the hand's tremor moving it by a few pixels and a degree, now and then a short smear
-    (0-3 px)."""
-    held = webcam_scene(rng)
+    angle (`held`, or drawn), the hand's tremor moving it by a few pixels and a degree, now and
+    then a short smear (0-3 px)."""
+    held = held or webcam_scene(rng)
     return [replace(held, card_width=held.card_width + rng.randint(-3, 3),
                     rotation=held.rotation + rng.uniform(-1, 1),
                     motion=rng.choice((0.0, 0.0, 0.0, 2.0, 3.0)), motion_angle=rng.uniform(0, 180),
@@ -109,6 +114,19 @@ def steady_burst_scenes(rng: random.Random, frames: int | None = None) -> list[s
 
 # What the page sends for a card under 280 px wide (static/reset/cardface.js SMALL_BURST_FRAMES).
 PAGE_SMALL_BURST_FRAMES = 12
+
+
+# The page's live reading goes on by itself after a burst that read some values but not all,
+# up to this many bursts (static/reset/cardface.js LIVE_BURSTS).
+PAGE_LIVE_BURSTS = 3
+
+
+def page_live_bursts(rng: random.Random) -> list[list[synth.Scene]]:
+    """The bursts the page's live reading sends for one card held still at arm's length: the
+    same hold, each burst with its own tremor."""
+    held = webcam_scene(rng)
+    return [steady_burst_scenes(rng, PAGE_SMALL_BURST_FRAMES, held)
+            for _ in range(PAGE_LIVE_BURSTS)]
 
 
 def burst_scenes_720p(rng: random.Random) -> list[synth.Scene]:
@@ -144,6 +162,13 @@ DRAWN: dict[str, Callable[[random.Random], list[synth.Scene]]] = {
     "burst_webcam_720p": burst_scenes_720p,
 }
 
+# Conditions read as the page's live reading does: bursts in turn, merged (read_session); the
+# time is per card, all its bursts together.
+SESSIONS: dict[str, Callable[[random.Random], list[list[synth.Scene]]]] = {
+    "page_live_webcam_arm": page_live_bursts,
+}
+FIELDS = ("birth_date", "expiry_date", "security_code")
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -168,6 +193,32 @@ def judge(reading: CardFaceReading, front: synth.CardFront | None) -> Outcome:
     wrong = any(got is not None and got.value != want for got, want in pairs)
     right = reading.ok and not wrong
     return Outcome(right, wrong, reading.reason.value if reading.reason else None)
+
+
+def read_session(front: synth.CardFront, bursts: list[list[synth.Scene]]) -> CardFaceReading:
+    """The page's live reading of one card (static/reset/cardface.js show and merge): the
+    bursts are read in turn; a value read stays, a later burst only adds what is missing, and
+    one that reads a kept value otherwise empties it. The reading goes on only while some value
+    is kept, none was disputed and one is missing."""
+    kept: dict[str, Any] = {}
+    for scenes in bursts:
+        reading = read_card_burst_bytes([synth.render_jpeg(front, s) for s in scenes],
+                                        today=TODAY)
+        disputed = False
+        for name in FIELDS:
+            got = getattr(reading, name)
+            if got is None:
+                continue
+            if name not in kept:
+                kept[name] = got
+            elif kept[name].value != got.value:
+                del kept[name]
+                disputed = True
+        if disputed or not kept or len(kept) == len(FIELDS):
+            break
+    reason = None if len(kept) == len(FIELDS) else CardFaceReason.UNREADABLE
+    return CardFaceReading(kept.get("birth_date"), kept.get("expiry_date"),
+                           kept.get("security_code"), reason)
 
 
 # The reference workload: the engine reading a fixed card-sized page of printed lines this many
@@ -208,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     baseline: float | None = None
     total_wrong = 0
     rng = random.Random(20261127)
-    names = [*CONDITIONS, *DRAWN]
+    names = [*CONDITIONS, *DRAWN, *SESSIONS]
     reference = reference_seconds()
     for name in names:
         if args.only and name not in args.only and name != "clean":
@@ -217,6 +268,14 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = 0.0
         for i in range(args.per_condition):
             front: synth.CardFront | None
+            if name in SESSIONS:
+                front = synth.random_front(rng, today=TODAY)
+                bursts = SESSIONS[name](rng)
+                t0 = time.perf_counter()
+                reading = read_session(front, bursts)
+                elapsed += time.perf_counter() - t0
+                outcomes.append(judge(reading, front))
+                continue
             if name in DRAWN:
                 front = synth.random_front(rng, today=TODAY)
                 frames = [synth.render_jpeg(front, s) for s in DRAWN[name](rng)]

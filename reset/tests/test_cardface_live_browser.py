@@ -9,7 +9,7 @@ camera is weak (in Japanese), and still reads the card from a burst of frames av
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
@@ -144,11 +144,16 @@ def _urls(settings: Any) -> None:
     settings.ROOT_URLCONF = "reset.tests.cardface_urls"
 
 
+# What the page is answered, from the view's real answer and the number of POSTs before it.
+Answer = Callable[[int, dict[str, Any]], dict[str, Any]]
+
+
 @contextmanager
 def _live_page(browser: Any, posts: list[dict[str, Any]],
-               statuses: list[str]) -> Iterator[Any]:
+               statuses: list[str], answer: Answer | None = None) -> Iterator[Any]:
     """The harness page with live reading on: its POSTs go to Django's test client (the real
-    views and OCR) and are noted in `posts`, every status line it shows in `statuses`."""
+    views and OCR) and are noted in `posts`, every status line it shows in `statuses`.
+    `answer`, when given, changes the view's answer before the page gets it."""
     client = Client(enforce_csrf_checks=True)
     client.cookies["csrftoken"] = CSRF_SECRET
 
@@ -160,11 +165,14 @@ def _live_page(browser: Any, posts: list[dict[str, Any]],
                 content_type=request.headers["content-type"],
                 headers={"X-CSRFToken": request.headers.get("x-csrftoken", "")},
             ).result()
+        body = json.loads(response.content)
+        if answer is not None:
+            body = answer(len(posts), body)
         posts.append({"path": request.url.removeprefix(ORIGIN),
                       "frames": request.post_data_buffer.count(b'name="frame"'),
-                      "body": json.loads(response.content)})
+                      "body": body})
         route.fulfill(status=response.status_code, content_type="application/json",
-                      body=response.content)
+                      body=json.dumps(body))
 
     def handle(route: Any) -> None:
         path = route.request.url.removeprefix(ORIGIN)
@@ -279,5 +287,70 @@ def test_capture_on_a_weak_camera_sends_a_burst_for_the_server_to_average(
         assert [p["path"] for p in posts] == ["/reset/cardface/burst/"]
         assert posts[0]["frames"] == 12
         assert _form_values(page) == ["1990/03/14", "2030/03/14", "6047"], posts
+        assert page.evaluate("window.submitted") == 0
+        assert page.evaluate("document.querySelector('video').srcObject") is None
+
+
+def _without(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """A real answer as if `name` had not been read surely (as a burst answers at times)."""
+    confidence = {k: v for k, v in body["confidence"].items() if k != name}
+    return {**body, "ok": False, name: None, "confidence": confidence, "reason": "unreadable",
+            "message": "券面の文字を読み取れませんでした。"}
+
+
+def test_a_partial_live_reading_goes_on_by_itself_for_the_rest(browser: Any) -> None:
+    """The first burst gives the two dates only: the page fills them, says it goes on, and
+    reads a second burst by itself for the security code, without 撮影する."""
+    posts: list[dict[str, Any]] = []
+    statuses: list[str] = []
+
+    def first_partial(index: int, body: dict[str, Any]) -> dict[str, Any]:
+        assert body["ok"], body  # the real reading of this card is whole
+        return _without(body, "security_code") if index == 0 else body
+
+    with _live_page(browser, posts, statuses, first_partial) as page:
+        page.wait_for_function("window.filled !== null", timeout=240000)
+        more = page.locator(".cardface-more")
+        more.wait_for(state="visible", timeout=10000)
+        assert more.inner_text() == (
+            "生年月日・有効期限を入力しました。残りの項目を続けて読み取ります。"
+            "カードを黒わくにあわせたまま、動かさないでください。")
+        assert _form_values(page)[:2] == ["1990/03/14", "2030/03/14"]
+        page.wait_for_function("document.getElementById('security_code').value !== ''",
+                               timeout=240000)
+        assert _form_values(page) == ["1990/03/14", "2030/03/14", "6047"], posts
+        assert [p["path"] for p in posts] == ["/reset/cardface/burst/"] * 2
+        assert page.locator(".status-line").inner_text() == (
+            "読み取った内容を下の欄に入力しました。カードと見比べて、正しいことを確認してから"
+            "「次へ」を押してください。")
+        assert more.is_hidden()
+        assert page.locator(".cardface .error").inner_text() == ""
+        assert page.evaluate("window.submitted") == 0
+        assert page.evaluate("document.querySelector('video').srcObject") is None
+
+
+def test_a_value_two_live_bursts_read_differently_is_emptied_not_guessed(browser: Any) -> None:
+    """The second burst reads another birth date than the first: neither is kept, the page says
+    so in Japanese, and it does not go on guessing with a third burst."""
+    posts: list[dict[str, Any]] = []
+    statuses: list[str] = []
+
+    def disagreeing(index: int, body: dict[str, Any]) -> dict[str, Any]:
+        if index == 0:
+            return _without(body, "security_code")
+        return {**body, "birth_date": "1990-03-15"}
+
+    with _live_page(browser, posts, statuses, disagreeing) as page:
+        page.wait_for_function("document.querySelector('.cardface .error').textContent !== ''",
+                               timeout=480000)
+        assert page.locator(".cardface .error").inner_text() == (
+            "読み取るたびに生年月日が異なったため、その欄を空にしました。"
+            "カードを見ながら手で入力してください。")
+        # The code only the second burst read is filled; the disputed birth date is not.
+        assert _form_values(page) == ["", "2030/03/14", "6047"], posts
+        assert len(posts) == 2
+        page.wait_for_timeout(3000)
+        assert len(posts) == 2  # no third burst
+        assert page.locator(".cardface-more").is_hidden()
         assert page.evaluate("window.submitted") == 0
         assert page.evaluate("document.querySelector('video').srcObject") is None

@@ -56,6 +56,10 @@ const MANUAL_BURST_TAKES = 16;
 const MANUAL_BURST_GAP_MS = 80;
 const BURST_MAX_WIDTH = 1280; // each kept frame is scaled to at most this width
 const WEAK_CAMERA_WIDTH = 1280; // below this the page says the camera is weak
+// A live reading that read some of the values goes on by itself for the rest, up to this many
+// bursts in all: each burst is read on its own, and on the page's 12-frame small-card burst
+// about one in ten gives two of the three values (bench/cardface_bench.py).
+const LIVE_BURSTS = 3;
 
 const FIELDS = ["birth_date", "expiry_date", "security_code"];
 // Japanese by default; `start({ strings })` may replace any of them with the page's translated
@@ -82,6 +86,8 @@ const TEXT = {
   reading: "読み取っています…",
   done: "読み取った内容を下の欄に入力しました。カードと見比べて、正しいことを確認してから「次へ」を押してください。",
   partial: "読み取れた項目だけを入力しました。残りは手で入力し、すべてカードと見比べて確認してください。",
+  more: "%Lを入力しました。残りの項目を続けて読み取ります。カードを黒わくにあわせたまま、動かさないでください。",
+  conflict: "読み取るたびに%Lが異なったため、その欄を空にしました。カードを見ながら手で入力してください。",
   sure: "カメラで読み取りました(確からしさ %P%)。カードと見比べて確認してください。",
   unsure: "カメラで読み取りましたが、確からしさが低めです(%P%)。必ずカードと見比べて確認してください。",
   manual: "下の欄に手で入力することもできます。",
@@ -419,6 +425,13 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
   let previous = null;
   let steadyTicks = 0;
   let sending = false;
+  // The values this reading filled (name -> the server's value) and its bursts so far: a later
+  // burst only adds what is still missing, and one that reads a filled value otherwise empties
+  // that field, since two readings that disagree are not guessed between (issue 15).
+  let held = {};
+  let bursts = 0;
+  const more = el("p", { class: "note cardface-more", hidden: "" });
+  status.insertAdjacentElement("afterend", more);
   const probeCanvas = document.createElement("canvas");
   const sharpCanvas = document.createElement("canvas");
   const setGreen = (on) => { overlay.style.borderColor = on ? "#1a7f37" : "#000"; overlay.classList.toggle("steady", on); };
@@ -443,13 +456,21 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
   const fail = (message) => {
     stop();
     showStage(false);
+    more.hidden = true;
     capture.hidden = true;
     status.textContent = "";
     // Every message fail() shows already points to the manual form below.
     error.textContent = message;
   };
 
-  const open = async () => {
+  // A new reading (the first, or 「もう一度撮影する」) starts afresh; `keep` goes on with the
+  // values the live reading has read so far.
+  const open = async ({ keep = false } = {}) => {
+    if (!keep) {
+      held = {};
+      bursts = 0;
+      more.hidden = true;
+    }
     error.textContent = "";
     status.textContent = text.starting;
     showStage(true);
@@ -484,25 +505,71 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
     if (burstEndpoint) timer = setInterval(tick, TICK_MS);
   };
 
-  const show = (data) => {
-    clearNotes();
-    const filled = fillForm(form, data);
-    retake.hidden = false;
+  const listOf = (names) => names.map((n) => text[`field.${n}`]).join(text.listSeparator);
+
+  // The server's answer laid over what this reading already filled; returns the fields that
+  // disagreed with it (emptied, and forgotten so that a retake may fill them afresh).
+  const merge = (data) => {
+    const fresh = { confidence: data.confidence };
+    const conflicts = [];
+    for (const name of FIELDS) {
+      const value = data[name];
+      if (!value) continue;
+      if (!(name in held)) {
+        fresh[name] = value;
+      } else if (held[name] !== value) {
+        conflicts.push(name);
+      }
+    }
+    for (const name of conflicts) {
+      const input = form.elements.namedItem(name);
+      // A box the resident has typed over since is theirs: it is left as they typed it.
+      if (input && input.value === formValue(name, held[name])) {
+        input.value = "";
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      const note = document.getElementById(`${name}-cardface`);
+      if (note) note.textContent = "";
+      delete held[name];
+    }
+    const filled = fillForm(form, fresh);
+    for (const name of filled) held[name] = data[name];
     if (filled.length) onFilled(filled);
-    if (data.ok) {
+    return conflicts;
+  };
+
+  const show = (data, { live = false } = {}) => {
+    if (!bursts) clearNotes();
+    bursts += 1;
+    const conflicts = merge(data);
+    const got = FIELDS.filter((n) => n in held);
+    retake.hidden = false;
+    more.hidden = true;
+    if (got.length === FIELDS.length) {
+      error.textContent = "";
       status.textContent = text.done;
       const first = form.elements.namedItem(FIELDS[0]);
       if (first) first.focus();
+    } else if (live && "confidence" in data && got.length && !conflicts.length
+               && bursts < LIVE_BURSTS) {
+      // The server read some values and contradicted none: the camera comes back for the rest
+      // (not after a failed upload, whose message must stay).
+      error.textContent = "";
+      more.textContent = text.more.replace("%L", listOf(got));
+      more.hidden = false;
+      open({ keep: true });
     } else {
-      status.textContent = filled.length
-        ? text.partial + text.filledList.replace(
-          "%L", filled.map((n) => text[`field.${n}`]).join(text.listSeparator))
+      status.textContent = got.length
+        ? text.partial + text.filledList.replace("%L", listOf(got))
         : text.manual; // the form below stays usable whatever went wrong
-      error.textContent = data.message || text[`reason.${data.reason}`] || text.server;
+      error.textContent = conflicts.length
+        ? text.conflict.replace("%L", listOf(conflicts))
+        : data.message || text[`reason.${data.reason}`] || text.server;
     }
   };
 
-  const sendBurst = async () => {
+  const sendBurst = async ({ live = true } = {}) => {
     sending = true;
     const blobs = kept.sort((a, b) => b.sharp - a.sharp).map((k) => k.blob); // sharpest first
     kept = [];
@@ -513,7 +580,7 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
     let data = await send(burstEndpoint, csrfToken, blobs, "frame");
     blobs.length = 0;
     sending = false;
-    show(data);
+    show(data, { live });
     data = null;
   };
 
@@ -578,7 +645,7 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
       return;
     }
     kept = takes.sort((a, b) => b.sharp - a.sharp).slice(0, SMALL_BURST_FRAMES);
-    await sendBurst();
+    await sendBurst({ live: false });
   };
 
   capture.addEventListener("click", async () => {
