@@ -21,7 +21,9 @@ SCRIPT = r"""
 const created = [];
 class Node_ {
   constructor(tag) { this.tag = tag; this.attrs = {}; this.textContent = ""; this.classList = {
-    toggle: (name, on) => { this.attrs["class:" + name] = on; } }; }
+    toggle: (name, on) => { this.attrs["class:" + name] = on; } }; this.dataset = {};
+    this.listeners = []; }
+  addEventListener(type, fn) { this.listeners.push([type, fn]); }
   setAttribute(k, v) { this.attrs[k] = v; }
   getAttribute(k) { return this.attrs[k] ?? null; }
   insertAdjacentElement(_where, node) { created.push(node); }

@@ -224,6 +224,10 @@ def test_a_card_moving_in_and_settling_is_read_without_pressing_capture(browser:
         assert [p["path"] for p in posts] == ["/reset/cardface/burst/"]
         assert 2 <= posts[0]["frames"] <= 15
         assert page.evaluate("window.submitted") == 0
+        # A box the resident types over loses its camera note; the others keep theirs.
+        page.fill("#security_code", "6048")
+        assert page.inner_text("#security_code-cardface") == ""
+        assert page.inner_text("#birth_date-cardface").startswith("カメラで読み取りました")
         # The frame was shown green while the card was steady, and the camera is off now.
         assert "そのまま動かさないでください。読み取っています…" in statuses
         assert page.evaluate("document.querySelector('video').srcObject") is None

@@ -173,7 +173,12 @@ function confidenceNote(input, confidence) {
     input.insertAdjacentElement("afterend", note);
     const described = input.getAttribute("aria-describedby") || "";
     if (!described.split(/\s+/).includes(id)) input.setAttribute("aria-describedby", `${described} ${id}`.trim());
+    // Once the resident types over what the camera filled, the note no longer speaks of it.
+    input.addEventListener("input", () => {
+      if (input.value !== input.dataset.cardfaceValue) note.textContent = "";
+    });
   }
+  input.dataset.cardfaceValue = input.value;
   const percent = Math.floor(confidence * 100);
   note.textContent = (confidence >= SURE ? text.sure : text.unsure).replace("%P", String(percent));
   note.classList.toggle("unsure", confidence < SURE);
