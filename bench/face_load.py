@@ -212,7 +212,7 @@ class Residents:
             await ws.send(self.reference)
             while True:
                 ready = json.loads(await asyncio.wait_for(ws.recv(), timeout=120))
-                if ready["type"] != "advice":
+                if ready["type"] not in ("advice", "waiting"):  # "waiting": a busy pool
                     break
             if ready["type"] != "ready":
                 stats.errors[f"start:{ready.get('reason')}"] += 1

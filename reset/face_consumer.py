@@ -93,6 +93,11 @@ class FaceConsumer(AsyncWebsocketConsumer):
     # reference embedding open: after this many seconds the attempt fails as a time-out.
     # (At the standard pace; the "take your time" paces and every extension lengthen it alike.)
     attempt_deadline: ClassVar[float] = 90.0
+    # The workers answer a start in a second or two; when they have kept the page waiting this
+    # long they are busy with other residents' checks (or still loading their models), and the
+    # page is told so rather than left showing its first prompt for up to the pool's start
+    # timeout (faceverify.workers._START_TIMEOUT).
+    busy_notice_after: ClassVar[float] = 5.0
     rng_factory: ClassVar[Callable[[], random.Random] | None] = None
     # The server clock the challenge's times are read on (tests step it to cross time limits).
     clock: ClassVar[Callable[[], float]] = time.monotonic
@@ -163,6 +168,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
         )
         self.liveness = config.liveness
         factory = type(self).rng_factory
+        notice = asyncio.create_task(self._notice_busy())
         try:
             self.attempt = await face_attempts.face_backend().start(
                 photo,
@@ -184,6 +190,7 @@ class FaceConsumer(AsyncWebsocketConsumer):
             await self._end()
             return
         finally:
+            notice.cancel()
             del photo
         self.pace_ms = self.attempt.pace_ms(FRAME_INTERVAL_MS)
         await self._send(
@@ -199,6 +206,11 @@ class FaceConsumer(AsyncWebsocketConsumer):
         self.deadline_at = asyncio.get_running_loop().time() + type(self).attempt_deadline * factor
         self.watchdog = asyncio.create_task(self._expire())
         await self._tell_listeners("started")
+
+    async def _notice_busy(self) -> None:
+        """Tells the page, once a start has kept it waiting, that the check is coming."""
+        await asyncio.sleep(type(self).busy_notice_after)
+        await self._send(type="waiting")
 
     async def _expire(self) -> None:
         loop = asyncio.get_running_loop()

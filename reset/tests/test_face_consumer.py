@@ -90,11 +90,12 @@ def communicator(
 async def receive(
     comm: WebsocketCommunicator, timeout: float = 20, *, pace: bool = False
 ) -> dict[str, Any]:
-    """The next message; `pace` messages (the server asking for fewer frames while its workers
-    are busy, which on a loaded test machine they may be) are skipped unless asked for."""
+    """The next message; `pace` and `waiting` messages (the server asking for fewer frames, or
+    saying a start is slow, while its workers are busy, which on a loaded test machine they may
+    be) are skipped unless asked for."""
     while True:
         message = dict(json.loads(await comm.receive_from(timeout=timeout)))
-        if pace or message["type"] != "pace":
+        if pace or message["type"] not in ("pace", "waiting"):
             return message
 
 
@@ -109,6 +110,24 @@ async def start(comm: WebsocketCommunicator, photo: bytes) -> dict[str, Any]:
     advice = await receive(comm)
     assert advice["type"] == "advice"
     return ready
+
+
+async def test_a_slow_start_tells_the_page_to_wait(
+    chip: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start the workers keep waiting is announced (face.js shows 「ただいま混み合っています…」),
+    before the attempt's ready; a quick one is not (every other test here gets ready at once)."""
+    monkeypatch.setattr(FaceConsumer, "busy_notice_after", 0.0)
+    session = await asyncio.to_thread(make_session, chip)
+    comm = communicator(session)
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_to(text_data=reference_message(chip))
+    first = dict(json.loads(await comm.receive_from(timeout=240)))
+    assert first == {"type": "waiting"}
+    ready = await receive(comm, timeout=240)
+    assert ready["type"] == "ready", ready
+    await comm.disconnect()
 
 
 async def test_it_refuses_a_socket_without_a_session(chip: bytes) -> None:

@@ -305,6 +305,11 @@ function onMessage(event) {
       ui.moreTime.focus(); // 開始 is disabled now; the one control that helps during the check
       scheduleFrame();
       break;
+    case "waiting":
+      // The server's face workers are busy with other checks: the resident is told to wait.
+      say(ui.advice, S.waiting);
+      voice.announce(S.waiting);
+      break;
     case "pace":
       // The server's face workers are busy: send frames less often (or more often again).
       interval = Math.max(100, Number(message.frame_interval_ms) || interval);

@@ -323,3 +323,40 @@ def run_face_check(page: Any, timeout: float = 120000) -> None:
     start.click()
     # The reservation page names the booking: /reset/reservation/?id=<uuid>.
     page.wait_for_url(lambda url: "/reset/reservation/" in url, timeout=timeout)
+
+
+@dataclass
+class HeldFaceSocket:
+    """The page's /ws/face/ through Playwright's WebSocket route, to the real server: the
+    server's messages that `holding` picks are kept in `held` instead of reaching the page,
+    until the test sends them (or others) itself."""
+
+    holding: Callable[[str | bytes], bool]
+    held: list[str | bytes] = field(default_factory=list)
+    routes: list[Any] = field(default_factory=list)
+
+    def route(self, page: Any) -> HeldFaceSocket:
+        def face_socket(ws: Any) -> None:
+            server = ws.connect_to_server()
+            self.routes.append(ws)
+
+            def from_server(message: str | bytes) -> None:
+                if self.holding(message):
+                    self.held.append(message)
+                    return
+                ws.send(message)
+
+            server.on_message(from_server)
+
+        page.route_web_socket("**/ws/face/", face_socket)
+        return self
+
+    def wait_for_held(self, page: Any, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.held and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert self.held, "the server never answered the photo"
+
+    def send(self, message: str | bytes) -> None:
+        """To the page, as if from the server."""
+        self.routes[0].send(message)

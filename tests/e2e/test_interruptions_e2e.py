@@ -95,35 +95,21 @@ def test_a_face_check_cut_short_leaves_no_prompt_and_shows_the_servers_count(
 
     # 2. The camera goes away after the photo was sent but before the server answered: the page
     # does not guess, it waits for the server's count.
-    held: list[str] = []
-    sockets: list[Any] = []
     hold = {"ready": True}
 
-    def face_socket(ws: Any) -> None:
-        server = ws.connect_to_server()
-        sockets.append(ws)
+    def ready(message: str | bytes) -> bool:
+        return (hold["ready"] and isinstance(message, str)
+                and json.loads(message).get("type") == "ready")
 
-        def from_server(message: str | bytes) -> None:
-            if isinstance(message, str) and hold["ready"]:
-                if json.loads(message).get("type") == "ready":
-                    held.append(message)
-                    return
-            ws.send(message)
-
-        server.on_message(from_server)
-
-    page.route_web_socket("**/ws/face/", face_socket)
+    socket = harness.HeldFaceSocket(ready).route(page)
     page.click("#face-start")
-    deadline = time.monotonic() + 60
-    while not held and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert held, "the server never answered the photo"
+    socket.wait_for_held(page)
     page.evaluate(END_TRACK)
     page.locator("#face-error").filter(has_text="カメラを開けません").wait_for()
     assert page.inner_text("#face-prompt-text") == "顔認証を中断しました。"
     assert page.locator("#face-retry").is_hidden()  # not before the count is known
     assert "あと 2 回" in page.inner_text("#face-attempts")
-    sockets[0].send(held[0])
+    socket.send(socket.held[0])
     page.locator("#face-retry").wait_for(state="visible")
     assert "1回として数えられました" in page.inner_text("#face-error")
     assert "あと 1 回" in page.inner_text("#face-error")
