@@ -216,12 +216,25 @@ def _read_averaged(images: Sequence[np.ndarray], ranks: Sequence[FrameRank],
     # may keep, and either misreading vetoes the value.
     pairs = [(read(group), read(group, deblurred=False))
              for group in (aligned[0::2], aligned[1::2])]
+    return decide_averaged(len(aligned), wholes, pairs)
+
+
+def decide_averaged(frames: int, wholes: Sequence[CardFaceReading],
+                    pairs: Sequence[tuple[CardFaceReading, CardFaceReading]]) -> CardFaceReading:
+    """The values of a small card's burst from the readings of its averages: `wholes` of all
+    `frames` frames (deblurred, and plain when that was not sure of all), `pairs` of each
+    half (deblurred, plain).
+
+    The whole stands alone only when made of enough frames, when some half read anything at
+    all and when no half contradicts it anywhere (_whole_contradicted), and then only as sure as
+    its least sure processing; a half (at most 5 frames) never stands alone.
+    """
     halves = [one_opinion(*pair) for pair in pairs]
     raw = [reading for pair in pairs for reading in pair]
-    # The whole stands alone only when made of enough frames and when some half read anything
-    # at all (combine drops it where a half contradicts it); a half (at most 5 frames) never
-    # stands alone.
-    alone = len(aligned) >= MIN_FRAMES_ALONE and whole_may_stand_alone(raw)
+    # Decided here, on the readings themselves: combine recognises a contradicted whole among
+    # its trusted readings by equality, and least_sure's merged reading equals neither.
+    alone = (frames >= MIN_FRAMES_ALONE and whole_may_stand_alone(raw)
+             and not _whole_contradicted([*halves, *raw], wholes))
     return combine(halves, trusted=[least_sure(wholes)] if alone else [], shared=wholes,
                    vetoes=raw)
 

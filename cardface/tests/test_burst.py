@@ -192,6 +192,24 @@ def test_the_whole_read_two_ways_is_as_sure_as_its_least_sure_reading() -> None:
     assert only_plain.security_code is not None and only_plain.security_code.confidence == 0.98
 
 
+def test_a_whole_read_two_ways_that_a_half_contradicts_stands_alone_on_nothing() -> None:
+    # Both processings read; neither reading is the merged one that stands alone, so the
+    # contradiction must be found on the readings themselves (review of de9ab37).
+    deblurred = CardFaceReading(FieldReading(BIRTH, 0.99), FieldReading(EXPIRY, 0.99),
+                                FieldReading("8586", 0.93))
+    plain = CardFaceReading(FieldReading(BIRTH, 0.97), FieldReading(EXPIRY, 0.98),
+                            FieldReading("8586", 0.98))
+    half_right = _reading(birth=None, expiry=None, code="8686", confidence=0.97)
+    silent = _reading(birth=None, expiry=None, code=None)
+    got = burst.decide_averaged(10, [deblurred, plain], [(half_right, silent), (silent, silent)])
+    assert _values(got) == (None, None, None)
+    # Without the contradiction the same whole stands alone on the dates, but not on the code:
+    # its deblurred reading of it is under SOLO_CONFIDENCE.
+    half_date = _reading(birth=BIRTH, expiry=None, code=None, confidence=0.9)
+    got = burst.decide_averaged(10, [deblurred, plain], [(half_date, silent), (silent, silent)])
+    assert _values(got) == (BIRTH, EXPIRY, None)
+
+
 def test_a_whole_average_stands_alone_only_when_some_half_read_anything() -> None:
     nothing = CardFaceReading.failed(CardFaceReason.UNREADABLE)
     one_date = _reading(expiry=None, code=None)
