@@ -89,11 +89,16 @@ CARD_WORDS = ("個人番号カード", "氏名", "住所", "有効", "性別", "
 _WORD_LOOKALIKES = str.maketrans({"别": "別", "劲": "効", "力": "カ"})
 
 
-# Misreadings of 令 seen on small, serif or averaged print: the kanji under the same roof (人).
-# Only before 和 and an era year: no other word on a card front has that shape, and no other era
-# can be meant (昭和 shares no stroke with them). 台 and 分, also read there for 令, are left out:
-# they share 召's strokes (口, 刀), so a 台和 or 分和 may be a 昭和 that lost its 日.
-_REIWA_MISREAD = re.compile(r"[合今会全命金](?=和(?:元|\d{1,2})年)")
+# Misreadings of 令 seen on small or serif print. Only before 和 and an era year: no other word
+# on a card front has that shape, and no other era can be meant (昭和 shares no stroke shape).
+_REIWA_MISREAD = re.compile(r"[合今](?=和(?:元|\d{1,2})年)")
+# Misread for 令 on averaged small-card print too (会和13年…まで, 命和12年…): taken only in an
+# expiry date, whose era can only be 令和. In a birth date 命 (which has 昭's 口) might be a 昭和
+# of 1926-1933 read as a 令和 child's birth, so none of them is taken there; 台 and 分, also read
+# for 令, share 召's strokes and are not taken at all.
+_EXPIRY_REIWA_MISREAD = re.compile(
+    r"[会全命金](?=和(?:元|\d{1,2})年\d{1,2}月\d{1,2}日まで)"
+)
 
 
 # まで of まで有効 read as other glyphs on small or averaged print (系で, 次で, ま°C: the NFKC of
@@ -104,7 +109,9 @@ _MADE_MISREAD = re.compile(r"(?<=日)[^\d有]{1,3}(?=有)")
 
 def fix_known_misreads(text: str) -> str:
     """Undo OCR confusions that can only have one meaning on a card face."""
-    return _MADE_MISREAD.sub("まで", _REIWA_MISREAD.sub(Era.REIWA.value[0], text))
+    reiwa = Era.REIWA.value[0]
+    text = _REIWA_MISREAD.sub(reiwa, _MADE_MISREAD.sub("まで", text))
+    return _EXPIRY_REIWA_MISREAD.sub(reiwa, text)
 
 
 class DateError(ValueError):

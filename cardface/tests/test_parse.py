@@ -228,13 +228,22 @@ def test_char_scores_fall_back_to_the_line_score_when_unaligned() -> None:
 @pytest.mark.parametrize("misread", ["合", "今", "会", "全", "命", "金"])
 def test_it_undoes_the_one_meaning_misreads_of_reiwa(misread: str) -> None:
     # Each read for 令 on small or averaged print (会和13年…, 全和8年…, 命和12年… from bench
-    # bursts of a 640x480 webcam at arm's length).
-    parsed = parse_lines(card(expiry=f"{misread}和16年7月23日まで有効"), today=TODAY)
-    assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2034, 7, 23)
-    born = parse_lines(card(birth=f"{misread}和2年7月23日生", expiry="2030年7月23日まで有効"),
-                       today=TODAY)
-    assert born.birth_date is not None and born.birth_date.value == date(2020, 7, 23)
+    # bursts of a 640x480 webcam at arm's length), also with まで itself misread.
+    for expiry in (f"{misread}和16年7月23日まで有効", f"{misread}和16年7月23日未飞有効"):
+        parsed = parse_lines(card(expiry=expiry), today=TODAY)
+        assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2034, 7, 23)
     assert fix_known_misreads(f"{misread}計1280") == f"{misread}計1280"
+
+
+@pytest.mark.parametrize(("misread", "taken"), [("合", True), ("今", True), ("会", False),
+                                                ("全", False), ("命", False), ("金", False)])
+def test_in_a_birth_date_only_the_old_misreads_of_reiwa_are_taken(misread: str,
+                                                                   taken: bool) -> None:
+    # 命 has 昭's 口: 命和3年 may be a 昭和3年 (1928) read as a child born in 令和3年.
+    born = parse_lines(card(birth=f"{misread}和3年7月23日生", expiry="2030年7月23日まで有効"),
+                       today=TODAY)
+    assert (born.birth_date.value if born.birth_date else None) == (
+        date(2021, 7, 23) if taken else None)
 
 
 @pytest.mark.parametrize("misread", ["台", "分"])
@@ -243,6 +252,8 @@ def test_a_look_alike_of_showa_before_wa_is_not_taken_for_reiwa(misread: str) ->
     assert fix_known_misreads(f"{misread}和60年7月23日生") == f"{misread}和60年7月23日生"
     parsed = parse_lines(card(birth=f"{misread}和60年7月23日生"), today=TODAY)
     assert parsed.birth_date is None
+    assert parse_lines(card(expiry=f"{misread}和16年7月23日まで有効"), today=TODAY
+                       ).expiry_date is None
 
 
 def test_an_expiry_whose_reiwa_lost_its_first_character_is_reiwa() -> None:

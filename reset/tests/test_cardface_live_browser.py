@@ -9,6 +9,7 @@ camera is weak (in Japanese), and still reads the card from a burst of frames av
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -150,10 +151,12 @@ Answer = Callable[[int, dict[str, Any]], dict[str, Any]]
 
 @contextmanager
 def _live_page(browser: Any, posts: list[dict[str, Any]],
-               statuses: list[str], answer: Answer | None = None) -> Iterator[Any]:
+               statuses: list[str], answer: Answer | None = None,
+               held: list[Callable[[], None]] | None = None) -> Iterator[Any]:
     """The harness page with live reading on: its POSTs go to Django's test client (the real
     views and OCR) and are noted in `posts`, every status line it shows in `statuses`.
-    `answer`, when given, changes the view's answer before the page gets it."""
+    `answer`, when given, changes the view's answer before the page gets it; with `held`, the
+    upload waits there (as a call that answers it) until the test makes that call."""
     client = Client(enforce_csrf_checks=True)
     client.cookies["csrftoken"] = CSRF_SECRET
 
@@ -182,7 +185,10 @@ def _live_page(browser: Any, posts: list[dict[str, Any]],
         elif path.startswith("/static/reset/cardface.js"):
             route.fulfill(status=200, content_type="text/javascript", body=MODULE.read_text())
         elif path.startswith("/reset/cardface/") and route.request.method == "POST":
-            forward(route)
+            if held is not None:
+                held.append(lambda: forward(route))
+            else:
+                forward(route)
         else:
             route.fulfill(status=404, body="")
 
@@ -358,3 +364,31 @@ def test_a_value_two_live_bursts_read_differently_is_emptied_not_guessed(browser
         assert page.locator(".cardface-more").is_hidden()
         assert page.evaluate("window.submitted") == 0
         assert page.evaluate("document.querySelector('video').srcObject") is None
+
+
+def test_closing_the_panel_while_a_partial_reading_is_read_keeps_the_camera_off(
+    browser: Any,
+) -> None:
+    """閉じる pressed while the burst is on its way: the answer still fills what it read, but the
+    reading does not go on (review: the camera came back on a panel no longer on screen)."""
+    posts: list[dict[str, Any]] = []
+    statuses: list[str] = []
+    held: list[Callable[[], None]] = []
+    with _live_page(browser, posts, statuses, lambda i, b: _without(b, "security_code"),
+                    held) as page:
+        deadline = time.monotonic() + 240
+        while not held and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert held, "no burst was sent"
+        page.evaluate("""() => {
+            const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+            window.cameraOpens = 0;
+            navigator.mediaDevices.getUserMedia = (c) => { window.cameraOpens++; return open(c); };
+        }""")
+        page.get_by_role("button", name="閉じる").click()
+        held.pop()()  # the real answer, without the code
+        page.wait_for_timeout(4000)
+        assert page.evaluate("window.cameraOpens") == 0
+        assert len(posts) == 1 and not held
+        assert page.evaluate("window.filled") == ["birth_date", "expiry_date"]
+        assert page.evaluate("window.submitted") == 0

@@ -116,7 +116,7 @@ async def test_a_slow_start_tells_the_page_to_wait(
     chip: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A start the workers keep waiting is announced (face.js shows 「ただいま混み合っています…」),
-    before the attempt's ready; a quick one is not (every other test here gets ready at once)."""
+    before the attempt's ready."""
     monkeypatch.setattr(FaceConsumer, "busy_notice_after", 0.0)
     session = await asyncio.to_thread(make_session, chip)
     comm = communicator(session)

@@ -14,7 +14,10 @@
 // come closer or hold still, the frame turns green while the card is steady, and the sharpest
 // steady frames are then sent ONCE as a burst (kept in memory only) for the server to OCR (a
 // small card's frames are averaged there, so more of them are sent). 撮影する stays for a manual
-// still; on a small card it takes a second of frames instead and sends them as a burst.
+// still; on a small card it takes a second of frames instead and sends them as a burst. When a
+// live burst gives some of the values but not all, the camera comes back for the rest: each
+// frame is still sent once, in up to LIVE_BURSTS bursts, and the camera is off during each
+// upload; it stops for good when the panel is closed or the step is left.
 //
 // Used by wizard.js: `start({ form, container, endpoint, burstEndpoint, csrfToken, onFilled })`.
 
@@ -173,12 +176,12 @@ function confidenceNote(input, confidence) {
     input.insertAdjacentElement("afterend", note);
     const described = input.getAttribute("aria-describedby") || "";
     if (!described.split(/\s+/).includes(id)) input.setAttribute("aria-describedby", `${described} ${id}`.trim());
-    // Once the resident types over what the camera filled, the note no longer speaks of it.
+    // Once the resident types over what the camera filled, the note no longer speaks of it
+    // (fillForm's own events are not typing; no copy of the value is kept for the check).
     input.addEventListener("input", () => {
-      if (input.value !== input.dataset.cardfaceValue) note.textContent = "";
+      if (!filling) note.textContent = "";
     });
   }
-  input.dataset.cardfaceValue = input.value;
   const percent = Math.floor(confidence * 100);
   note.textContent = (confidence >= SURE ? text.sure : text.unsure).replace("%P", String(percent));
   note.classList.toggle("unsure", confidence < SURE);
@@ -191,6 +194,9 @@ function clearNotes() {
   }
 }
 
+// True while fillForm sets a box: its events are the camera's, not the resident's typing.
+let filling = false;
+
 // Fill what the server read; returns the names filled. Fields it could not read are left as
 // the resident typed them.
 export function fillForm(form, data) {
@@ -200,8 +206,13 @@ export function fillForm(form, data) {
     const input = form.elements.namedItem(name);
     if (!value || !input) continue;
     input.value = formValue(name, value);
-    input.dispatchEvent(new Event("input", { bubbles: true }));
-    input.dispatchEvent(new Event("change", { bubbles: true }));
+    filling = true;
+    try {
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    } finally {
+      filling = false;
+    }
     const confidence = (data.confidence && data.confidence[name]) || 0;
     confidenceNote(input, confidence);
     filled.push(name);
@@ -435,7 +446,10 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
   // that field, since two readings that disagree are not guessed between (issue 15).
   let held = {};
   let bursts = 0;
-  const more = el("p", { class: "note cardface-more", hidden: "" });
+  const more = el("p", { class: "note cardface-more", "aria-live": "polite", hidden: "" });
+  // Whether the panel is still on screen: closed (閉じる empties it) or the step left (the
+  // wizard hides it), the camera must not come back or stay on.
+  const onScreen = () => box.isConnected && box.offsetParent !== null;
   status.insertAdjacentElement("afterend", more);
   const probeCanvas = document.createElement("canvas");
   const sharpCanvas = document.createElement("canvas");
@@ -456,7 +470,7 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
     stream = null;
     video.srcObject = null;
   };
-  window.addEventListener("pagehide", stop, { once: true });
+  window.addEventListener("pagehide", () => { held = {}; stop(); }, { once: true });
 
   const fail = (message) => {
     stop();
@@ -496,6 +510,10 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
       retake.hidden = false;
       return;
     }
+    if (!onScreen()) { // closed, or the step left, while the camera was starting
+      stop();
+      return;
+    }
     video.srcObject = stream;
     await new Promise((resolve) => {
       if (video.readyState >= 1 && video.videoWidth) resolve();
@@ -506,71 +524,83 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
     status.textContent = burstEndpoint ? text.live : text.ready;
     weak.hidden = video.videoWidth >= WEAK_CAMERA_WIDTH;
     capture.disabled = false;
-    capture.focus();
+    if (!keep) capture.focus(); // going on by itself: the resident may be typing in a box
     if (burstEndpoint) timer = setInterval(tick, TICK_MS);
   };
 
   const listOf = (names) => names.map((n) => text[`field.${n}`]).join(text.listSeparator);
 
-  // The server's answer laid over what this reading already filled; returns the fields that
-  // disagreed with it (emptied, and forgotten so that a retake may fill them afresh).
+  // The server's answer laid over what this reading already filled. A value read before and now
+  // read otherwise empties its box (unless the resident has typed over it); when the reading
+  // goes on by itself, a box the resident has typed in meanwhile is left as typed. Returns the
+  // names read otherwise, and those of them emptied.
   const merge = (data) => {
     const fresh = { confidence: data.confidence };
     const conflicts = [];
+    const emptied = [];
     for (const name of FIELDS) {
       const value = data[name];
-      if (!value) continue;
-      if (!(name in held)) {
+      const input = form.elements.namedItem(name);
+      if (!value || !input) continue;
+      if (name in held) {
+        if (held[name] !== value) conflicts.push(name);
+      } else if (bursts === 1 || !input.value) {
         fresh[name] = value;
-      } else if (held[name] !== value) {
-        conflicts.push(name);
       }
     }
     for (const name of conflicts) {
       const input = form.elements.namedItem(name);
-      // A box the resident has typed over since is theirs: it is left as they typed it.
-      if (input && input.value === formValue(name, held[name])) {
+      if (input.value === formValue(name, held[name])) {
         input.value = "";
-        input.dispatchEvent(new Event("input", { bubbles: true }));
-        input.dispatchEvent(new Event("change", { bubbles: true }));
+        filling = true;
+        try {
+          input.dispatchEvent(new Event("input", { bubbles: true }));
+          input.dispatchEvent(new Event("change", { bubbles: true }));
+        } finally {
+          filling = false;
+        }
+        const note = document.getElementById(`${name}-cardface`);
+        if (note) note.textContent = "";
+        emptied.push(name);
       }
-      const note = document.getElementById(`${name}-cardface`);
-      if (note) note.textContent = "";
       delete held[name];
     }
     const filled = fillForm(form, fresh);
     for (const name of filled) held[name] = data[name];
     if (filled.length) onFilled(filled);
-    return conflicts;
+    return { conflicts, emptied };
   };
 
   const show = (data, { live = false } = {}) => {
     if (!bursts) clearNotes();
     bursts += 1;
-    const conflicts = merge(data);
+    const { conflicts, emptied } = merge(data);
     const got = FIELDS.filter((n) => n in held);
     retake.hidden = false;
     more.hidden = true;
     if (got.length === FIELDS.length) {
+      held = {}; // the reading is over: nothing is kept beyond the boxes themselves
       error.textContent = "";
       status.textContent = text.done;
       const first = form.elements.namedItem(FIELDS[0]);
       if (first) first.focus();
     } else if (live && "confidence" in data && got.length && !conflicts.length
-               && bursts < LIVE_BURSTS) {
+               && bursts < LIVE_BURSTS && onScreen()) {
       // The server read some values and contradicted none: the camera comes back for the rest
-      // (not after a failed upload, whose message must stay).
+      // (not after a failed upload, whose message must stay, nor once the panel is gone).
       error.textContent = "";
       more.textContent = text.more.replace("%L", listOf(got));
       more.hidden = false;
       open({ keep: true });
     } else {
+      held = {};
       status.textContent = got.length
         ? text.partial + text.filledList.replace("%L", listOf(got))
         : text.manual; // the form below stays usable whatever went wrong
-      error.textContent = conflicts.length
-        ? text.conflict.replace("%L", listOf(conflicts))
-        : data.message || text[`reason.${data.reason}`] || text.server;
+      // A disputed box the resident had typed over stays theirs, and needs no message.
+      error.textContent = emptied.length
+        ? text.conflict.replace("%L", listOf(emptied))
+        : conflicts.length ? "" : data.message || text[`reason.${data.reason}`] || text.server;
     }
   };
 
@@ -591,6 +621,10 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
 
   let ticking = false;
   const tick = async () => {
+    if (stream && !onScreen()) { // the step was left with the camera on
+      stop();
+      return;
+    }
     if (!stream || !video.videoWidth || sending || ticking) return;
     ticking = true;
     try { await analyse(); } finally { ticking = false; }
@@ -681,6 +715,7 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
   });
   retake.addEventListener("click", () => { open(); });
   close.addEventListener("click", () => {
+    held = {};
     stop();
     container.replaceChildren();
   });

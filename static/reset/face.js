@@ -306,7 +306,9 @@ function onMessage(event) {
       scheduleFrame();
       break;
     case "waiting":
-      // The server's face workers are busy with other checks: the resident is told to wait.
+      // The server's face workers are busy with other checks: the resident is told to wait
+      // (not once the camera is gone: the page already says the try was cut short).
+      if (lost) break;
       say(ui.advice, S.waiting);
       voice.announce(S.waiting);
       break;
