@@ -197,6 +197,18 @@ function clearNotes() {
 // True while fillForm sets a box: its events are the camera's, not the resident's typing.
 let filling = false;
 
+// A box set by the camera, with the events a typed value would fire (the wizard checks it).
+function setBox(input, value) {
+  input.value = value;
+  filling = true;
+  try {
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  } finally {
+    filling = false;
+  }
+}
+
 // Fill what the server read; returns the names filled. Fields it could not read are left as
 // the resident typed them.
 export function fillForm(form, data) {
@@ -205,14 +217,7 @@ export function fillForm(form, data) {
     const value = data[name];
     const input = form.elements.namedItem(name);
     if (!value || !input) continue;
-    input.value = formValue(name, value);
-    filling = true;
-    try {
-      input.dispatchEvent(new Event("input", { bubbles: true }));
-      input.dispatchEvent(new Event("change", { bubbles: true }));
-    } finally {
-      filling = false;
-    }
+    setBox(input, formValue(name, value));
     const confidence = (data.confidence && data.confidence[name]) || 0;
     confidenceNote(input, confidence);
     filled.push(name);
@@ -551,14 +556,7 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
     for (const name of conflicts) {
       const input = form.elements.namedItem(name);
       if (input.value === formValue(name, held[name])) {
-        input.value = "";
-        filling = true;
-        try {
-          input.dispatchEvent(new Event("input", { bubbles: true }));
-          input.dispatchEvent(new Event("change", { bubbles: true }));
-        } finally {
-          filling = false;
-        }
+        setBox(input, "");
         const note = document.getElementById(`${name}-cardface`);
         if (note) note.textContent = "";
         emptied.push(name);
