@@ -129,11 +129,19 @@ class _Votes(Generic[T]):
             if len(values) > 1:
                 logger.info("card face burst: frames disagree, value dropped")
             return None
-        if len(self.independent) >= 2 or any(
-            r.confidence >= SOLO_CONFIDENCE for r in self.trusted
-        ):
-            return max(pool, key=lambda r: r.confidence)
-        return None
+        # The confidence shown beside the value (the page asks for a careful look below 0.95)
+        # is that of the evidence it rests on, never of a reading that only agrees: two frames
+        # alike rest on the weaker of the two surest; a trusted reading alone on itself (for the
+        # whole average that is least_sure's, not its surer processing in `shared`).
+        grounds: list[FieldReading[T]] = []
+        if len(self.independent) >= 2:
+            grounds.append(sorted(self.independent, key=_confidence, reverse=True)[1])
+        grounds += [r for r in self.trusted if r.confidence >= SOLO_CONFIDENCE]
+        return max(grounds, key=_confidence) if grounds else None
+
+
+def _confidence(reading: FieldReading[Any]) -> float:
+    return reading.confidence
 
 
 def combine(readings: Sequence[CardFaceReading], *,

@@ -192,6 +192,25 @@ def test_the_whole_read_two_ways_is_as_sure_as_its_least_sure_reading() -> None:
     assert only_plain.security_code is not None and only_plain.security_code.confidence == 0.98
 
 
+def test_the_confidence_shown_is_that_of_the_readings_a_value_rests_on() -> None:
+    # The page marks a value below 0.95 for a careful look, so the shown figure must not be
+    # that of a surer reading which only agrees.
+    silent = _reading(birth=None, expiry=None, code=None)
+    deblurred = _reading(confidence=0.999)
+    plain = _reading(confidence=0.96)
+    alone = burst.combine([silent, silent], trusted=[burst.least_sure([deblurred, plain])],
+                          shared=[deblurred, plain])
+    assert alone.security_code is not None and alone.security_code.confidence == 0.96
+    # Two halves alike: the weaker of them, however sure the whole average is.
+    halves = burst.combine([_reading(confidence=0.9), _reading(confidence=0.97)], trusted=[],
+                           shared=[deblurred])
+    assert halves.birth_date is not None and halves.birth_date.confidence == 0.9
+    # Both grounds: the stronger ground speaks (the whole alone at 0.96 over halves at 0.9).
+    both = burst.combine([_reading(confidence=0.9), _reading(confidence=0.92)],
+                         trusted=[burst.least_sure([deblurred, plain])], shared=[deblurred, plain])
+    assert both.expiry_date is not None and both.expiry_date.confidence == 0.96
+
+
 def test_a_whole_read_two_ways_that_a_half_contradicts_stands_alone_on_nothing() -> None:
     # Both processings read; neither reading is the merged one that stands alone, so the
     # contradiction must be found on the readings themselves (review of de9ab37).
