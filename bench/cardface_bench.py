@@ -40,8 +40,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cardface import read_card_burst_bytes, read_card_face_image, synth  # noqa: E402
+from cardface import burst, read_card_burst_bytes, read_card_face_image, synth  # noqa: E402
 from cardface.ocr import get_engine  # noqa: E402
+from cardface.reader import decode_image  # noqa: E402
 from cardface.result import CardFaceReading, CardFaceReason  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -90,10 +91,11 @@ def webcam_scene(rng: random.Random, *, motion: float = 0.0, angle: float = 0.0)
                    motion=motion, motion_angle=angle, seed=rng.randrange(1 << 30))
 
 
-def burst_scenes(rng: random.Random) -> list[synth.Scene]:
-    """5-15 webcam frames of a hand settling: position, size and smear (0-11 px) vary."""
+def burst_scenes(rng: random.Random, frames: int | None = None) -> list[synth.Scene]:
+    """5-15 webcam frames (or `frames`) of a hand settling: position, size and smear (0-11 px)
+    vary."""
     scenes = []
-    for _ in range(rng.randint(5, 15)):
+    for _ in range(frames or rng.randint(5, 15)):
         smear = rng.choice((0.0, 0.0, 3.0, 5.0, 7.0, 9.0, 11.0))
         scenes.append(webcam_scene(rng, motion=smear, angle=rng.choice((0.0, 45.0, 135.0))))
     return scenes
@@ -114,6 +116,23 @@ def steady_burst_scenes(rng: random.Random, frames: int | None = None,
 
 # What the page sends for a card under 280 px wide (static/reset/cardface.js SMALL_BURST_FRAMES).
 PAGE_SMALL_BURST_FRAMES = 12
+
+
+# 撮影する on a small card takes this many frames and sends the PAGE_SMALL_BURST_FRAMES sharpest
+# (static/reset/cardface.js MANUAL_BURST_TAKES, captureSmall): a hand that moves while the
+# button is pressed. (The live reading sends nothing while the picture moves; it asks the
+# resident to hold still.)
+PAGE_MANUAL_TAKES = 16
+
+
+def sharpest(images: list[bytes], keep: int) -> list[bytes]:
+    """The `keep` sharpest frames, as the page picks them; the server's measure (Laplacian
+    variance of the straightened card) stands in for the page's (Laplacian energy of the card's
+    box), and a frame without a card counts as not sharp, as on the page."""
+    ranks = [burst.rank_frame(i, image) if (image := decode_image(data)) is not None
+             else burst.FrameRank(i, 0.0, 0.0) for i, data in enumerate(images)]
+    order = sorted(ranks, key=lambda r: r.sharpness, reverse=True)[:keep]
+    return [images[r.index] for r in order]
 
 
 # The page's live reading goes on by itself after a burst that read some values but not all,
@@ -160,7 +179,11 @@ DRAWN: dict[str, Callable[[random.Random], list[synth.Scene]]] = {
     # The same hand, with as many frames as the page sends for a small card (live or 撮影する).
     "burst_webcam_arm_page": lambda rng: steady_burst_scenes(rng, PAGE_SMALL_BURST_FRAMES),
     "burst_webcam_720p": burst_scenes_720p,
+    # The moving hand as the page sends it when 撮影する is pressed on a small card.
+    "burst_webcam_page_manual": lambda rng: burst_scenes(rng, PAGE_MANUAL_TAKES),
 }
+# Conditions whose frames the page would pick before sending: this many of the sharpest.
+PICKED: dict[str, int] = {"burst_webcam_page_manual": PAGE_SMALL_BURST_FRAMES}
 
 # Conditions read as the page's live reading does: bursts in turn, merged (read_session); the
 # time is per card, all its bursts together.
@@ -279,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
             if name in DRAWN:
                 front = synth.random_front(rng, today=TODAY)
                 frames = [synth.render_jpeg(front, s) for s in DRAWN[name](rng)]
+                if name in PICKED:
+                    frames = sharpest(frames, PICKED[name])
             elif (scene := CONDITIONS[name]) is None:
                 front = None
                 frames = [synth.render_other_document(seed=i)]

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.cardface_bench import PAGE_LIVE_BURSTS, PAGE_SMALL_BURST_FRAMES
+from bench.cardface_bench import PAGE_LIVE_BURSTS, PAGE_MANUAL_TAKES, PAGE_SMALL_BURST_FRAMES
 from cardface import CardFaceReason, FieldReading, burst, fuse, locate, synth
 from cardface.result import CardFaceReading
 
@@ -176,6 +176,9 @@ def test_the_bench_sends_as_many_small_card_frames_as_the_page() -> None:
     # page_live_webcam_arm reads as many bursts per card as the page's live reading sends.
     live = re.search(r"const LIVE_BURSTS = (\d+);", page)
     assert live and int(live.group(1)) == PAGE_LIVE_BURSTS
+    # burst_webcam_page_manual takes as many frames as 撮影する does on a small card.
+    takes = re.search(r"const MANUAL_BURST_TAKES = (\d+);", page)
+    assert takes and int(takes.group(1)) == PAGE_MANUAL_TAKES
 
 
 def test_the_whole_read_two_ways_is_as_sure_as_its_least_sure_reading() -> None:
@@ -209,6 +212,28 @@ def test_the_confidence_shown_is_that_of_the_readings_a_value_rests_on() -> None
     both = burst.combine([_reading(confidence=0.9), _reading(confidence=0.92)],
                          trusted=[burst.least_sure([deblurred, plain])], shared=[deblurred, plain])
     assert both.expiry_date is not None and both.expiry_date.confidence == 0.96
+
+
+def test_the_whole_average_alone_needs_to_be_surer_of_the_code() -> None:
+    # A bench steady burst (seed 402, 11 frames, 9 averaged) printed 8436: both processings of
+    # the whole read 8435 (0.992 and 0.987), so did one half of 4 frames, and the other half
+    # read no code. Nothing contradicted it, and it was taken at SOLO_CONFIDENCE.
+    birth, expiry = date(1967, 10, 25), date(2029, 10, 25)
+
+    def read(code: str | None, sure: float, expiry_sure: float = 0.999) -> CardFaceReading:
+        return CardFaceReading(FieldReading(birth, 0.99998), FieldReading(expiry, expiry_sure),
+                               FieldReading(code, sure) if code else None)
+
+    wholes = [read("8435", 0.99197, 0.99871), read("8435", 0.9868, 0.99855)]
+    pairs = [(read(None, 0.0, 0.99963), read(None, 0.0, 0.9971)),
+             (read("8435", 0.98941, 0.91391), read("8435", 0.98089, 0.97216))]
+    decided = burst.decide_averaged(9, wholes, pairs)
+    assert decided.security_code is None
+    # The dates, read alike by both halves and the whole, stay.
+    assert _values(decided)[:2] == (birth, expiry)
+    # A code the whole is sure of at AVERAGE_CODE_SOLO_CONFIDENCE in both processings stands.
+    sure = [read("8436", 0.999, 0.99871), read("8436", 0.998, 0.99855)]
+    assert _values(burst.decide_averaged(9, sure, pairs[:1] * 2))[2] == "8436"
 
 
 def test_a_whole_read_two_ways_that_a_half_contradicts_stands_alone_on_nothing() -> None:
