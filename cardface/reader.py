@@ -156,17 +156,22 @@ def merge_passes(a: ParsedFace, b: ParsedFace) -> ParsedFace:
     )
 
 
-def _small_card_values(parsed: ParsedFace) -> ParsedFace:
-    """What a card too small for its security code may still give: both dates, read alike.
+def dates_read_alike(birth: FieldReading[date] | None,
+                     expiry: FieldReading[date] | None) -> bool:
+    """Whether both dates were read, with the same month and day.
 
     Birth and expiry print month and day twice (a national's card expires on a birthday); both
-    found with the same month and day are two independent readings that agree. A lone date, or
-    a pair that does not match, is dropped at this size.
+    found with the same month and day are two independent readings of them that agree.
     """
+    return (birth is not None and expiry is not None
+            and (birth.value.month, birth.value.day) == (expiry.value.month, expiry.value.day))
+
+
+def _small_card_values(parsed: ParsedFace) -> ParsedFace:
+    """What a card too small for its security code may still give: both dates, read alike
+    (dates_read_alike). A lone date, or a pair that does not match, is dropped at this size."""
     birth, expiry = parsed.birth_date, parsed.expiry_date
-    if birth is None or expiry is None or (
-        (birth.value.month, birth.value.day) != (expiry.value.month, expiry.value.day)
-    ):
+    if not dates_read_alike(birth, expiry):
         birth = expiry = None
     return ParsedFace(birth, expiry, None, parsed.card_words)
 

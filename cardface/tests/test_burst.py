@@ -236,6 +236,38 @@ def test_the_whole_average_alone_needs_to_be_surer_of_the_code() -> None:
     assert _values(burst.decide_averaged(9, sure, pairs[:1] * 2))[2] == "8436"
 
 
+def test_an_average_of_few_frames_stands_alone_on_dates_printed_alike_only() -> None:
+    # A bench steady burst of 5 frames (all averaged), printed 1951-06-04 / 2035-06-04 / 1142:
+    # the whole read all three sure; a half of 3 read the birth, a half of 2 did not.
+    birth, expiry = date(1951, 6, 4), date(2035, 6, 4)
+
+    def read(b: date | None = birth, e: date | None = expiry, code: str | None = "1142",
+             sure: float = 0.999) -> CardFaceReading:
+        return CardFaceReading(FieldReading(b, sure) if b else None,
+                               FieldReading(e, sure) if e else None,
+                               FieldReading(code, sure) if code else None)
+
+    wholes = [read(sure=0.9999)]
+    pairs = [(read(e=None, sure=0.997), read()), (read(b=None, sure=0.956), read(b=None))]
+    assert _values(burst.decide_averaged(5, wholes, pairs)) == (birth, expiry, "1142")
+    # The same with 6 frames or more, as before; with 3 or fewer, nothing alone.
+    assert burst.MIN_FRAMES_DATES_ALONE == 4
+    assert _values(burst.decide_averaged(4, wholes, pairs))[0] == birth
+    # Never the code: halves silent on it leave it unread, however sure the whole.
+    no_code = [(read(e=None, code=None), read(code=None)), (read(b=None, code=None),) * 2]
+    assert _values(burst.decide_averaged(5, wholes, no_code)) == (birth, expiry, None)
+    # Dates whose month and day differ (an expiry day misread 15 for 16) are not taken...
+    odd = [read(e=date(2035, 6, 5), sure=0.9999)]
+    odd_pairs = [(read(e=None), read(e=None)), (read(b=None, e=None),) * 2]
+    assert _values(burst.decide_averaged(5, odd, odd_pairs))[:2] == (None, None)
+    # ...nor a date under FEW_FRAMES_DATE_CONFIDENCE...
+    unsure = [read(sure=0.985)]
+    assert _values(burst.decide_averaged(5, unsure, odd_pairs))[:2] == (None, None)
+    # ...nor one that no half's reading shows (the birth here: only the expiry is in a half).
+    expiry_only = [(read(b=None), read(b=None)), (read(b=None, e=None),) * 2]
+    assert _values(burst.decide_averaged(5, wholes, expiry_only))[:2] == (None, None)
+
+
 def test_a_whole_read_two_ways_that_a_half_contradicts_stands_alone_on_nothing() -> None:
     # Both processings read; neither reading is the merged one that stands alone, so the
     # contradiction must be found on the readings themselves (review of de9ab37).
