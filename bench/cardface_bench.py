@@ -21,7 +21,13 @@ Conditions named webcam_*, motion_* and burst_* are issue 15's: a 640x480 webcam
 (card 200-260 px wide, small rotation), straight motion smears of 5-11 px, and bursts of 5-15
 frames read through the multi-frame path (cardface/burst.py). page_live_webcam_arm is what the
 page's live reading gives a resident holding the card still at arm's length: bursts of 12 frames
-of one hold, up to three, merged as the page merges them.
+of one hold, up to three, merged as the page merges them. burst_webcam_page_manual is a hand
+that moves while 撮影する is pressed on a small card: 16 frames, of which the page sends the 12
+sharpest (the live reading sends nothing while the picture moves).
+
+All conditions draw from one generator in the order above, so a condition added before another
+changes the other's draws in a full run (burst_webcam_page_manual moved page_live_webcam_arm's);
+compare a condition's figures only between runs of the same conditions.
 """
 
 from __future__ import annotations
