@@ -14,6 +14,8 @@ from bench.cardface_bench import PAGE_LIVE_BURSTS, PAGE_MANUAL_TAKES, PAGE_SMALL
 from cardface import CardFaceReason, FieldReading, burst, fuse, locate, synth
 from cardface.result import CardFaceReading
 
+# The bench's day (bench/cardface_bench.py TODAY): every expiry in these readings is to come.
+TODAY = date(2026, 11, 27)
 BIRTH = date(1985, 7, 23)
 EXPIRY = date(2034, 7, 23)
 
@@ -228,13 +230,13 @@ def test_the_whole_average_alone_needs_to_be_surer_of_the_code() -> None:
     wholes = [read("8435", 0.99197, 0.99871)]
     pairs = [(read(None, 0.0, 0.99963), read(None, 0.0, 0.9971)),
              (read("8435", 0.98941, 0.91391), read("8435", 0.98089, 0.97216))]
-    decided = burst.decide_averaged(9, wholes, pairs)
+    decided = burst.decide_averaged(9, wholes, pairs, today=TODAY)
     assert decided.security_code is None
     # The dates, read alike by both halves and the whole, stay.
     assert _values(decided)[:2] == (birth, expiry)
     # A code the whole is sure of at AVERAGE_CODE_SOLO_CONFIDENCE in both processings stands.
     sure = [read("8436", 0.998, 0.99871)]
-    assert _values(burst.decide_averaged(9, sure, pairs[:1] * 2))[2] == "8436"
+    assert _values(burst.decide_averaged(9, sure, pairs[:1] * 2, today=TODAY))[2] == "8436"
 
 
 def test_an_average_of_few_frames_stands_alone_on_dates_printed_alike_only() -> None:
@@ -250,35 +252,64 @@ def test_an_average_of_few_frames_stands_alone_on_dates_printed_alike_only() -> 
 
     wholes = [read(sure=0.9999)]
     pairs = [(read(e=None, sure=0.997), read()), (read(b=None, sure=0.956), read(b=None))]
-    assert _values(burst.decide_averaged(5, wholes, pairs)) == (birth, expiry, "1142")
-    assert _values(burst.decide_averaged(4, wholes, pairs))[0] == birth
+    assert _values(burst.decide_averaged(5, wholes, pairs, today=TODAY)) == (birth, expiry, "1142")
+    assert _values(burst.decide_averaged(4, wholes, pairs, today=TODAY))[0] == birth
     # Under MIN_FRAMES_DATES_ALONE nothing stands alone: the birth, in one half only, is lost.
-    assert burst.decide_averaged(3, wholes, pairs).birth_date is None
+    assert burst.decide_averaged(3, wholes, pairs, today=TODAY).birth_date is None
     # Never the code: halves silent on it leave it unread, however sure the whole.
     no_code = [(read(e=None, code=None), read(code=None)), (read(b=None, code=None),) * 2]
-    assert _values(burst.decide_averaged(5, wholes, no_code)) == (birth, expiry, None)
+    assert _values(burst.decide_averaged(5, wholes, no_code, today=TODAY)) == (birth, expiry, None)
     # Each half reads one date, so only the whole can give the other: (birth, None) or
     # (None, expiry) when it may not.
     split = [(read(e=None, code=None),) * 2, (read(b=None, code=None),) * 2]
-    assert _values(burst.decide_averaged(5, wholes, split))[:2] == (birth, expiry)
+    assert _values(burst.decide_averaged(5, wholes, split, today=TODAY))[:2] == (birth, expiry)
     # Not when the two dates' month and day differ, though a half read each alike...
     other_day = date(2035, 6, 5)
     odd = [read(e=other_day, sure=0.9999)]
     odd_split = [(read(e=None, code=None),) * 2, (read(b=None, e=other_day, code=None),) * 2]
-    assert _values(burst.decide_averaged(5, odd, odd_split))[:2] != (birth, other_day)
+    assert _values(burst.decide_averaged(5, odd, odd_split, today=TODAY))[:2] != (birth, other_day)
     # ...nor under FEW_FRAMES_DATE_CONFIDENCE...
-    assert _values(burst.decide_averaged(5, [read(sure=0.985)], split))[:2] != (birth, expiry)
+    unsure = burst.decide_averaged(5, [read(sure=0.985)], split, today=TODAY)
+    assert _values(unsure)[:2] != (birth, expiry)
     # ...nor when no half's reading shows one of them (the birth here)...
     expiry_only = [(read(b=None), read(b=None)), (read(b=None, e=None),) * 2]
-    assert _values(burst.decide_averaged(5, wholes, expiry_only))[:2] == (None, None)
+    assert _values(burst.decide_averaged(5, wholes, expiry_only, today=TODAY))[:2] == (None, None)
     # ...nor when a reading of a half reads one of them otherwise: the expiry is then dropped
     # as disputed, and the birth it vouched for goes with it (review).
     disputed = [(read(e=None, code=None), read(e=date(2035, 6, 14), code=None)),
                 (read(b=None, code=None),) * 2]
-    assert _values(burst.decide_averaged(5, wholes, disputed))[:2] == (None, None)
+    assert _values(burst.decide_averaged(5, wholes, disputed, today=TODAY))[:2] == (None, None)
     # The same when the whole's other processing reads one otherwise.
     two_ways = [read(sure=0.9999), read(e=date(2035, 6, 14), code=None, sure=0.9999)]
-    assert _values(burst.decide_averaged(5, two_ways, split))[:2] == (None, None)
+    assert _values(burst.decide_averaged(5, two_ways, split, today=TODAY))[:2] == (None, None)
+
+
+def test_the_whole_average_alone_gives_no_expiry_already_past() -> None:
+    # A bench steady burst (15 frames, 10 averaged) printed 2026-06-06 (past on the bench's day):
+    # the whole and one half read 2025-06-06, sure at 0.999; the other half read no expiry.
+    birth, past = date(2008, 6, 6), date(2025, 6, 6)
+
+    def read(expiry: date | None, sure: float) -> CardFaceReading:
+        return CardFaceReading(FieldReading(birth, 0.9999),
+                               FieldReading(expiry, sure) if expiry else None,
+                               FieldReading("3937", 0.9999))
+
+    wholes = [read(past, 0.99856)]
+    pairs = [(read(past, 0.99993), read(past, 0.99949)), (read(None, 0.0), read(None, 0.0))]
+    decided = burst.decide_averaged(10, wholes, pairs, today=TODAY)
+    assert _values(decided) == (birth, None, "3937")
+    # Two halves alike still give it (a card that has expired reads as one).
+    both = burst.decide_averaged(10, wholes, [pairs[0], pairs[0]], today=TODAY)
+    assert _values(both)[1] == past
+    # An expiry still to come stands alone as before.
+    assert _values(burst.decide_averaged(10, wholes, pairs, today=date(2025, 1, 1)))[1] == past
+    # Under MIN_FRAMES_ALONE frames the birth, which a past expiry vouched for, goes with it
+    # (here the second half read nothing at all; one half alone gives nothing).
+    nothing = CardFaceReading.failed(CardFaceReason.UNREADABLE)
+    few = burst.decide_averaged(5, wholes, [pairs[0], (nothing, nothing)], today=TODAY)
+    assert _values(few)[:2] == (None, None)
+    assert _values(burst.decide_averaged(5, wholes, [pairs[0], (nothing, nothing)],
+                                         today=date(2025, 1, 1)))[:2] == (birth, past)
 
 
 def test_a_whole_read_two_ways_that_a_half_contradicts_stands_alone_on_nothing() -> None:
@@ -290,12 +321,14 @@ def test_a_whole_read_two_ways_that_a_half_contradicts_stands_alone_on_nothing()
                             FieldReading("8586", 0.98))
     half_right = _reading(birth=None, expiry=None, code="8686", confidence=0.97)
     silent = _reading(birth=None, expiry=None, code=None)
-    got = burst.decide_averaged(10, [deblurred, plain], [(half_right, silent), (silent, silent)])
+    got = burst.decide_averaged(10, [deblurred, plain], [(half_right, silent), (silent, silent)],
+                                today=TODAY)
     assert _values(got) == (None, None, None)
     # Without the contradiction the same whole stands alone on the dates, but not on the code:
     # its deblurred reading of it is under SOLO_CONFIDENCE.
     half_date = _reading(birth=BIRTH, expiry=None, code=None, confidence=0.9)
-    got = burst.decide_averaged(10, [deblurred, plain], [(half_date, silent), (silent, silent)])
+    got = burst.decide_averaged(10, [deblurred, plain], [(half_date, silent), (silent, silent)],
+                                today=TODAY)
     assert _values(got) == (BIRTH, EXPIRY, None)
 
 
