@@ -97,9 +97,9 @@ AVERAGE_CODE_SOLO_CONFIDENCE = 0.995
 # date readings sure at 0.95, the one wrong (an expiry day 15 for 16) did not match the birth's
 # day. Full readings: steady 243 -> 249 of 300 (seeds 401-403), moving 46 -> 58 of 200, steady
 # 71 -> 72 of 100 (seed 404); no wrong value. (All of these were in view when the bar and the
-# half were chosen: this is not a held-out measure.) The month and day say
-# nothing of a year (an older average of 4-5 frames misread 1976 for 1986), hence 0.99 and the
-# half that reads it alike.
+# half were chosen: this is not a held-out measure.) The month and day say nothing of a year (an
+# older average of 4-5 frames misread 1976 for 1986), hence 0.99 and the half that reads it
+# alike.
 MIN_FRAMES_DATES_ALONE = 4
 FEW_FRAMES_DATE_CONFIDENCE = 0.99
 
@@ -172,6 +172,16 @@ def _confidence(reading: FieldReading[Any]) -> float:
     return reading.confidence
 
 
+def _readings_of(readings: Sequence[CardFaceReading], field: str) -> list[FieldReading[Any]]:
+    """Every reading of one value (`field`) among `readings`, leaving out those that found none."""
+    return [x for r in readings if (x := getattr(r, field)) is not None]
+
+
+def _values_of(readings: Sequence[CardFaceReading], field: str) -> set[Any]:
+    """The values `readings` found for `field`."""
+    return {x.value for x in _readings_of(readings, field)}
+
+
 def combine(readings: Sequence[CardFaceReading], *,
             trusted: Sequence[CardFaceReading] | None = None,
             shared: Sequence[CardFaceReading] = (),
@@ -188,10 +198,8 @@ def combine(readings: Sequence[CardFaceReading], *,
         trusted = [r for r in trusted if r not in shared]
 
     def votes(field: str) -> _Votes[Any]:
-        def of(group: Sequence[CardFaceReading]) -> list[FieldReading[Any]]:
-            return [x for r in group if (x := getattr(r, field)) is not None]
-
-        return _Votes(of(readings), of(trusted), of([*shared, *vetoes]))
+        return _Votes(_readings_of(readings, field), _readings_of(trusted, field),
+                      _readings_of([*shared, *vetoes], field))
 
     birth, expiry, code = (votes(name).decide()
                            for name in ("birth_date", "expiry_date", "security_code"))
@@ -217,8 +225,8 @@ def _whole_contradicted(independent: Sequence[CardFaceReading],
     was read right.
     """
     for field in ("birth_date", "expiry_date", "security_code"):
-        wholes = {x.value for r in shared if (x := getattr(r, field)) is not None}
-        halves = {x.value for r in independent if (x := getattr(r, field)) is not None}
+        wholes = _values_of(shared, field)
+        halves = _values_of(independent, field)
         if len(wholes) == 1 and halves and wholes.isdisjoint(halves):
             return True
     return False
@@ -313,13 +321,10 @@ def _dates_alone(whole: CardFaceReading, wholes: Sequence[CardFaceReading],
     """
     birth, expiry = whole.birth_date, whole.expiry_date
 
-    def values(readings: Sequence[CardFaceReading], name: str) -> set[Any]:
-        return {y.value for h in readings if (y := getattr(h, name)) is not None}
-
     def stands(name: str, x: FieldReading[date] | None) -> bool:
         return (x is not None and x.confidence >= FEW_FRAMES_DATE_CONFIDENCE
-                and values(half_readings, name) == {x.value}
-                and values(wholes, name) == {x.value})
+                and _values_of(half_readings, name) == {x.value}
+                and _values_of(wholes, name) == {x.value})
 
     if not (dates_read_alike(birth, expiry) and stands("birth_date", birth)
             and stands("expiry_date", expiry)):
@@ -338,8 +343,8 @@ def least_sure(readings: Sequence[CardFaceReading]) -> CardFaceReading:
     """
 
     def weakest(field: str) -> FieldReading[Any] | None:
-        found = [x for r in readings if (x := getattr(r, field)) is not None]
-        return min(found, key=lambda x: x.confidence) if found else None
+        found = _readings_of(readings, field)
+        return min(found, key=_confidence) if found else None
 
     return CardFaceReading(weakest("birth_date"), weakest("expiry_date"),
                            weakest("security_code"), readings[0].reason)
