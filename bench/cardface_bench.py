@@ -22,7 +22,7 @@ Conditions named webcam_*, motion_* and burst_* are issue 15's: a 640x480 webcam
 frames read through the multi-frame path (cardface/burst.py). page_live_webcam_arm is what the
 page's live reading gives a resident holding the card still at arm's length: bursts of 12 frames
 of one hold, up to three, merged as the page merges them. burst_webcam_page_manual is a hand
-that moves while 撮影する is pressed on a small card: 16 frames, of which the page sends the 12
+that moves while 撮影する is pressed on a small card: 24 frames, of which the page sends the 12
 sharpest (the live reading sends nothing while the picture moves).
 
 All conditions draw from one generator in the order above, so a condition added before another
@@ -128,7 +128,7 @@ PAGE_SMALL_BURST_FRAMES = 12
 # (static/reset/cardface.js MANUAL_BURST_TAKES, captureSmall): a hand that moves while the
 # button is pressed. (The live reading sends nothing while the picture moves; it asks the
 # resident to hold still.)
-PAGE_MANUAL_TAKES = 16
+PAGE_MANUAL_TAKES = 24
 
 
 def sharpest(images: list[bytes], keep: int) -> list[bytes]:

@@ -76,13 +76,20 @@ ADDRESSES = (
 
 
 def random_front(rng: random.Random, *, today: date = date(2026, 11, 27)) -> CardFront:
-    """A plausible card: a birthday-aligned expiry (1 in 8 not, as for foreign residents)."""
+    """A plausible card still valid on `today` (the only kind the service can use: the wizard
+    turns an expired one away): a birthday-aligned expiry (1 in 8 not, as for foreign
+    residents)."""
     birth = date(rng.randint(1930, 2015), rng.randint(1, 12), rng.randint(1, 28))
     if rng.random() < 0.125:
         year = rng.randint(today.year, today.year + 9)
         expiry = date(year, rng.randint(1, 12), rng.randint(1, 28))
     else:
         expiry = birth.replace(year=rng.randint(today.year, today.year + 9))
+    if expiry <= today:
+        # A date of this year already past (about 1 card in 11 drawn so) is moved to ten years
+        # on, the renewed card's, without another draw: every other value and scene of a run
+        # stays as it was.
+        expiry = expiry.replace(year=expiry.year + 10)
     return CardFront(
         birth_date=birth,
         expiry_date=expiry,

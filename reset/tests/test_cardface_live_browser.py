@@ -281,7 +281,7 @@ def test_capture_on_a_weak_camera_sends_a_burst_for_the_server_to_average(
     flicker_browser: Any,
 ) -> None:
     """撮影する with the card at arm's length before a 640x480 camera: one still could give the
-    dates at most (reader.CODE_MIN_CARD_WIDTH_PX), so the button takes a second of frames and
+    dates at most (reader.CODE_MIN_CARD_WIDTH_PX), so the button takes two seconds of frames and
     the server averages them, as for the live reading."""
     posts: list[dict[str, Any]] = []
     statuses: list[str] = []

@@ -14,10 +14,10 @@
 // come closer or hold still, the frame turns green while the card is steady, and the sharpest
 // steady frames are then sent ONCE as a burst (kept in memory only) for the server to OCR (a
 // small card's frames are averaged there, so more of them are sent). 撮影する stays for a manual
-// still; on a small card it takes a second of frames instead and sends them as a burst. When a
-// live burst gives some of the values but not all, the camera comes back for the rest: each
-// frame is still sent once, in up to LIVE_BURSTS bursts, and the camera is off during each
-// upload; it stops for good when the panel is closed or the step is left.
+// still; on a small card it takes two seconds of frames instead and sends the sharpest as a
+// burst. When a live burst gives some of the values but not all, the camera comes back for the
+// rest: each frame is still sent once, in up to LIVE_BURSTS bursts, and the camera is off during
+// each upload; it stops for good when the panel is closed or the step is left.
 //
 // Used by wizard.js: `start({ form, container, endpoint, burstEndpoint, csrfToken, onFilled })`.
 
@@ -53,9 +53,12 @@ const BURST_FRAMES = 5;
 // A small card's frames are averaged on the server, which reads far more bursts with 8 or more
 // frames aligned than with 4-7 (bench steady bursts), so a small card's burst carries a few to spare.
 const SMALL_BURST_FRAMES = 12;
-// 撮影する on a card too small for one still (SMALL_CARD_PX): this many frames, this far apart,
-// of which the SMALL_BURST_FRAMES sharpest are sent as a burst, as the live reading would.
-const MANUAL_BURST_TAKES = 16;
+// 撮影する on a card too small for one still (SMALL_CARD_PX): this many frames, this far apart
+// (about two seconds), of which the SMALL_BURST_FRAMES sharpest are sent as a burst, as the live
+// reading would. A hand that moves smears most frames, and the server needs about six unsmeared
+// ones to stand on their average alone: of 40 bench hands (bench/cardface_bench.py
+// burst_webcam_page_manual), the 12 sharpest of 24 read 35, of the first 16 only 22.
+const MANUAL_BURST_TAKES = 24;
 const MANUAL_BURST_GAP_MS = 80;
 const BURST_MAX_WIDTH = 1280; // each kept frame is scaled to at most this width
 const WEAK_CAMERA_WIDTH = 1280; // below this the page says the camera is weak
@@ -662,8 +665,9 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
   };
 
   // 撮影する on a small card (a weak camera at arm's length): one still cannot carry the
-  // security code (cardface/reader.py CODE_MIN_CARD_WIDTH_PX), so a second of frames is taken
-  // and sent like the live reading's burst, for the server to average.
+  // security code (cardface/reader.py CODE_MIN_CARD_WIDTH_PX), so two seconds of frames are
+  // taken and the sharpest sent like the live reading's burst, for the server to average. Only
+  // the SMALL_BURST_FRAMES sharpest so far are held: the others are let go as they fall behind.
   const captureSmall = async () => {
     status.textContent = text.steady;
     const takes = [];
@@ -675,13 +679,15 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
       try {
         takes.push({ blob: await stillFromVideo(video, BURST_MAX_WIDTH), sharp });
       } catch { /* a frame that could not be encoded is skipped */ }
+      takes.sort((a, b) => b.sharp - a.sharp);
+      takes.length = Math.min(takes.length, SMALL_BURST_FRAMES);
     }
     if (!takes.length) {
       fail(text.server);
       retake.hidden = false;
       return;
     }
-    kept = takes.sort((a, b) => b.sharp - a.sharp).slice(0, SMALL_BURST_FRAMES);
+    kept = takes;
     await sendBurst({ live: false });
   };
 
