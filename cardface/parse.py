@@ -71,7 +71,10 @@ _DISTINGUISHING = {
 }
 _DATE = r"(?:(?P<era>{eras})(?P<era_year>元|\d{{1,2}})|(?<!\d)(?P<year>\d{{4}}))年" \
     r"(?P<month>\d{{1,2}})月(?P<day>\d{{1,2}})日"
-BIRTH_RE = re.compile(_DATE.format(eras=_ERA_NAMES) + "生")
+# 生 is read 午 on serif print of a 300 px still (1978年9月4日午件别男): a date followed by 午
+# can only be the birth date, the expiry's まで being two characters that do not look like it
+# (and read as 午で they are taken back to まで first: fix_known_misreads).
+BIRTH_RE = re.compile(_DATE.format(eras=_ERA_NAMES) + "[生午]")
 # Only 西暦 or 令和 are possible for an expiry date. The expiry is printed in a box whose left
 # edge touches 令: on small or averaged print the recogniser drops it and reads 和8年…まで.
 # A 和 that starts the date (no character of another era name before it) and an era year in
@@ -92,13 +95,19 @@ _WORD_LOOKALIKES = str.maketrans({"别": "別", "劲": "効", "力": "カ"})
 # Misreadings of 令 seen on small or serif print. Only before 和 and an era year: no other word
 # on a card front has that shape, and no other era can be meant (昭和 shares no stroke shape).
 _REIWA_MISREAD = re.compile(r"[合今](?=和(?:元|\d{1,2})年)")
-# Misread for 令 on averaged small-card print too (会和13年…まで, 命和12年…): taken only in an
-# expiry date, whose era can only be 令和. In a birth date 命 (which has 昭's 口) might be a 昭和
-# of 1926-1933 read as a 令和 child's birth, so none of them is taken there; 台 and 分, also read
-# for 令, share 召's strokes and are not taken at all.
+# Misread for 令 on averaged small-card print too (会和13年…まで, 命和12年…), and on serif
+# print of a 300 px still (台和10年…まで, 分和10年…まで): taken only in an expiry date, whose
+# era can only be 令和 (no card expires in 昭和, and EXPIRY_RE takes a lone 和 too). In a birth
+# date 命 (which has 昭's 口) might be a 昭和 of 1926-1933 read as a 令和 child's birth, and 台
+# and 分 share 召's strokes (台和60年 may be 昭和60年), so none of them is taken there. The era
+# character keeps its own score, which must pass ERA_MIN_CONFIDENCE (_date_reading).
 _EXPIRY_REIWA_MISREAD = re.compile(
-    r"[会全命金](?=和(?:元|\d{1,2})年\d{1,2}月\d{1,2}日まで)"
+    r"[会全命金台分](?=和(?:元|\d{1,2})年\d{1,2}月\d{1,2}日まで)"
 )
+# 年, 月 and 日 read as look-alikes on serif print of a 300 px still (2029午1月23Hま°C有效,
+# 令和10年10几20日まで): between a date's digits, in that order, they can only be those three.
+# Only the marks are put back; the digits are doubted as always (_date_reading).
+_DATE_MARKS_MISREAD = re.compile(r"(元|\d{1,4})[年午](\d{1,2})[月几](\d{1,2})[日H]")
 
 
 # まで of まで有効 read as other glyphs on small or averaged print (系で, 次で, ま°C: the NFKC of
@@ -110,6 +119,7 @@ _MADE_MISREAD = re.compile(r"(?<=日)[^\d有]{1,3}(?=有)")
 def fix_known_misreads(text: str) -> str:
     """Undo OCR confusions that can only have one meaning on a card face."""
     reiwa = Era.REIWA.value[0]
+    text = _DATE_MARKS_MISREAD.sub(r"\1年\2月\3日", text)
     text = _REIWA_MISREAD.sub(reiwa, _MADE_MISREAD.sub("まで", text))
     return _EXPIRY_REIWA_MISREAD.sub(reiwa, text)
 

@@ -247,13 +247,46 @@ def test_in_a_birth_date_only_the_old_misreads_of_reiwa_are_taken(misread: str,
 
 
 @pytest.mark.parametrize("misread", ["台", "分"])
-def test_a_look_alike_of_showa_before_wa_is_not_taken_for_reiwa(misread: str) -> None:
-    # 台 and 分 were read for 令 too, but share 召's strokes: 台和60年 may be 昭和60年.
+def test_a_look_alike_of_showa_before_wa_is_reiwa_in_an_expiry_only(misread: str) -> None:
+    # 台 and 分 were read for 令 (serif print of a 300 px still), but share 召's strokes:
+    # 台和60年 in a birth date may be 昭和60年.
     assert fix_known_misreads(f"{misread}和60年7月23日生") == f"{misread}和60年7月23日生"
     parsed = parse_lines(card(birth=f"{misread}和60年7月23日生"), today=TODAY)
     assert parsed.birth_date is None
-    assert parse_lines(card(expiry=f"{misread}和16年7月23日まで有効"), today=TODAY
-                       ).expiry_date is None
+    # An expiry can only be 令和 (no card expires in 昭和).
+    expiry = parse_lines(card(expiry=f"{misread}和16年7月23日まで有効"), today=TODAY).expiry_date
+    assert expiry is not None and expiry.value == date(2034, 7, 23)
+    # The era character is doubted as 令 itself would be (ERA_MIN_CONFIDENCE).
+    assert parse_lines(card(expiry=f"{misread}和16年7月23日まで有効", expiry_weak={0: 0.48}),
+                       today=TODAY).expiry_date is None
+
+
+@pytest.mark.parametrize(("read", "meant"), [
+    # Serif print of a 300 px still (bench width_300), as read.
+    ("2029午1月23Hま°C有效", "2029年1月23日まで有効"),
+    ("台和10午9月22Hまで有効", "令和10年9月22日まで有効"),
+    ("分和10年10几20日まで有效", "令和10年10月20日まで有効"),
+])
+def test_look_alikes_of_the_date_marks_between_its_digits_are_the_marks(read: str,
+                                                                         meant: str) -> None:
+    parsed = parse_lines(card(birth="昭和30年9月22日生", expiry=read), today=TODAY)
+    want = parse_lines(card(birth="昭和30年9月22日生", expiry=meant), today=TODAY)
+    assert parsed.expiry_date is not None and parsed.expiry_date == want.expiry_date
+    # Only between a date's digits, in the date's order.
+    for text in ("午前1月23H", "2029年1月23日H", "2029午1月23", "2029月1年23日"):
+        assert fix_known_misreads(text) == text
+
+
+def test_a_birth_date_whose_sei_was_read_as_go_is_the_birth_date() -> None:
+    # Serif print of a 300 px still (bench width_300): 生 read 午, 性別 read 件别.
+    parsed = parse_lines(card(birth="1978年9月4日午件别男", expiry="2036年9月4日まで有効"),
+                         today=TODAY)
+    assert parsed.birth_date is not None and parsed.birth_date.value == date(1978, 9, 4)
+    # まで read 午で is the expiry still, and no birth date.
+    expiry = parse_lines(card(birth="1978年9月4日生性別男", expiry="2036年9月4日午で有効"),
+                         today=TODAY)
+    assert expiry.expiry_date is not None and expiry.expiry_date.value == date(2036, 9, 4)
+    assert expiry.birth_date is not None and expiry.birth_date.value == date(1978, 9, 4)
 
 
 def test_an_expiry_whose_reiwa_lost_its_first_character_is_reiwa() -> None:
