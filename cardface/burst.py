@@ -18,7 +18,9 @@ while no half contradicts it anywhere and some half read anything at all; any re
 something else drops it; an average of 4 or 5 frames stands alone on the two dates only, when
 they were read with the same month and day (the card prints them twice). On 710 bench bursts
 this gave no wrong value where the rules before it gave 8 (_read_averaged); 500 later bursts
-found one more, which the code's higher bar (AVERAGE_CODE_SOLO_CONFIDENCE) closes.
+found one more, which the code's higher bar (AVERAGE_CODE_SOLO_CONFIDENCE) closes. Under about
+205 px (CODE_MIN_AVERAGED_WIDTH_PX) the code's print itself can show another code, which every
+reading then agrees on: the code is not given there, and the page asks to come closer.
 """
 
 from __future__ import annotations
@@ -102,6 +104,15 @@ AVERAGE_CODE_SOLO_CONFIDENCE = 0.995
 # alike.
 MIN_FRAMES_DATES_ALONE = 4
 FEW_FRAMES_DATE_CONFIDENCE = 0.99
+# Averaged frames give the security code only when the card is at least this wide (the median of
+# the averaged frames' widths, as rank_frame measures them): its digits are then 4.5 px tall.
+# Below, the print itself can show another code: a bench page burst of 12 steady frames of a
+# card about 201 px wide (measured; drawn 202-208) read 0050 for 0080 in the whole and in both
+# halves, deblurred and plain, sure at 0.89-0.998, and the average shows a 5 to the eye too,
+# so no rule on the readings can catch it. The same frames drawn 5 px wider read 0080. The
+# dates (printed larger) are still given, and the page asks to come closer for the code
+# (static/reset/cardface.js MIN_CARD_PX).
+CODE_MIN_AVERAGED_WIDTH_PX = 205
 
 
 @dataclass(frozen=True)
@@ -260,7 +271,19 @@ def _read_averaged(images: Sequence[np.ndarray], ranks: Sequence[FrameRank],
     # may keep, and either misreading vetoes the value.
     pairs = [(read(group), read(group, deblurred=False))
              for group in (aligned[0::2], aligned[1::2])]
-    return decide_averaged(len(aligned), wholes, pairs, today=today)
+    reading = decide_averaged(len(aligned), wholes, pairs, today=today)
+    return without_code_under(reading, float(np.median([r.card_width for r in chosen])))
+
+
+def without_code_under(reading: CardFaceReading, card_width: float) -> CardFaceReading:
+    """`reading` of averaged frames of a card `card_width` px wide, without its security code
+    when the card is under CODE_MIN_AVERAGED_WIDTH_PX: the page is then told the card is too
+    small, and asks to come closer."""
+    if card_width >= CODE_MIN_AVERAGED_WIDTH_PX:
+        return reading
+    logger.info("card face burst: card under %d px, no security code",
+                CODE_MIN_AVERAGED_WIDTH_PX)
+    return replace(reading, security_code=None, reason=CardFaceReason.TOO_SMALL)
 
 
 def decide_averaged(frames: int, wholes: Sequence[CardFaceReading],
