@@ -8,9 +8,10 @@ something else; frames that disagree on a value cancel it, because one of them m
 cannot tell which (a wrong value is worse than none).
 
 A card too small for its security code in any one frame (a 640x480 webcam at arm's length shows
-it 200-260 px wide) is not read frame by frame: the sharp frames are straightened, aligned and
-averaged (cardface/fuse.py), and the average of all of them is read together with the averages
-of the two disjoint halves of the frames (each deblurred and plain). A value is kept when the
+it 200-260 px wide; the page asks to come closer under about 210) is not read frame by frame:
+the sharp frames are straightened, aligned and averaged (cardface/fuse.py), and the average of
+all of them is read together with the averages of the two disjoint halves of the frames (each
+deblurred and plain). A value is kept when the
 two halves (independent frames) read it alike, or when the average of all, made of at least
 MIN_FRAMES_ALONE frames, reads it with high confidence (in the least sure of its two
 processings, deblurred and plain, where both were read; surer still for the security code)
@@ -105,7 +106,8 @@ AVERAGE_CODE_SOLO_CONFIDENCE = 0.995
 MIN_FRAMES_DATES_ALONE = 4
 FEW_FRAMES_DATE_CONFIDENCE = 0.99
 # Averaged frames give the security code only when the card is at least this wide (the median of
-# the averaged frames' widths, as rank_frame measures them): its digits are then 4.5 px tall.
+# the widths of the frames chosen for the average, as rank_frame measures them): its digits are
+# then 4.5 px tall.
 # Below, the print itself can show another code: a bench page burst of 12 steady frames of a
 # card about 201 px wide (measured; drawn 202-208) read 0050 for 0080 in the whole and in both
 # halves, deblurred and plain, sure at 0.89-0.998, and the average shows a 5 to the eye too,

@@ -72,9 +72,9 @@ _DISTINGUISHING = {
 _DATE = r"(?:(?P<era>{eras})(?P<era_year>元|\d{{1,2}})|(?<!\d)(?P<year>\d{{4}}))年" \
     r"(?P<month>\d{{1,2}})月(?P<day>\d{{1,2}})日"
 # 生 is read 午 on serif print of a 300 px still (1978年9月4日午件别男): a date followed by 午
-# can only be the birth date, the expiry's まで being two characters that do not look like it
-# (and read as 午で they are taken back to まで first: fix_known_misreads).
-BIRTH_RE = re.compile(_DATE.format(eras=_ERA_NAMES) + "[生午]")
+# and 性 (or its look-alike 件) can only be the birth date. A 午 alone is not taken: it may be
+# the expiry's まで misread, and an expiry taken for a birth date would cancel the real one.
+BIRTH_RE = re.compile(_DATE.format(eras=_ERA_NAMES) + "(?:生|午(?=[性件]))")
 # Only 西暦 or 令和 are possible for an expiry date. The expiry is printed in a box whose left
 # edge touches 令: on small or averaged print the recogniser drops it and reads 和8年…まで.
 # A 和 that starts the date (no character of another era name before it) and an era year in
@@ -107,13 +107,14 @@ _EXPIRY_REIWA_MISREAD = re.compile(
 # 年, 月 and 日 read as look-alikes on serif print of a 300 px still (2029午1月23Hま°C有效,
 # 令和10年10几20日まで): between a date's digits, in that order, they can only be those three.
 # Only the marks are put back; the digits are doubted as always (_date_reading).
-_DATE_MARKS_MISREAD = re.compile(r"(元|\d{1,4})[年午](\d{1,2})[月几](\d{1,2})[日H]")
+# Never an H followed by 日: that H is no mark but a misread digit (1H日 is no day 1).
+_DATE_MARKS_MISREAD = re.compile(r"(元|\d{1,4})[年午](\d{1,2})[月几](\d{1,2})[日H](?!日)")
 
 
 # まで of まで有効 read as other glyphs on small or averaged print (系で, 次で, ま°C: the NFKC of
 # ℃): on a card face a date followed by one to three non-digits and 有 can only be the expiry
 # line, whatever they are. The date's digits are checked as always (parse_lines).
-_MADE_MISREAD = re.compile(r"(?<=日)[^\d有]{1,3}(?=有)")
+_MADE_MISREAD = re.compile(r"(?<=日)[^\d有日]{1,3}(?=有)")
 
 
 def fix_known_misreads(text: str) -> str:

@@ -85,7 +85,7 @@ def random_front(rng: random.Random, *, today: date = date(2026, 11, 27)) -> Car
         expiry = date(year, rng.randint(1, 12), rng.randint(1, 28))
     else:
         expiry = birth.replace(year=rng.randint(today.year, today.year + 9))
-    if expiry <= today:
+    if expiry < today:
         # A date of this year already past (about 1 card in 11 drawn so) is moved to ten years
         # on, the renewed card's, without another draw: every other value and scene of a run
         # stays as it was.

@@ -181,9 +181,11 @@ def test_the_bench_sends_as_many_small_card_frames_as_the_page() -> None:
     # burst_webcam_page_manual takes as many frames as 撮影する does on a small card.
     takes = re.search(r"const MANUAL_BURST_TAKES = (\d+);", page)
     assert takes and int(takes.group(1)) == PAGE_MANUAL_TAKES
-    # The page asks to come closer before the card is too small for the server's code.
+    # The page asks to come closer before the card is too small for the server's code; its
+    # probe measures the card about 5 px wider than the server does (review: 206 against 201 on
+    # the frames of "too small for the code"), so it needs more than that to spare.
     closer = re.search(r"const MIN_CARD_PX = (\d+);", page)
-    assert closer and int(closer.group(1)) > burst.CODE_MIN_AVERAGED_WIDTH_PX
+    assert closer and int(closer.group(1)) >= burst.CODE_MIN_AVERAGED_WIDTH_PX + 10
 
 
 def test_the_whole_read_two_ways_is_as_sure_as_its_least_sure_reading() -> None:

@@ -275,6 +275,10 @@ def test_look_alikes_of_the_date_marks_between_its_digits_are_the_marks(read: st
     # Only between a date's digits, in the date's order.
     for text in ("午前1月23H", "2029年1月23日H", "2029午1月23", "2029月1年23日"):
         assert fix_known_misreads(text) == text
+    # An H before 日 is a misread digit, not the mark: no day 1 for the 1x printed (review).
+    for text in ("令和10年10月1H日まで有効", "2029年1月1H日まで有効"):
+        assert parse_lines(card(birth="昭和30年1月12日生", expiry=text), today=TODAY
+                           ).expiry_date is None
 
 
 def test_a_birth_date_whose_sei_was_read_as_go_is_the_birth_date() -> None:
@@ -287,6 +291,13 @@ def test_a_birth_date_whose_sei_was_read_as_go_is_the_birth_date() -> None:
                          today=TODAY)
     assert expiry.expiry_date is not None and expiry.expiry_date.value == date(2036, 9, 4)
     assert expiry.birth_date is not None and expiry.birth_date.value == date(1978, 9, 4)
+    # A 午 not followed by 性 may be まで misread: never a birth date, which would cancel the
+    # real one or, on an expired card whose birth line was not read, stand for it (review).
+    for line in ("2025年9月4日午", "2025年9月4日午て"):
+        lone = parse_lines(card(birth="氏名", expiry=line), today=TODAY)
+        assert lone.birth_date is None
+        kept = parse_lines(card(birth="1978年9月4日生性別男", expiry=line), today=TODAY)
+        assert kept.birth_date is not None and kept.birth_date.value == date(1978, 9, 4)
 
 
 def test_an_expiry_whose_reiwa_lost_its_first_character_is_reiwa() -> None:
