@@ -11,17 +11,17 @@ A card too small for its security code in any one frame (a 640x480 webcam at arm
 it 200-260 px wide; the page asks to come closer under about 210) is not read frame by frame:
 the sharp frames are straightened, aligned and averaged (cardface/fuse.py), and the average of
 all of them is read together with the averages of the two disjoint halves of the frames (each
-deblurred and plain). A value is kept when the
-two halves (independent frames) read it alike, or when the average of all, made of at least
-MIN_FRAMES_ALONE frames, reads it with high confidence (in the least sure of its two
-processings, deblurred and plain, where both were read; surer still for the security code)
-while no half contradicts it anywhere and some half read anything at all; any reading of
-something else drops it; an average of 4 or 5 frames stands alone on the two dates only, when
-they were read with the same month and day (the card prints them twice). On 710 bench bursts
-this gave no wrong value where the rules before it gave 8 (_read_averaged); 500 later bursts
-found one more, which the code's higher bar (AVERAGE_CODE_SOLO_CONFIDENCE) closes. Under about
-205 px (CODE_MIN_AVERAGED_WIDTH_PX) the code's print itself can show another code, which every
-reading then agrees on: the code is not given there, and the page asks to come closer.
+deblurred and plain). A value is kept when the two halves (independent frames) read it alike, or
+when the average of all, made of at least MIN_FRAMES_ALONE frames, reads it with high confidence
+(in the least sure of its two processings, deblurred and plain, where both were read; surer
+still for the security code) while no half contradicts it anywhere and some half read anything
+at all; any reading of something else drops it; an average of 4 or 5 frames stands alone on the
+two dates only, when they were read with the same month and day (the card prints them twice). On
+710 bench bursts this gave no wrong value where the rules before it gave 8 (_read_averaged); 500
+later bursts found one more, which the code's higher bar (AVERAGE_CODE_SOLO_CONFIDENCE) closes.
+Under about 205 px (CODE_MIN_AVERAGED_WIDTH_PX) the code's print itself can show another code,
+which every reading then agrees on: the code is not given there, and the page asks to come
+closer.
 """
 
 from __future__ import annotations
@@ -274,10 +274,11 @@ def _read_averaged(images: Sequence[np.ndarray], ranks: Sequence[FrameRank],
     pairs = [(read(group), read(group, deblurred=False))
              for group in (aligned[0::2], aligned[1::2])]
     reading = decide_averaged(len(aligned), wholes, pairs, today=today)
-    return without_code_under(reading, float(np.median([r.card_width for r in chosen])))
+    width = float(np.median([r.card_width for r in chosen]))
+    return _without_code_under(reading, width)
 
 
-def without_code_under(reading: CardFaceReading, card_width: float) -> CardFaceReading:
+def _without_code_under(reading: CardFaceReading, card_width: float) -> CardFaceReading:
     """`reading` of averaged frames of a card `card_width` px wide, without its security code
     when the card is under CODE_MIN_AVERAGED_WIDTH_PX: the page is then told the card is too
     small, and asks to come closer."""
