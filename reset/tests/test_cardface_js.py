@@ -78,6 +78,14 @@ const face = card(0, 0, W, H);
 out.sharp = m.sharpness(face, W, H);
 out.smeared = m.sharpness(smear(face, 7), W, H);
 out.dim = m.sharpness(card(0, 0, W, H, 20, 115), W, H);
+// A card 300 camera pixels wide, as the server gets it: a burst is scaled to 1280 at most, a
+// still to 1600 (cardface.js BURST_MAX_WIDTH, MAX_SIDE).
+out.sent = {
+  burst1080: m.sentWidth(300, m.cropRect(1920, 1080), 1280),
+  still1080: m.sentWidth(300, m.cropRect(1920, 1080), 1600),
+  burst720: m.sentWidth(300, m.cropRect(1280, 720), 1280),
+  burst480: m.sentWidth(300, m.cropRect(640, 480), 1280),
+};
 console.log(JSON.stringify(out));
 """
 
@@ -154,3 +162,15 @@ def test_the_probe_sees_motion_and_scores_a_smear_below_a_sharp_frame(
     assert smeared < sharp * 0.7, (smeared, sharp)
     # Exposure-normalised: the same card at half the light scores alike.
     assert abs(dim - sharp) < 0.1 * sharp
+
+
+def test_sizes_are_compared_as_the_server_gets_them(result: dict[str, Any]) -> None:
+    """On a 1920x1080 camera a burst's crop is scaled from 1782 to 1280 px wide: a card 300
+    camera pixels wide reaches the server 215 px wide, under the page's MIN_CARD_PX (216), so
+    the page asks to come closer instead of sending frames the server cannot read the code in.
+    Cameras whose crop fits unscaled compare camera pixels as they are."""
+    sent = result["sent"]
+    assert isinstance(sent, dict)
+    assert 214 < sent["burst1080"] < 216, sent
+    assert 268 < sent["still1080"] < 270, sent  # under SMALL_CARD_PX: 撮影する sends a burst
+    assert sent["burst720"] == sent["burst480"] == 300

@@ -74,16 +74,35 @@ def _arm_length_y4m(path: Path) -> Path:
 
 
 def _arm_length_frames() -> list[np.ndarray]:
-    large = synth.render_photo(FRONT, synth.Scene(canvas=(2560, 1920), card_width=920,
-                                                  rotation=1.5, noise=0.0, seed=70))
-    noise = np.random.default_rng(70)
+    return _held_frames((640, 480), card_width=230, factor=4, count=12, seed=70)
+
+
+def _held_frames(size: tuple[int, int], *, card_width: int, factor: int, count: int,
+                 seed: int) -> list[np.ndarray]:
+    """`count` frames of `size` of the card held still, `card_width` camera pixels wide, with the
+    hand's tremor: the card is drawn `factor` times larger and each frame's copy shifted by up to
+    `factor` large pixels (a camera pixel) before it is scaled down, with its own sensor noise."""
+    width, height = size
+    large = synth.render_photo(FRONT, synth.Scene(
+        canvas=(width * factor, height * factor), card_width=card_width * factor, rotation=1.5,
+        noise=0.0, seed=seed))
+    noise = np.random.default_rng(seed)
     frames = []
-    for i in range(12):
-        shift = np.array([[1, 0, (i * 1.3) % 4], [0, 1, (i * 2.1) % 4]], dtype=np.float32)
-        moved = cv2.warpAffine(large, shift, (2560, 1920), borderMode=cv2.BORDER_REPLICATE)
-        small = cv2.resize(moved, (640, 480), interpolation=cv2.INTER_AREA).astype(np.float64)
+    for i in range(count):
+        shift = np.array([[1, 0, (i * 1.3) % factor], [0, 1, (i * 2.1) % factor]],
+                         dtype=np.float32)
+        moved = cv2.warpAffine(large, shift, large.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+        small = cv2.resize(moved, size, interpolation=cv2.INTER_AREA).astype(np.float64)
         frames.append(np.clip(small + noise.normal(0, 2.0, small.shape), 0, 255).astype(np.uint8))
     return frames
+
+
+def _far_on_full_hd_y4m(path: Path) -> Path:
+    """A 1920x1080 webcam with the card far away, about 330 camera pixels wide: the page sends
+    frames scaled to 1280 px, in which the card is about 237 px wide, a small card for the
+    server."""
+    return _write_y4m(path, _held_frames((1920, 1080), card_width=330, factor=2, count=10,
+                                         seed=71))
 
 
 def _arm_length_flicker_y4m(path: Path) -> Path:
@@ -126,6 +145,14 @@ def _chromium(playwright: Any, y4m: Path) -> Iterator[Any]:
         yield instance
     finally:
         instance.close()
+
+
+def _camera_browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory,
+                    make_y4m: Callable[[Path], Path]) -> Iterator[Any]:
+    """A Chromium whose fake camera plays what `make_y4m` writes."""
+    y4m = make_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m")
+    with _chromium(playwright, y4m) as instance:
+        yield instance
 
 
 @pytest.fixture(scope="module")
@@ -241,9 +268,7 @@ def test_a_card_moving_in_and_settling_is_read_without_pressing_capture(browser:
 
 @pytest.fixture
 def weak_browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    y4m = _arm_length_y4m(tmp_path_factory.mktemp("camera") / "weak.y4m")
-    with _chromium(playwright, y4m) as instance:
-        yield instance
+    yield from _camera_browser(playwright, tmp_path_factory, _arm_length_y4m)
 
 
 def test_a_weak_camera_is_named_and_a_card_at_arms_length_is_still_read(
@@ -264,17 +289,40 @@ def test_a_weak_camera_is_named_and_a_card_at_arms_length_is_still_read(
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "weak-camera-filled.png"), full_page=True)
         # A small card: more frames are sent, for the server to average.
-        assert [p["path"] for p in posts] == ["/reset/cardface/burst/"]
-        assert posts[0]["frames"] == 12
-        assert _form_values(page) == ["1990/03/14", "2030/03/14", "6047"], posts
-        assert page.evaluate("window.submitted") == 0
+        _assert_one_small_card_burst_filled_the_form(page, posts)
+
+
+def _assert_one_small_card_burst_filled_the_form(page: Any, posts: list[dict[str, Any]]) -> None:
+    assert [p["path"] for p in posts] == ["/reset/cardface/burst/"]
+    assert posts[0]["frames"] == 12, posts
+    assert _form_values(page) == ["1990/03/14", "2030/03/14", "6047"], posts
+    assert page.evaluate("window.submitted") == 0
+
+
+@pytest.fixture
+def full_hd_browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from _camera_browser(playwright, tmp_path_factory, _far_on_full_hd_y4m)
+
+
+def test_a_far_card_before_a_full_hd_camera_gets_the_small_cards_burst(
+    full_hd_browser: Any,
+) -> None:
+    """A 1920x1080 camera, the card about 330 camera pixels wide: the frames the page sends are
+    scaled to 1280 px, where the card is about 237 px wide, so the page must treat it as the
+    small card it is for the server (12 frames to average, not the 5 of a large card, which
+    could give no security code)."""
+    posts: list[dict[str, Any]] = []
+    statuses: list[str] = []
+    with _live_page(full_hd_browser, posts, statuses) as page:
+        assert page.evaluate("document.querySelector('video').videoWidth") == 1920
+        assert page.locator(".cardface-weak").is_hidden()
+        page.wait_for_function("window.filled !== null", timeout=300000)
+        _assert_one_small_card_burst_filled_the_form(page, posts)
 
 
 @pytest.fixture
 def flicker_browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    y4m = _arm_length_flicker_y4m(tmp_path_factory.mktemp("camera") / "flicker.y4m")
-    with _chromium(playwright, y4m) as instance:
-        yield instance
+    yield from _camera_browser(playwright, tmp_path_factory, _arm_length_flicker_y4m)
 
 
 def test_capture_on_a_weak_camera_sends_a_burst_for_the_server_to_average(

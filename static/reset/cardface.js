@@ -30,14 +30,14 @@ const SURE = 0.95; // below this the confirmation note asks for an extra careful
 // Live analysis: the guide's crop scaled to this width, analysed every TICK_MS.
 const PROBE_WIDTH = 200;
 const TICK_MS = 200;
-// The card's width in camera pixels below which the server cannot read it even from several
-// frames averaged: come closer. cardface/burst.py gives the security code only from cards
+// The card's width in the pixels the server gets (sentWidth) below which it cannot read it even
+// from several frames averaged: come closer. cardface/burst.py gives the security code only from cards
 // CODE_MIN_AVERAGED_WIDTH_PX (205 px) wide: below, the 8 of a code 0080 read as 5 in every
 // reading. The probe's box measures about 5 px more than the server's card outline (206 against
 // 201 on that card's frames), hence 216: some 6 px to spare.
 const MIN_CARD_PX = 216;
-// Below this width the server averages frames (cardface/reader.py CODE_MIN_CARD_WIDTH_PX), and
-// the burst carries more of them.
+// Below this width (sentWidth) the server averages frames (cardface/reader.py
+// CODE_MIN_CARD_WIDTH_PX), and the burst carries more of them.
 const SMALL_CARD_PX = 280;
 // A bright area is card-shaped when its box is ID-1-like (1.585, generous for tilt) and the
 // card's bright paper fills most of the box.
@@ -154,6 +154,15 @@ export function cropRect(width, height) {
   const x = Math.max(0, g.x - m);
   const y = Math.max(0, g.y - m);
   return { x, y, w: Math.min(width, g.x + g.w + m) - x, h: Math.min(height, g.y + g.h + m) - y };
+}
+
+// The card's width in the pixels the server gets, from its width in camera pixels: the crop
+// is scaled to at most `maxSide` before it is sent (stillFromVideo). Every size the page
+// compares is the server's, so that on a 1920x1080 camera (a burst scaled by 0.72) a card 300
+// camera pixels wide, which arrives 215 wide, is asked closer, and one that arrives under
+// SMALL_CARD_PX gets the small card's burst.
+export function sentWidth(cardPx, crop, maxSide) {
+  return cardPx * Math.min(1, maxSide / Math.max(crop.w, crop.h));
 }
 
 // "1985-07-23" → "1985/07/23", the form's own example format.
@@ -638,7 +647,7 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
     const { gray, width, height, scale, crop } = probe(video, probeCanvas);
     const { box, motion } = probeMeasures(gray, width, height, previous);
     previous = gray;
-    const cardPx = box ? box.w * scale : 0;
+    const cardPx = box ? sentWidth(box.w * scale, crop, BURST_MAX_WIDTH) : 0;
     if (!box) unsteady(text.live);
     else if (cardPx < MIN_CARD_PX) unsteady(text.closer);
     else if (motion > MAX_MOTION) unsteady(text.still);
@@ -661,11 +670,11 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
     }
   };
 
-  // The card's width in camera pixels now (0 when the probe finds none).
-  const cardWidthNow = () => {
-    const { gray, width, height, scale } = probe(video, probeCanvas);
+  // The card's width now in a still as 撮影する sends it (0 when the probe finds none).
+  const stillCardWidthNow = () => {
+    const { gray, width, height, scale, crop } = probe(video, probeCanvas);
     const { box } = probeMeasures(gray, width, height, null);
-    return box ? box.w * scale : 0;
+    return box ? sentWidth(box.w * scale, crop, MAX_SIDE) : 0;
   };
 
   // 撮影する on a small card (a weak camera at arm's length): one still cannot carry the
@@ -700,7 +709,7 @@ export async function start({ form, container, endpoint, burstEndpoint = "", csr
     capture.disabled = true;
     error.textContent = "";
     stopLive();
-    const cardPx = burstEndpoint ? cardWidthNow() : 0;
+    const cardPx = burstEndpoint ? stillCardWidthNow() : 0;
     if (cardPx && cardPx < SMALL_CARD_PX) {
       await captureSmall();
       return;
