@@ -9,9 +9,11 @@ cannot tell which (a wrong value is worse than none).
 
 A card too small for its security code in any one frame (a 640x480 webcam at arm's length shows
 it 200-260 px wide; the page asks to come closer under about 210) is not read frame by frame:
-the sharp frames are straightened, aligned and averaged (cardface/fuse.py), and the average of
-all of them is read together with the averages of the two disjoint halves of the frames (each
-deblurred and plain). A value is kept when the two halves (independent frames) read it alike, or
+the sharp frames (sharp in their least sharp direction, so that a long smear along the print's
+lines does not pass for sharp) are straightened, aligned and averaged (cardface/fuse.py), and
+the average of all of them is read together with the averages of the two disjoint halves of the
+frames (each deblurred and plain). A value is kept when the two halves (independent frames) read
+it alike (the security code each at HALF_CODE_CONFIDENCE), or
 when the average of all, made of at least MIN_FRAMES_ALONE frames, reads it with high confidence
 (in the least sure of its two processings, deblurred and plain, where both were read; surer
 still for the security code) while no half contradicts it anywhere and some half read anything
@@ -63,12 +65,17 @@ SOLO_CONFIDENCE = 0.95
 # merely by being large.
 RANK_WIDTH = 480
 # Small cards: frames at least this share as sharp as the sharpest are averaged, at most
-# MAX_FUSED of them. A 2 px tremor halves the measure and such frames still help (more frames
-# cancel more noise: on bench steady webcam bursts, at 0.7 three of six were read, at 0.4 six
-# of six). A 3 px smear falls to a fifth; once the average is deconvolved (fuse.deblur) such
-# frames help too: at 0.2, 28 of 30 bursts read against 26 at 0.4 (and 41 against 40 of 50 at
-# 0.1, too few to matter, so the smear-free frames keep the larger weight).
-FUSE_SHARPNESS_SHARE = 0.2
+# MAX_FUSED of them, sharpest first; sharpness is that of the least sharp direction
+# (directional_sharpness), which falls with a smear's length whatever its direction: 3 px to
+# 0.04-0.4 of an unsmeared frame, 5 px to 0.01-0.16, 7-11 px to 0.01-0.1. Frames smeared 2-3 px
+# still help once the average is deconvolved (fuse.deblur); longer smears mostly fall below the
+# share or behind MAX_FUSED sharper frames. Measured on 40 moving and 40 steady bench hands
+# (seeds 4242, 4343; right of 40): the Laplacian's variance at 0.2 (before) 8 and 27; the
+# directional measure at 0.2 7 and 26, at 0.1 11 and 28, at 0.05 16 and 31, at 0.03 20 and 31
+# (18 and 30 with HALF_CODE_CONFIDENCE), at 0.015 21 moving. No wrong value in any of these, but
+# at 0.1 and below a known bench burst (test_burst.py "plain whole surer") read its code 8586
+# for 8686 in both halves: HALF_CODE_CONFIDENCE closes it.
+FUSE_SHARPNESS_SHARE = 0.03
 MAX_FUSED = 10
 # The average of all frames is believed alone (at SOLO_CONFIDENCE) only when made of this many;
 # the halves' averages are read as two independent opinions only when each has MIN_FRAMES_HALF.
@@ -83,6 +90,12 @@ MAX_FUSED = 10
 # processings, read an expiry 2025 printed 2028 while nothing else read the expiry.
 MIN_FRAMES_ALONE = 6
 MIN_FRAMES_HALF = 2
+# Two halves that read the security code alike give it only when each read it this sure. More
+# frames smeared 2-3 px in the average make its print softer, and a 6 then reads as 5 in every
+# average alike (the 6->5 and 8->5 confusions are systematic, not noise the halves would not
+# share): on the 12 steady frames of test_burst.py "plain whole surer", 10 averaged, the halves
+# read 8586 for 8686 at 0.87 and 0.91. A weaker half's code still vetoes any other.
+HALF_CODE_CONFIDENCE = 0.95
 # The whole average alone is believed on the security code only this sure (its least sure
 # processing): the code is the smallest print and four free digits, with no calendar, era or
 # twice-printed month and day to check it against. Measured on cached readings of 500 bench
@@ -131,6 +144,28 @@ class FrameRank:
         return self.card_width >= MIN_CARD_WIDTH_PX
 
 
+# Second differences along the four directions a straight smear may take (0, 90, 45 and 135
+# degrees). A smear flattens the print along its own direction only, and the Laplacian (their
+# sum along 0 and 90) keeps what the other direction has: on bench webcam frames of a 200-260
+# px card, a horizontal 11 px smear scored 55-137 and a diagonal 3 px one 45-105, so the
+# Laplacian ranked the worse frame first. The least of the four falls with any smear, in
+# order of its length: unsmeared frames 103-264, 3 px 9-40, 5 px 3-17, 7-11 px 2-12.
+_DIRECTIONAL_SECOND_DIFFERENCES = (
+    np.array([[1, -2, 1]], dtype=np.float32),
+    np.array([[1], [-2], [1]], dtype=np.float32),
+    np.array([[0, 0, 1], [0, -2, 0], [1, 0, 0]], dtype=np.float32),
+    np.array([[1, 0, 0], [0, -2, 0], [0, 0, 1]], dtype=np.float32),
+)
+
+
+def directional_sharpness(gray: np.ndarray) -> float:
+    """How sharp a grey card is in its least sharp direction: the least variance of its second
+    differences along 0, 90, 45 and 135 degrees (see _DIRECTIONAL_SECOND_DIFFERENCES)."""
+    plane = gray.astype(np.float32)
+    return min(float(cv2.filter2D(plane, -1, kernel).var())
+               for kernel in _DIRECTIONAL_SECOND_DIFFERENCES)
+
+
 def rank_frame(index: int, image: np.ndarray) -> FrameRank:
     """The card's width and sharpness in one frame (a few milliseconds, no OCR)."""
     if min(image.shape[:2]) < MIN_IMAGE_SIDE:
@@ -139,15 +174,20 @@ def rank_frame(index: int, image: np.ndarray) -> FrameRank:
     quad = locate.find_card(image)
     if quad is None:
         return FrameRank(index, 0.0, 0.0)
+    sharpness = directional_sharpness(straightened_gray(image, quad))
+    return FrameRank(index, quad.width_px, sharpness, quad)
+
+
+def straightened_gray(image: np.ndarray, quad: locate.CardQuad) -> np.ndarray:
+    """The card in `image` (already downscaled: locate.downscale) straightened to RANK_WIDTH, in
+    grey."""
     corners = np.asarray(quad.corners, dtype=np.float32)
     height = round(RANK_WIDTH / locate.ID1_ASPECT)
     target = np.asarray([[0, 0], [RANK_WIDTH - 1, 0], [RANK_WIDTH - 1, height - 1],
                          [0, height - 1]], dtype=np.float32)
     card = cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, target),
                                (RANK_WIDTH, height), flags=cv2.INTER_AREA)
-    gray = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
-    sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
-    return FrameRank(index, quad.width_px, sharpness, quad)
+    return cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
 
 
 @dataclass
@@ -302,7 +342,7 @@ def decide_averaged(frames: int, wholes: Sequence[CardFaceReading],
     under MIN_FRAMES_ALONE frames it stands alone on the dates only (_dates_alone). A half
     (at most 5 frames) never stands alone.
     """
-    halves = [one_opinion(*pair) for pair in pairs]
+    halves = [_without_weak_code(one_opinion(*pair)) for pair in pairs]
     raw = [reading for pair in pairs for reading in pair]
     # Decided here, on the readings themselves: combine recognises a contradicted whole among
     # its trusted readings by equality, and least_sure's merged reading equals neither.
@@ -310,6 +350,15 @@ def decide_averaged(frames: int, wholes: Sequence[CardFaceReading],
              and not _whole_contradicted([*halves, *raw], wholes))
     trusted = [_what_the_whole_gives_alone(frames, wholes, raw, today)] if alone else []
     return combine(halves, trusted=trusted, shared=wholes, vetoes=raw)
+
+
+def _without_weak_code(half: CardFaceReading) -> CardFaceReading:
+    """A half's opinion without a security code read under HALF_CODE_CONFIDENCE (it still
+    vetoes: the caller keeps the half's readings as vetoes)."""
+    code = half.security_code
+    if code is None or code.confidence >= HALF_CODE_CONFIDENCE:
+        return half
+    return replace(half, security_code=None)
 
 
 def _what_the_whole_gives_alone(frames: int, wholes: Sequence[CardFaceReading],
