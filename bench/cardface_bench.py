@@ -44,12 +44,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cardface import burst, locate, read_card_burst_bytes, read_card_face_image, synth  # noqa: E402
+from cardface import burst, read_card_burst_bytes, read_card_face_image, synth  # noqa: E402
 from cardface.ocr import get_engine  # noqa: E402
 from cardface.reader import decode_image  # noqa: E402
 from cardface.result import CardFaceReading, CardFaceReason  # noqa: E402
@@ -136,23 +133,14 @@ PAGE_MANUAL_TAKES = 24
 
 def sharpest(images: list[bytes], keep: int) -> list[bytes]:
     """The `keep` sharpest frames, as the page picks them (static/reset/cardface.js sharpness:
-    the 4-neighbour Laplacian's energy on the card's box). A frame without a card counts as not
-    sharp, as on the page."""
-    scores = [page_sharpness(image) if (image := decode_image(data)) is not None else 0.0
-              for data in images]
-    order = sorted(range(len(images)), key=lambda i: scores[i], reverse=True)[:keep]
-    return [images[i] for i in order]
-
-
-def page_sharpness(image: np.ndarray) -> float:
-    """The page's measure of a frame, as far as the server's view of the card stands in for the
-    probe's: the Laplacian's variance on the straightened card (the page's is over the squared
-    mean level, which changes nothing between frames of one card under one light)."""
-    rank = burst.rank_frame(0, image)
-    if rank.quad is None:
-        return 0.0
-    gray = burst.straightened_gray(locate.downscale(image), rank.quad)
-    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+    the 4-neighbour Laplacian's energy on the card's box); the server's Laplacian measure
+    (FrameRank.sharpness, on the straightened card) stands in for the page's, and a frame
+    without a card counts as not sharp, as on the page. (The server chooses a small card's
+    frames for the average by another measure, FrameRank.directional.)"""
+    ranks = [burst.rank_frame(i, image) if (image := decode_image(data)) is not None
+             else burst.FrameRank(i, 0.0, 0.0) for i, data in enumerate(images)]
+    order = sorted(ranks, key=lambda r: r.sharpness, reverse=True)[:keep]
+    return [images[r.index] for r in order]
 
 
 # The page's live reading goes on by itself after a burst that read some values but not all,
@@ -273,6 +261,9 @@ CLEAN_CAPTURE_GOAL_S = 0.6
 def reference_seconds() -> float:
     """Seconds per engine read of a fixed card-sized page (a unit of this machine's OCR speed,
     measured now)."""
+    import cv2
+    import numpy as np
+
     engine = get_engine()
     page = np.full((631, 1000, 3), 255, dtype=np.uint8)
     for row, line in enumerate(("2034 7 23", "1985 7 23", "4821", "ABC 123 XYZ")):

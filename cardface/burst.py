@@ -132,12 +132,16 @@ CODE_MIN_AVERAGED_WIDTH_PX = 205
 
 @dataclass(frozen=True)
 class FrameRank:
-    """What the cheap look at one frame found: a card, its width, its sharpness."""
+    """What the cheap look at one frame found: a card, its width, its sharpness (the
+    Laplacian's variance, by which a large card's frames are read in turn) and its sharpness in
+    its least sharp direction (directional_sharpness, by which a small card's frames are chosen
+    for the average)."""
 
     index: int
     card_width: float
     sharpness: float
     quad: locate.CardQuad | None = None
+    directional: float = 0.0
 
     @property
     def usable(self) -> bool:
@@ -174,8 +178,9 @@ def rank_frame(index: int, image: np.ndarray) -> FrameRank:
     quad = locate.find_card(image)
     if quad is None:
         return FrameRank(index, 0.0, 0.0)
-    sharpness = directional_sharpness(straightened_gray(image, quad))
-    return FrameRank(index, quad.width_px, sharpness, quad)
+    gray = straightened_gray(image, quad)
+    sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
+    return FrameRank(index, quad.width_px, sharpness, quad, directional_sharpness(gray))
 
 
 def straightened_gray(image: np.ndarray, quad: locate.CardQuad) -> np.ndarray:
@@ -288,8 +293,9 @@ def _whole_contradicted(independent: Sequence[CardFaceReading],
 def _read_averaged(images: Sequence[np.ndarray], ranks: Sequence[FrameRank],
                    today: date) -> CardFaceReading:
     """Small cards: the sharp frames averaged, and the halves' averages as the second opinion."""
-    sharpest = ranks[0].sharpness
-    chosen = [r for r in ranks if r.sharpness >= FUSE_SHARPNESS_SHARE * sharpest][:MAX_FUSED]
+    ranks = sorted(ranks, key=lambda r: r.directional, reverse=True)
+    sharpest = ranks[0].directional
+    chosen = [r for r in ranks if r.directional >= FUSE_SHARPNESS_SHARE * sharpest][:MAX_FUSED]
     cards = [locate.warp_card(locate.downscale(images[r.index]), r.quad)
              for r in chosen if r.quad is not None]
     aligned = fuse.align(cards)

@@ -97,7 +97,7 @@ def test_a_long_smear_ranks_below_a_short_one_whatever_their_directions() -> Non
             canvas=(640, 480), card_width=240, motion=motion, motion_angle=angle, seed=3))
 
     still, short_diagonal, long_horizontal = (
-        burst.rank_frame(i, image).sharpness
+        burst.rank_frame(i, image).directional
         for i, image in enumerate((frame(0, 0), frame(3, 45), frame(11, 0))))
     assert still > 2 * short_diagonal > 2 * 5 * long_horizontal, (
         still, short_diagonal, long_horizontal)
