@@ -74,7 +74,9 @@ RANK_WIDTH = 480
 # directional measure at 0.2 7 and 26, at 0.1 11 and 28, at 0.05 16 and 31, at 0.03 20 and 31
 # (18 and 30 with HALF_CODE_CONFIDENCE), at 0.015 21 moving. No wrong value in any of these, but
 # at 0.1 and below a known bench burst (test_burst.py "plain whole surer") read its code 8586
-# for 8686 in both halves: HALF_CODE_CONFIDENCE closes it.
+# for 8686 in both halves: HALF_CODE_CONFIDENCE closes it. (A large card's frames, read one by
+# one, keep the Laplacian's order, FrameRank.sharpness: the directional one lost a 720p bench
+# burst that it read.)
 FUSE_SHARPNESS_SHARE = 0.03
 MAX_FUSED = 10
 # The average of all frames is believed alone (at SOLO_CONFIDENCE) only when made of this many;
