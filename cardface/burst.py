@@ -13,17 +13,16 @@ the sharp frames (sharp in their least sharp direction, so that a long smear alo
 lines does not pass for sharp) are straightened, aligned and averaged (cardface/fuse.py), and
 the average of all of them is read together with the averages of the two disjoint halves of the
 frames (each deblurred and plain). A value is kept when the two halves (independent frames) read
-it alike (the security code each at HALF_CODE_CONFIDENCE), or
-when the average of all, made of at least MIN_FRAMES_ALONE frames, reads it with high confidence
-(in the least sure of its two processings, deblurred and plain, where both were read; surer
-still for the security code) while no half contradicts it anywhere and some half read anything
-at all; any reading of something else drops it; an average of 4 or 5 frames stands alone on the
-two dates only, when they were read with the same month and day (the card prints them twice). On
-710 bench bursts this gave no wrong value where the rules before it gave 8 (_read_averaged); 500
-later bursts found one more, which the code's higher bar (AVERAGE_CODE_SOLO_CONFIDENCE) closes.
-Under about 205 px (CODE_MIN_AVERAGED_WIDTH_PX) the code's print itself can show another code,
-which every reading then agrees on: the code is not given there, and the page asks to come
-closer.
+it alike (the security code each at HALF_CODE_CONFIDENCE), or when the average of all, made of
+at least MIN_FRAMES_ALONE frames, reads it with high confidence (in the least sure of its two
+processings, deblurred and plain, where both were read; surer still for the security code)
+while no half contradicts it anywhere and some half read anything at all; any reading of
+something else drops it; an average of 4 or 5 frames stands alone on the two dates only, when
+they were read with the same month and day (the card prints them twice). On 710 bench bursts
+this gave no wrong value where the rules before it gave 8 (_read_averaged); 500 later bursts
+found one more, which the code's higher bar (AVERAGE_CODE_SOLO_CONFIDENCE) closes. Under about
+205 px (CODE_MIN_AVERAGED_WIDTH_PX) the code's print itself can show another code, which every
+reading then agrees on: the code is not given there, and the page asks to come closer.
 """
 
 from __future__ import annotations

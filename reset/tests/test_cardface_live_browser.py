@@ -157,9 +157,7 @@ def _camera_browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory,
 
 @pytest.fixture(scope="module")
 def browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    y4m = _moving_card_y4m(tmp_path_factory.mktemp("camera") / "moving.y4m")
-    with _chromium(playwright, y4m) as instance:
-        yield instance
+    yield from _camera_browser(playwright, tmp_path_factory, _moving_card_y4m)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -31,10 +31,10 @@ const SURE = 0.95; // below this the confirmation note asks for an extra careful
 const PROBE_WIDTH = 200;
 const TICK_MS = 200;
 // The card's width in the pixels the server gets (sentWidth) below which it cannot read it even
-// from several frames averaged: come closer. cardface/burst.py gives the security code only from cards
-// CODE_MIN_AVERAGED_WIDTH_PX (205 px) wide: below, the 8 of a code 0080 read as 5 in every
-// reading. The probe's box measures about 5 px more than the server's card outline (206 against
-// 201 on that card's frames), hence 216: some 6 px to spare.
+// from several frames averaged: come closer. cardface/burst.py gives the security code only
+// from cards CODE_MIN_AVERAGED_WIDTH_PX (205 px) wide: below, the 8 of a code 0080 read as 5 in
+// every reading. The probe's box measures about 5 px more than the server's card outline (206
+// against 201 on that card's frames), hence 216: some 6 px to spare.
 const MIN_CARD_PX = 216;
 // Below this width (sentWidth) the server averages frames (cardface/reader.py
 // CODE_MIN_CARD_WIDTH_PX), and the burst carries more of them.
@@ -162,7 +162,12 @@ export function cropRect(width, height) {
 // camera pixels wide, which arrives 215 wide, is asked closer, and one that arrives under
 // SMALL_CARD_PX gets the small card's burst.
 export function sentWidth(cardPx, crop, maxSide) {
-  return cardPx * Math.min(1, maxSide / Math.max(crop.w, crop.h));
+  return cardPx * sendScale(crop, maxSide);
+}
+
+// The scale at which the crop is sent: at most `maxSide` on its longer side, never enlarged.
+function sendScale(crop, maxSide) {
+  return Math.min(1, maxSide / Math.max(crop.w, crop.h));
 }
 
 // "1985-07-23" → "1985/07/23", the form's own example format.
@@ -245,7 +250,7 @@ function stillFromVideo(video, maxSide = MAX_SIDE) {
   const vw = video.videoWidth;
   const vh = video.videoHeight;
   const crop = cropRect(vw, vh);
-  const scale = Math.min(1, maxSide / Math.max(crop.w, crop.h));
+  const scale = sendScale(crop, maxSide);
   const canvas = document.createElement("canvas");
   canvas.width = Math.round(crop.w * scale);
   canvas.height = Math.round(crop.h * scale);
