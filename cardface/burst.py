@@ -14,8 +14,8 @@ lines does not pass for sharp) are straightened, aligned and averaged (cardface/
 the average of all of them is read together with the averages of the two disjoint halves of the
 frames (each deblurred and plain). A value is kept when the two halves (independent frames) read
 it alike (the security code each at HALF_CODE_CONFIDENCE), or when the average of all, made of
-at least MIN_FRAMES_ALONE frames, reads it with high confidence (in the least sure of its two
-processings, deblurred and plain, where both were read; surer still for the security code)
+at least MIN_FRAMES_ALONE frames, reads it with high confidence (in both its processings,
+deblurred and plain, where both were read, at the less sure; surer still for the security code)
 while no half contradicts it anywhere and some half read anything at all; any reading of
 something else drops it; an average of 4 or 5 frames stands alone on the two dates only, when
 they were read with the same month and day (the card prints them twice). On 710 bench bursts
@@ -416,17 +416,22 @@ def _dates_alone(whole: CardFaceReading, wholes: Sequence[CardFaceReading],
 
 def least_sure(readings: Sequence[CardFaceReading]) -> CardFaceReading:
     """The same frames' readings (the whole average deblurred and plain) as one: each value at
-    the confidence of the least sure reading of it.
+    the confidence of the least sure reading of it, and only a value every one of them read.
 
     Two processings of one average are not two opinions, so the surer one must not speak for
     both: on a bench page burst of 12 frames (8 averaged) the deblurred whole read the code
-    8586 (printed 8686) at 0.93 and the plain one at 0.98, which stood alone. (Readings that
-    disagree are dropped anyway, by combine.)
+    8586 (printed 8686) at 0.93 and the plain one at 0.98, which stood alone. Nor may one
+    speak where the other read nothing: on a moving bench burst (7 frames averaged, none
+    unsmeared) the plain whole read the expiry 2027/9/2 (printed 2027/9/21) at 0.958, the
+    deblurred whole and every half no expiry at all, and it stood alone. On 200 cached bench
+    bursts (seeds 71-72: 60 moving, 60 steady, 40 of the page's 12, 40 of 撮影する's 12 of 24)
+    this took 2 of 480 values given and no burst read right. (Readings that disagree are
+    dropped anyway, by combine.)
     """
 
     def weakest(field: str) -> FieldReading[Any] | None:
         found = _readings_of(readings, field)
-        return min(found, key=_confidence) if found else None
+        return min(found, key=_confidence) if len(found) == len(readings) else None
 
     return CardFaceReading(weakest("birth_date"), weakest("expiry_date"),
                            weakest("security_code"), readings[0].reason)
