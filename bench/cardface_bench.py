@@ -21,7 +21,11 @@ Conditions named webcam_*, motion_* and burst_* are issue 15's: a 640x480 webcam
 (card 200-260 px wide, small rotation), straight motion smears of 5-11 px, and bursts of 5-15
 frames read through the multi-frame path (cardface/burst.py). page_live_webcam_arm is what the
 page's live reading gives a resident holding the card still at arm's length: bursts of 12 frames
-of one hold, up to three, merged as the page merges them. burst_webcam_page_manual is a hand
+of one hold, up to three, merged as the page merges them; a hold that the page's own probe
+(static/reset/cardface.js, run in Node: PageProbe) measures under its MIN_CARD_PX is not sent,
+the page asks to come closer, and it counts as `closer (not sent)` (not right, not wrong), with
+the share read right of the cards the page does send printed under the row.
+burst_webcam_page_manual is a hand
 that moves while 撮影する is pressed on a small card: 24 frames, of which the page sends the 12
 sharpest (the live reading sends nothing while the picture moves).
 
@@ -33,8 +37,12 @@ compare a condition's figures only between runs of the same conditions.
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import logging
 import random
+import shutil
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -199,6 +207,9 @@ SESSIONS: dict[str, Callable[[random.Random], list[list[synth.Scene]]]] = {
     "page_live_webcam_arm": page_live_bursts,
 }
 FIELDS = ("birth_date", "expiry_date", "security_code")
+# The outcome of a page_live_* card the page does not send: its own probe measured the card
+# under MIN_CARD_PX, and it asks the resident to come closer (PageProbe).
+CLOSER = "closer (not sent)"
 
 
 @dataclass(frozen=True)
@@ -226,15 +237,14 @@ def judge(reading: CardFaceReading, front: synth.CardFront | None) -> Outcome:
     return Outcome(right, wrong, reading.reason.value if reading.reason else None)
 
 
-def read_session(front: synth.CardFront, bursts: list[list[synth.Scene]]) -> CardFaceReading:
+def read_session(bursts: list[list[bytes]]) -> CardFaceReading:
     """The page's live reading of one card (static/reset/cardface.js show and merge): the
     bursts are read in turn; a value read stays, a later burst only adds what is missing, and
     one that reads a kept value otherwise empties it. The reading goes on only while some value
     is kept, none was disputed and one is missing."""
     kept: dict[str, Any] = {}
-    for scenes in bursts:
-        reading = read_card_burst_bytes([synth.render_jpeg(front, s) for s in scenes],
-                                        today=TODAY)
+    for frames in bursts:
+        reading = read_card_burst_bytes(frames, today=TODAY)
         disputed = False
         for name in FIELDS:
             got = getattr(reading, name)
@@ -250,6 +260,73 @@ def read_session(front: synth.CardFront, bursts: list[list[synth.Scene]]) -> Car
     reason = None if len(kept) == len(FIELDS) else CardFaceReason.UNREADABLE
     return CardFaceReading(kept.get("birth_date"), kept.get("expiry_date"),
                            kept.get("security_code"), reason)
+
+
+class PageProbe:
+    """The page's live reading's own card measure (static/reset/cardface.js probeMeasures and
+    sentWidth, run in Node by bench/page_probe.mjs): the card's width in a live burst's frames
+    as the server gets them, measured on a grey copy of the guide's crop PROBE_WIDTH wide, as
+    the page makes it. The live reading keeps no frame of a card narrower than MIN_CARD_PX and
+    asks the resident to come closer instead (「もう少し近づけてください」)."""
+
+    SCRIPT = Path(__file__).resolve().parent / "page_probe.mjs"
+    PAGE = Path(__file__).resolve().parent.parent / "static" / "reset" / "cardface.js"
+
+    def __init__(self) -> None:
+        node = shutil.which("node")
+        if node is None:
+            raise SystemExit("page_live_* needs Node (scripts/setup.sh installs it): the page's "
+                             "own probe decides which holds it sends")
+        self._node = subprocess.Popen([node, str(self.SCRIPT), str(self.PAGE)], text=True,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._crops: dict[tuple[int, int], dict[str, float]] = {}
+
+    def _ask(self, request: dict[str, Any]) -> Any:
+        assert self._node.stdin is not None and self._node.stdout is not None
+        self._node.stdin.write(json.dumps(request) + "\n")
+        self._node.stdin.flush()
+        return json.loads(self._node.stdout.readline())
+
+    def _crop(self, width: int, height: int) -> dict[str, float]:
+        if (width, height) not in self._crops:
+            self._crops[width, height] = self._ask({"crop": [width, height]})
+        return self._crops[width, height]
+
+    @property
+    def min_card_px(self) -> float:
+        return float(self._crop(640, 480)["minCardPx"])
+
+    def sent_width(self, frame: bytes) -> float:
+        """The card's width in `frame` as the live reading compares it with MIN_CARD_PX."""
+        import cv2
+        import numpy as np
+
+        image = decode_image(frame)
+        if image is None:
+            return 0.0
+        height, width = image.shape[:2]
+        crop = self._crop(width, height)
+        x, y = round(crop["x"]), round(crop["y"])
+        part = image[y:y + round(crop["h"]), x:x + round(crop["w"])]
+        probe_width = int(crop["probeWidth"])
+        probe_height = round(probe_width * crop["h"] / crop["w"])
+        small = cv2.resize(part, (probe_width, probe_height), interpolation=cv2.INTER_AREA)
+        # The page's grey (grayOf): (77 R + 150 G + 29 B) >> 8.
+        b, g, r = (small[..., c].astype(np.int32) for c in range(3))
+        gray = ((77 * r + 150 * g + 29 * b) >> 8).astype(np.uint8)
+        return float(self._ask({"probe": [probe_width, probe_height, width, height,
+                                          base64.b64encode(gray.tobytes()).decode()]}))
+
+    def sends(self, frames: list[bytes]) -> bool:
+        """Whether the live reading sends a hold of these frames: their median card width, as
+        the page measures it, is MIN_CARD_PX or more (a hand's tremor moves it by a few px)."""
+        widths = sorted(self.sent_width(f) for f in frames)
+        return widths[len(widths) // 2] >= self.min_card_px
+
+    def close(self) -> None:
+        if self._node.stdin is not None:
+            self._node.stdin.close()
+        self._node.wait(timeout=10)
 
 
 # The reference workload: the engine reading a fixed card-sized page of printed lines this many
@@ -292,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(20261127)
     names = [*CONDITIONS, *DRAWN, *SESSIONS]
     reference = reference_seconds()
+    probe: PageProbe | None = None
     for name in names:
         if args.only and name not in args.only and name != "clean":
             continue
@@ -301,9 +379,15 @@ def main(argv: list[str] | None = None) -> int:
             front: synth.CardFront | None
             if name in SESSIONS:
                 front = synth.random_front(rng, today=TODAY)
-                bursts = SESSIONS[name](rng)
+                bursts = [[synth.render_jpeg(front, s) for s in scenes]
+                          for scenes in SESSIONS[name](rng)]
+                probe = probe or PageProbe()
+                if not probe.sends(bursts[0]):
+                    # The page asks the resident to come closer and sends nothing.
+                    outcomes.append(Outcome(False, False, CLOSER))
+                    continue
                 t0 = time.perf_counter()
-                reading = read_session(front, bursts)
+                reading = read_session(bursts)
                 elapsed += time.perf_counter() - t0
                 outcomes.append(judge(reading, front))
                 continue
@@ -333,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
                     (args.dump / f"{name.split()[0]}-{i}-{j}-{'-'.join(missing)}.jpg"
                      ).write_bytes(data)
         n = len(outcomes)
-        per_image = elapsed / n
+        sent = [o for o in outcomes if o.reason != CLOSER]
+        per_image = elapsed / max(len(sent), 1)
         if baseline is None:
             baseline = per_image
         right = sum(o.right for o in outcomes)
@@ -344,6 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:24} {n:>3} {right / n:>6.0%} {wrong / n:>6.0%} {cant / n:>6.0%} "
               f"{per_image:>6.2f} {per_image / baseline:>7.2f}  "
               + ", ".join(f"{k}:{v}" for k, v in sorted(reasons.items())), flush=True)
+        if len(sent) < n:
+            print(f"  of the {len(sent)} cards the page sends: {sum(o.right for o in sent)} "
+                  f"read right ({sum(o.right for o in sent) / max(len(sent), 1):.0%}); "
+                  f"{n - len(sent)} asked closer by the page (under its MIN_CARD_PX)", flush=True)
         if name == "clean":
             reference = (reference + reference_seconds()) / 2
             verdict = "within" if per_image < CLEAN_CAPTURE_GOAL_S else "OVER"
@@ -351,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{CLEAN_CAPTURE_GOAL_S} s goal), {per_image / reference:.2f} x the reference "
                   f"({reference:.2f} s = one engine read of a fixed card-sized page, this run)",
                   flush=True)
+    if probe is not None:
+        probe.close()
     print(f"wrong values in total: {total_wrong}")
     return 1 if total_wrong else 0
 

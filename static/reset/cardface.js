@@ -28,14 +28,14 @@ const MAX_SIDE = 1600; // the server works at this size at most; more is only up
 const JPEG_QUALITY = 0.92;
 const SURE = 0.95; // below this the confirmation note asks for an extra careful look
 // Live analysis: the guide's crop scaled to this width, analysed every TICK_MS.
-const PROBE_WIDTH = 200;
+export const PROBE_WIDTH = 200;
 const TICK_MS = 200;
 // The card's width in the pixels the server gets (sentWidth) below which it cannot read it even
 // from several frames averaged: come closer. cardface/burst.py gives the security code only
 // from cards CODE_MIN_AVERAGED_WIDTH_PX (205 px) wide: below, the 8 of a code 0080 read as 5 in
 // every reading. The probe's box measures about 5 px more than the server's card outline (206
 // against 201 on that card's frames), hence 216: some 6 px to spare.
-const MIN_CARD_PX = 216;
+export const MIN_CARD_PX = 216;
 // Below this width (sentWidth) the server averages frames (cardface/reader.py
 // CODE_MIN_CARD_WIDTH_PX), and the burst carries more of them.
 const SMALL_CARD_PX = 280;
@@ -64,7 +64,7 @@ const SMALL_BURST_FRAMES = 12;
 // first 16 only 22; with the floor, 19 of 20 bench hands are read (12 of 20 with 16, before).
 const MANUAL_BURST_TAKES = 24;
 const MANUAL_BURST_GAP_MS = 80;
-const BURST_MAX_WIDTH = 1280; // each kept frame is scaled to at most this width
+export const BURST_MAX_WIDTH = 1280; // each kept frame is scaled to at most this width
 const WEAK_CAMERA_WIDTH = 1280; // below this the page says the camera is weak
 // A live reading that read some of the values goes on by itself for the rest, up to this many
 // bursts in all: each burst is read on its own, and on the page's 12-frame small-card burst
