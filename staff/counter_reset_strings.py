@@ -24,7 +24,9 @@ def progress_strings() -> dict[str, str]:
         ),
         "state.failed": _("初期化できませんでした(理由コード:%(reason)s)。"),
         "state.cancelled": _("手続きを中止しました(理由コード:%(reason)s)。"),
-        "state.terminal_lost": _("窓口端末との接続が切れました。"),
+        "state.terminal_lost": _(
+            "窓口端末との接続が切れたため、手続きを中止しました。最初からやり直してください。"
+        ),
         "no_terminal": _(
             "受付番号の窓口端末が応答しません。受付番号を確認して、最初からやり直してください。"
         ),

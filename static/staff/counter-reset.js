@@ -41,6 +41,9 @@ function onProgress(message) {
   if (message.tries) showTries(message.tries);
   let key = `state.${state}`;
   if (state === "counter_full" && !message.full) key = "state.counter_not_full";
+  // The terminal's page closed (reloaded, its tab shut, its network gone): say so in words,
+  // not as a reason code, and what to do.
+  if (state === "cancelled" && message.reason === "terminal_lost") key = "state.terminal_lost";
   // The cancel this page sent because no terminal answered keeps the clearer reason in view.
   say(fmt(S[key] || state, { reason: message.reason || "" }),
     { headline: !(noTerminal && state === "cancelled") });

@@ -182,23 +182,55 @@ def test_a_counter_reset_in_two_pages_ends_with_a_card_that_verifies(
     assert "intact" in _manage(stack, "verify_audit")
 
 
-def test_a_code_no_terminal_answers_says_so_and_not_a_reason_code(
-    stack: harness.Stack, chromium: Any
-) -> None:
-    clerk_key = _staff_user(stack, "counter2", "clerk")
+def _console_for(chromium: Any, stack: harness.Stack, username: str,
+                 code: str) -> tuple[Any, Any]:
+    """A new clerk, logged in, whose both-forgotten reset (identity checked with a driver's
+    licence) is opened for the terminal `code`: its browser context and console page."""
+    key = _staff_user(stack, username, "clerk")
     context = chromium.new_context(locale="ja-JP", viewport={"width": 1100, "height": 900})
     clerk = context.new_page()
-    _login(clerk, stack.base_url, "counter2", clerk_key, harness.shooter(clerk, "counter-none"))
+    _login(clerk, stack.base_url, username, key, harness.shooter(clerk, f"counter-{username}"))
     clerk.click("a[href='/staff/counter-reset/']")
     clerk.select_option("#id_document", "drivers_license")
     clerk.select_option("#id_reason", "both_forgotten")
     clerk.select_option("#id_operation", "both_forgotten")
-    clerk.fill("#id_terminal", "00000000")  # no terminal shows it: none is open
+    clerk.fill("#id_terminal", code)
     clerk.click("button[type=submit]:text('本人確認を記録して開始する')")
     clerk.wait_for_url("**/staff/counter-reset/*/")
+    return context, clerk
+
+
+def test_a_code_no_terminal_answers_says_so_and_not_a_reason_code(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    # No terminal shows the code 00000000: none is open.
+    context, clerk = _console_for(chromium, stack, "counter2", "00000000")
     # The console cancels after 10 s; the headline keeps why, the log below has the rest.
     clerk.locator("#counter-again:not([hidden])").wait_for(timeout=40000)
     headline = clerk.inner_text("#counter-state")
     assert "受付番号の窓口端末が応答しません" in headline
     assert "理由コード" not in headline
+    context.close()
+
+
+def test_a_terminal_closed_mid_way_tells_the_clerk_in_words(
+    stack: harness.Stack, chromium: Any
+) -> None:
+    # Walked: the terminal's page reloaded while the resident typed; the console said only
+    # 「手続きを中止しました(理由コード:terminal_lost)」.
+    terminal_context = chromium.new_context(locale="ja-JP")
+    terminal = terminal_context.new_page()
+    terminal.goto(stack.base_url + "/kiosk/counter/")
+    terminal.wait_for_function(
+        "() => /^[0-9]{8}$/.test(document.getElementById('terminal-code').textContent)"
+    )
+    code = terminal.inner_text("#terminal-code").strip()
+    context, clerk = _console_for(chromium, stack, "counter3", code)
+    _clerk_says(clerk, "新しいパスワードを入力しています")
+    terminal_context.close()  # the terminal's page is gone mid-way
+    clerk.locator("#counter-again:not([hidden])").wait_for(timeout=30000)
+    headline = clerk.inner_text("#counter-state")
+    assert "窓口端末との接続が切れたため、手続きを中止しました" in headline
+    assert "理由コード" not in headline
+    assert clerk.locator("#counter-execute").is_disabled()
     context.close()
