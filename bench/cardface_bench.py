@@ -280,6 +280,9 @@ class PageProbe:
         self._node = subprocess.Popen([node, str(self.SCRIPT), str(self.PAGE)], text=True,
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._crops: dict[tuple[int, int], dict[str, float]] = {}
+        constants = self._ask({"constants": True})
+        self.probe_width = int(constants["probeWidth"])
+        self.min_card_px = float(constants["minCardPx"])
 
     def _ask(self, request: dict[str, Any]) -> Any:
         assert self._node.stdin is not None and self._node.stdout is not None
@@ -291,10 +294,6 @@ class PageProbe:
         if (width, height) not in self._crops:
             self._crops[width, height] = self._ask({"crop": [width, height]})
         return self._crops[width, height]
-
-    @property
-    def min_card_px(self) -> float:
-        return float(self._crop(640, 480)["minCardPx"])
 
     def sent_width(self, frame: bytes) -> float:
         """The card's width in `frame` as the live reading compares it with MIN_CARD_PX."""
@@ -308,13 +307,12 @@ class PageProbe:
         crop = self._crop(width, height)
         x, y = round(crop["x"]), round(crop["y"])
         part = image[y:y + round(crop["h"]), x:x + round(crop["w"])]
-        probe_width = int(crop["probeWidth"])
-        probe_height = round(probe_width * crop["h"] / crop["w"])
-        small = cv2.resize(part, (probe_width, probe_height), interpolation=cv2.INTER_AREA)
+        probe_height = round(self.probe_width * crop["h"] / crop["w"])
+        small = cv2.resize(part, (self.probe_width, probe_height), interpolation=cv2.INTER_AREA)
         # The page's grey (grayOf): (77 R + 150 G + 29 B) >> 8.
         b, g, r = (small[..., c].astype(np.int32) for c in range(3))
         gray = ((77 * r + 150 * g + 29 * b) >> 8).astype(np.uint8)
-        return float(self._ask({"probe": [probe_width, probe_height, width, height,
+        return float(self._ask({"probe": [self.probe_width, probe_height, width, height,
                                           base64.b64encode(gray.tobytes()).decode()]}))
 
     def sends(self, frames: list[bytes]) -> bool:
@@ -430,8 +428,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{per_image:>6.2f} {per_image / baseline:>7.2f}  "
               + ", ".join(f"{k}:{v}" for k, v in sorted(reasons.items())), flush=True)
         if len(sent) < n:
-            print(f"  of the {len(sent)} cards the page sends: {sum(o.right for o in sent)} "
-                  f"read right ({sum(o.right for o in sent) / max(len(sent), 1):.0%}); "
+            sent_right = sum(o.right for o in sent)
+            print(f"  of the {len(sent)} cards the page sends: {sent_right} read right "
+                  f"({sent_right / max(len(sent), 1):.0%}); "
                   f"{n - len(sent)} asked closer by the page (under its MIN_CARD_PX)", flush=True)
         if name == "clean":
             reference = (reference + reference_seconds()) / 2

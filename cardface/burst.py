@@ -179,12 +179,12 @@ def rank_frame(index: int, image: np.ndarray) -> FrameRank:
     quad = locate.find_card(image)
     if quad is None:
         return FrameRank(index, 0.0, 0.0)
-    gray = straightened_gray(image, quad)
+    gray = _straightened_gray(image, quad)
     sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
     return FrameRank(index, quad.width_px, sharpness, quad, directional_sharpness(gray))
 
 
-def straightened_gray(image: np.ndarray, quad: locate.CardQuad) -> np.ndarray:
+def _straightened_gray(image: np.ndarray, quad: locate.CardQuad) -> np.ndarray:
     """The card in `image` (already downscaled: locate.downscale) straightened to RANK_WIDTH, in
     grey."""
     corners = np.asarray(quad.corners, dtype=np.float32)

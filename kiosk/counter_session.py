@@ -101,7 +101,6 @@ class Progress(StrEnum):
     COUNTER_FULL = "counter_full"
     FAILED = "failed"
     CANCELLED = "cancelled"
-    TERMINAL_LOST = "terminal_lost"
 
 
 def new_terminal_code() -> str:

@@ -30,7 +30,6 @@ FINAL = {
     Progress.COUNTER_FULL,
     Progress.FAILED,
     Progress.CANCELLED,
-    Progress.TERMINAL_LOST,
 }
 
 

@@ -24,7 +24,8 @@ def progress_strings() -> dict[str, str]:
         ),
         "state.failed": _("初期化できませんでした(理由コード:%(reason)s)。"),
         "state.cancelled": _("手続きを中止しました(理由コード:%(reason)s)。"),
-        "state.terminal_lost": _(
+        # A state with a reason the clerk is told in words (counter-reset.js: state.<s>.<reason>).
+        "state.cancelled.terminal_lost": _(
             "窓口端末との接続が切れたため、手続きを中止しました。最初からやり直してください。"
         ),
         "no_terminal": _(

@@ -6,7 +6,7 @@ const S = JSON.parse(document.getElementById("counter-strings").textContent);
 const $ = (id) => document.getElementById(id);
 const fmt = (text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => String(values[k] ?? ""));
 
-const FINAL = new Set(["counter_full", "failed", "cancelled", "terminal_lost"]);
+const FINAL = new Set(["counter_full", "failed", "cancelled"]);
 const WAIT_FOR_TERMINAL_MS = 10000;
 let socket = null;
 let state = "";
@@ -41,9 +41,9 @@ function onProgress(message) {
   if (message.tries) showTries(message.tries);
   let key = `state.${state}`;
   if (state === "counter_full" && !message.full) key = "state.counter_not_full";
-  // The terminal's page closed (reloaded, its tab shut, its network gone): say so in words,
-  // not as a reason code, and what to do.
-  if (state === "cancelled" && message.reason === "terminal_lost") key = "state.terminal_lost";
+  // A reason the console has words for (`state.<state>.<reason>`, e.g. the terminal's page
+  // closed mid-way) is said in them rather than as a reason code.
+  if (message.reason && S[`${key}.${message.reason}`]) key = `${key}.${message.reason}`;
   // The cancel this page sent because no terminal answered keeps the clearer reason in view.
   say(fmt(S[key] || state, { reason: message.reason || "" }),
     { headline: !(noTerminal && state === "cancelled") });
