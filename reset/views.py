@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mynacard.targets import TargetPassword
 from reservations import kiosk_hours, kiosk_stores
-from reservations.models import Reservation
+from reservations.models import Reservation, ReservationState
 from reset import (
     assisted_terminal,
     booking,
@@ -177,13 +177,20 @@ def choose(request: HttpRequest) -> HttpResponse:
         target = request.POST.get("target", "")
         if target not in TargetPassword.__members__.values():
             messages.error(request, gettext("初期化するパスワードを選んでください。"))
-            return render(request, "reset/choose.html", status=400)
+            return render(request, "reset/choose.html", _choose_context(request), status=400)
         _forget_nonces(request)
         request.session.pop(FINISHED_KEY, None)
         wizard_state.start(request.session, TargetPassword(target))
         logger.info("wizard started target=%s", target)
         return redirect("reset:card")
-    return render(request, "reset/choose.html")
+    return render(request, "reset/choose.html", _choose_context(request))
+
+
+def _choose_context(request: HttpRequest) -> dict[str, object]:
+    """This browser's reservations still usable at a kiosk, by password: booking the same
+    password again supersedes it (Reservation.book), which the choice must say beforehand."""
+    usable = [r for r in reservation_cookie.find_all(request) if r.state == ReservationState.ACTIVE]
+    return {"booked": {r.target: r for r in reversed(usable)}}
 
 
 @never_cache  # Back/Forward asks the server, which knows the wizard's step (issue 14)

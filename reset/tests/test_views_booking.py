@@ -158,3 +158,28 @@ def test_a_reservation_of_another_browser_is_not_shown_by_id(client: Client) -> 
     booked = Reservation.objects.get()
     stranger = Client()
     assert stranger.get(f"/reset/reservation/?id={booked.public_id}")["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_the_choice_says_a_second_booking_replaces_the_one_this_browser_holds(
+    client: Client,
+) -> None:
+    assert "rebook" not in client.get("/reset/choose/").content.decode()
+    _at_done(client)
+    client.get("/reset/done/")
+    booked = Reservation.objects.get()
+    body = client.get("/reset/choose/").content.decode()
+    shown = booked.expires.astimezone(JST).strftime("%Y/%m/%d %H:%M")
+    assert (f"この端末で署名用パスワードの初期化予約をしています(有効期限 {shown} 日本時間)。"
+            "同じカードでもう一度予約すると、前の予約は使えなくなり") in body
+    # Said beside the password it concerns, and read out with its button.
+    assert 'aria-describedby="sign-desc sign-booked"' in body
+    assert 'id="auth-booked"' not in body
+    english = client.get("/reset/choose/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"holds a signature password reset booking (valid until {shown} Japan time)" in english
+    # A bad choice keeps saying it.
+    assert 'id="sign-booked"' in client.post("/reset/choose/", {"target": "x"}).content.decode()
+    # Once used at a kiosk the deadline still shows at home, but nothing is replaced any more.
+    Reservation.objects.filter(pk=booked.pk).update(state=ReservationState.USED)
+    assert 'id="sign-booked"' not in client.get("/reset/choose/").content.decode()
+    assert f"{shown}</time>" in client.get("/").content.decode()
