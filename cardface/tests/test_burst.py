@@ -220,6 +220,35 @@ def test_the_whole_read_two_ways_is_as_sure_as_its_least_sure_reading() -> None:
     assert only_plain.birth_date is not None and only_plain.birth_date.confidence == 0.98
 
 
+def test_a_date_one_processing_missed_stands_with_a_half_and_the_other_date() -> None:
+    # A bench steady burst (seed 81, 9 frames, all averaged), printed 1969-12-03 / 2032-12-03 /
+    # 0907: the deblurred whole read no expiry, the plain whole 2032-12-03 at 1.0; one half read
+    # it at 0.999 and 1.0, the other half none. least_sure alone dropped it.
+    birth, expiry = date(1969, 12, 3), date(2032, 12, 3)
+
+    def read(e: date | None, sure: float = 1.0, b: date | None = birth) -> CardFaceReading:
+        return CardFaceReading(FieldReading(b, 1.0) if b else None,
+                               FieldReading(e, sure) if e else None, FieldReading("0907", 1.0))
+
+    wholes = [read(None), read(expiry)]
+    pairs = [(read(expiry, 0.999), read(expiry)), (read(None), read(None, b=date(1969, 12, 3)))]
+    decided = burst.decide_averaged(9, wholes, pairs, today=TODAY)
+    assert _values(decided) == (birth, expiry, "0907")
+    assert decided.expiry_date is not None and decided.expiry_date.confidence == 0.999
+    # Not without a half that read it in both processings...
+    one_way = [(read(expiry, 0.999), read(None)), pairs[1]]
+    assert burst.decide_averaged(9, wholes, one_way, today=TODAY).expiry_date is None
+    # ...nor when its month and day are not the birth's ("plain whole alone": 2027/9/2 for a
+    # card printed 9/21, born 9/21)...
+    other = date(2032, 12, 4)
+    odd = burst.decide_averaged(9, [read(None), read(other)],
+                                [(read(other, 0.999), read(other)), pairs[1]], today=TODAY)
+    assert odd.expiry_date is None
+    # ...nor when a reading says otherwise.
+    against = [pairs[0], (read(None), read(date(2033, 12, 3), 0.6))]
+    assert burst.decide_averaged(9, wholes, against, today=TODAY).expiry_date is None
+
+
 def test_the_confidence_shown_is_that_of_the_readings_a_value_rests_on() -> None:
     # The page marks a value below 0.95 for a careful look, so the shown figure must not be
     # that of a surer reading which only agrees.
