@@ -591,6 +591,13 @@ def test_back_after_booking_and_a_second_booking_tell_the_truth(
     assert page.locator("#reservation-deadline time").count() == 2
     assert_accessible(page, "home-with-two-deadlines")
     shot("home-two-deadlines")
+    # A third booking would replace one of them: the choice says so beside each password.
+    page.click("#start-reservation")
+    page.wait_for_url("**/reset/choose/")
+    for target in ("sign", "auth"):
+        assert "同じカードでもう一度予約すると" in page.inner_text(f"#{target}-booked")
+    assert_accessible(page, "choose-with-bookings")
+    shot("choose-with-bookings")
     context.close()
 
 
