@@ -432,6 +432,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  of the {len(sent)} cards the page sends: {sent_right} read right "
                   f"({sent_right / max(len(sent), 1):.0%}); "
                   f"{n - len(sent)} asked closer by the page (under its MIN_CARD_PX)", flush=True)
+        # The server's answer for a card under its code floor (burst.CODE_MIN_AVERAGED_WIDTH_PX)
+        # is too_small: the page says the card is small and asks to come closer.
+        rest = [o for o in sent if o.wrong or o.reason != CardFaceReason.TOO_SMALL.value]
+        if name.startswith("burst_") and len(rest) < len(sent):
+            rest_right = sum(o.right for o in rest)
+            print(f"  {len(sent) - len(rest)} answered too_small (come closer); of the other "
+                  f"{len(rest)}: {rest_right} read right ({rest_right / max(len(rest), 1):.0%})",
+                  flush=True)
         if name == "clean":
             reference = (reference + reference_seconds()) / 2
             verdict = "within" if per_image < CLEAN_CAPTURE_GOAL_S else "OVER"
