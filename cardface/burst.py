@@ -355,7 +355,7 @@ def decide_averaged(frames: int, wholes: Sequence[CardFaceReading],
     # its trusted readings by equality, and least_sure's merged reading equals neither.
     alone = (frames >= MIN_FRAMES_DATES_ALONE and whole_may_stand_alone(raw)
              and not _whole_contradicted([*halves, *raw], wholes))
-    trusted = [_what_the_whole_gives_alone(frames, wholes, raw, today)] if alone else []
+    trusted = [_what_the_whole_gives_alone(frames, wholes, pairs, today)] if alone else []
     return combine(halves, trusted=trusted, shared=wholes, vetoes=raw)
 
 
@@ -369,13 +369,13 @@ def _without_weak_code(half: CardFaceReading) -> CardFaceReading:
 
 
 def _what_the_whole_gives_alone(frames: int, wholes: Sequence[CardFaceReading],
-                                half_readings: Sequence[CardFaceReading],
+                                pairs: Sequence[tuple[CardFaceReading, CardFaceReading]],
                                 today: date) -> CardFaceReading:
     """The whole average as one reading at its least sure processing, without what it may not
     give alone: the code under AVERAGE_CODE_SOLO_CONFIDENCE, an expiry already past, anything
     but the dates under MIN_FRAMES_ALONE frames (_dates_alone). What it drops it still vetoes,
     as one of `wholes`."""
-    whole = _dates_one_processing_missed(least_sure(wholes), wholes, half_readings)
+    whole = _dates_one_processing_missed(least_sure(wholes), wholes, pairs)
     if whole.expiry_date is not None and whole.expiry_date.value < today:
         # A card past its expiry cannot be used here, so a past expiry is worth little and is
         # the likelier misread: on a bench steady burst (10 frames) the whole and a half read
@@ -383,18 +383,20 @@ def _what_the_whole_gives_alone(frames: int, wholes: Sequence[CardFaceReading],
         # at 0.999, the other half silent. Two halves alike still give it.
         whole = replace(whole, expiry_date=None)
     if frames < MIN_FRAMES_ALONE:
-        whole = _dates_alone(whole, wholes, half_readings)
+        whole = _dates_alone(whole, wholes, [reading for pair in pairs for reading in pair])
     code = whole.security_code
     if code is not None and code.confidence < AVERAGE_CODE_SOLO_CONFIDENCE:
         whole = replace(whole, security_code=None)
     return whole
 
 
-def _dates_one_processing_missed(whole: CardFaceReading, wholes: Sequence[CardFaceReading],
-                                 half_readings: Sequence[CardFaceReading]) -> CardFaceReading:
+def _dates_one_processing_missed(
+    whole: CardFaceReading, wholes: Sequence[CardFaceReading],
+    pairs: Sequence[tuple[CardFaceReading, CardFaceReading]],
+) -> CardFaceReading:
     """`whole` (least_sure of `wholes`) with a date back that one processing of the whole did
     not read, where three things vouch for it: the other processing read it, some half read
-    it alike in both its processings (`half_readings`: deblurred, plain, half by half), and it
+    it alike in both its processings (`pairs`: deblurred and plain, half by half), and it
     carries the same month and day as the other date, which the whole read both ways
     (reader.dates_read_alike: the card prints them twice). At the least sure of these readings.
 
@@ -407,19 +409,15 @@ def _dates_one_processing_missed(whole: CardFaceReading, wholes: Sequence[CardFa
     (one more burst read right, steady 26 -> 27) and no wrong value.
     """
     for name, other in (("birth_date", "expiry_date"), ("expiry_date", "birth_date")):
-        found = _readings_of(wholes, name)
-        if getattr(whole, name) is not None or getattr(whole, other) is None or not found:
+        values = _values_of(wholes, name)
+        if getattr(whole, name) is not None or getattr(whole, other) is None or len(values) != 1:
             continue
-        value = found[0].value
-        if any(x.value != value for x in found):
+        alike = [pair for pair in pairs
+                 if len(_readings_of(pair, name)) == 2 and _values_of(pair, name) == values]
+        if not alike:
             continue
-        halves = [(a, b) for a, b in zip(half_readings[0::2], half_readings[1::2], strict=True)
-                  if (x := getattr(a, name)) is not None and (y := getattr(b, name)) is not None
-                  and x.value == y.value == value]
-        if not halves:
-            continue
-        date_read = min([*found, *(x for pair in halves for x in _readings_of(pair, name))],
-                        key=_confidence)
+        date_read = min([*_readings_of(wholes, name), *_readings_of(
+            [r for pair in alike for r in pair], name)], key=_confidence)
         birth, expiry = ((date_read, whole.expiry_date) if name == "birth_date"
                          else (whole.birth_date, date_read))
         if dates_read_alike(birth, expiry):
