@@ -404,9 +404,9 @@ def _dates_one_processing_missed(
     read no expiry, the plain whole read 2032-12-03 at 1.0, a half read it at 0.999 and 1.0,
     the birth was 1969-12-03. The burst that made least_sure strict ("plain whole alone": an
     expiry 2027/9/2 for 9/21) had no half reading it and a birth on 9/21: it stays out.
-    Readings that say otherwise still drop it (combine's vetoes). On cached readings of 73
-    later bench bursts (seed 83, 39 steady; seed 84, 34 moving) it gave one date more in each
-    (one more burst read right, steady 26 -> 27) and no wrong value.
+    Readings that say otherwise still drop it (combine's vetoes). On cached readings of 80
+    later bench bursts (seed 83, 40 steady; seed 84, 40 moving) it gave one date more in each
+    (one more burst read right, steady 27 -> 28 of 40) and no wrong value.
     """
     for name, other in (("birth_date", "expiry_date"), ("expiry_date", "birth_date")):
         values = _values_of(wholes, name)
