@@ -22,6 +22,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the read-only card tests (marker 'reader': no VERIFY, no try spent) against "
         "the physical card in the PC/SC reader called NAME",
     )
+    parser.addoption(
+        SERIAL_GROUPS_OPTION,
+        action="store_true",
+        help="with -n: hand whole modules to a worker and run the face-check modules on one "
+        "worker, one after the other (scripts/test.sh's serial pass)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,6 +44,63 @@ def pytest_configure(config: pytest.Config) -> None:
 #: the helper build folder): scripts/test.sh runs them in the serial pass, everything else on
 #: several xdist workers.
 SERIAL_MARKERS = ("browser", "pcsc", "helper_build")
+
+
+#: The serial-pass modules that run a face check in Chromium against their own stack. Two such
+#: checks at once on a two-core machine starve Chromium's fake camera until the liveness check
+#: rightly calls the stream frozen (seen: reason=static, and a timeout), so they share one
+#: scheduling group: one worker runs them one after the other while the other worker runs the
+#: rest of the serial pass (scripts/test.sh).
+FACE_CHECK_MODULES = (
+    "tests/e2e/test_wizard_e2e.py",
+    "tests/e2e/test_kiosk_e2e.py",
+    "tests/e2e/test_assisted_e2e.py",
+    "tests/e2e/test_interruptions_e2e.py",
+    "tests/e2e/test_face_busy_e2e.py",
+    "tests/test_deploy_stack.py",
+)
+FACE_CHECK_GROUP = "face-check stacks"
+#: The modules that drive a pcscd with vpcd readers, or build and run the packaged helper. Each
+#: worker has its own pcscd (tests/pcsc.py), yet the kiosk's slot-1 card once never showed up
+#: when these modules were spread over two workers, so they keep the order and the single pcscd
+#: they were written against: one group, one worker.
+CARD_AND_HELPER_MODULES = (
+    "tests/test_bridge_pcsc.py",
+    "tests/test_counter_pcsc.py",
+    "tests/test_kiosk_pcsc.py",
+    "tests/test_pcsc_sim.py",
+    "tests/test_reader_option.py",
+    "tests/test_physical_reader.py",
+    "tests/test_helper_package.py",
+    "tests/e2e/test_helper_setup_e2e.py",
+)
+CARD_AND_HELPER_GROUP = "pcscd and helper"
+SERIAL_GROUPS_OPTION = "--serial-groups"
+
+
+def serial_scope(nodeid: str) -> str:
+    """The scheduling group of a test id in the serial pass: its module, or one of the two
+    groups above."""
+    module = nodeid.split("::", 1)[0]
+    if module in FACE_CHECK_MODULES:
+        return FACE_CHECK_GROUP
+    return CARD_AND_HELPER_GROUP if module in CARD_AND_HELPER_MODULES else module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With --serial-groups, xdist hands out whole groups (serial_scope): a module's stack and
+    browser start once, on one worker, and the face-check modules never run side by side.
+    (Not xdist's own loadgroup: under pytest 9.2 it no longer sees a test's xdist_group.)"""
+    if not config.getoption(SERIAL_GROUPS_OPTION):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SerialGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return serial_scope(nodeid)
+
+    return SerialGroupScheduling(config, log)
 
 
 def _mark_serial(items: list[pytest.Item]) -> None:

@@ -10,10 +10,15 @@ mkdir -p test-output
 run_pass() { "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@" || [ $? -eq 5 ]; }
 
 # Pass 1: tests that own no process-wide resource, on one xdist worker per core.
-# Pass 2: tests marked serial at collection (conftest.py): pcscd and its vpcd port, Chromium stacks,
-# the helper build folder, and the whole-stack tests under tests/.
+# Pass 2: tests marked serial at collection (conftest.py): Chromium stacks, pcscd, the helper
+# build, and the whole-stack tests under tests/. They mostly wait on a browser, a stack or a timer,
+# so two workers run them, each taking whole modules (--serial-groups, conftest.py: a module's
+# stack and browser start once) and the modules that run a face check all on one worker, one after
+# the other. What modules share is safe for that: every stack and pcscd takes free ports (pcscd in
+# its own mount namespace, tests/pcsc.py) and the helper is built once per run under a lock
+# (tests/helper_build.py). On one worker this pass took 656 s.
 run_pass -n "${TEST_WORKERS:-auto}" -m "not serial" "$@"
-run_pass -m serial "$@"
+run_pass -n "${SERIAL_TEST_WORKERS:-2}" --serial-groups -m serial "$@"
 
 if scripts/services.sh; then
   echo "== backends again on PostgreSQL + Redis"

@@ -10,6 +10,7 @@ dist/helper, so a deployment's own build is never replaced by a test build.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -25,6 +26,11 @@ from tests.prerequisites import skip_or_fail
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "helper" / "test-out"
 FOLDER = ROOT / "build" / "helper" / "dist" / "myna-bridge"
+#: Held while one test process builds or checks the build: the serial pass runs on two xdist
+#: workers (scripts/test.sh), and two PyInstaller runs into one folder break each other.
+LOCK = ROOT / "build" / "helper" / "test-build.lock"
+#: Which test run made the build in OUT: the run id xdist gives all workers of one run.
+RUN_STAMP = OUT / "test-run"
 #: The service origin the test build's .deb allows (MYNA_SERVICE_ORIGIN of the build).
 TEST_SERVICE_ORIGIN = "https://reset.example.jp"
 
@@ -50,7 +56,9 @@ class BuiltHelper:
 
 
 def build_helper() -> BuiltHelper:
-    """Run the build script as a developer or CI would (``make helper``'s command).
+    """Run the build script as a developer or CI would (``make helper``'s command), once per
+    test run: the first worker of an xdist run to ask builds, the others wait for it and share
+    its build.
 
     ``MYNA_HELPER_REUSE_BUILD=1`` reuses this directory's last test build instead (a developer
     re-running one test); CI never sets it, so it always builds from the clean tree.
@@ -58,7 +66,19 @@ def build_helper() -> BuiltHelper:
     for tool in ("dpkg-deb", "tar", "sha256sum"):
         if shutil.which(tool) is None:
             skip_or_fail(f"{tool} is missing", what="the helper build")
-    if os.environ.get("MYNA_HELPER_REUSE_BUILD") == "1" and (OUT / "helper.json").exists():
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with LOCK.open("wb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _build_or_reuse(os.environ.get("PYTEST_XDIST_TESTRUNUID", ""))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build_or_reuse(run: str) -> BuiltHelper:
+    reuse = os.environ.get("MYNA_HELPER_REUSE_BUILD") == "1"
+    this_run = bool(run) and RUN_STAMP.exists() and RUN_STAMP.read_text() == run
+    if (reuse or this_run) and (OUT / "helper.json").exists():
         manifest = json.loads((OUT / "helper.json").read_text())
         return BuiltHelper(FOLDER, OUT, manifest, 0.0)
     venv = Path(os.environ.get("VENV", ROOT / ".venv"))
@@ -78,6 +98,8 @@ def build_helper() -> BuiltHelper:
     if result.returncode != 0:
         raise AssertionError(f"build-helper.sh failed:\n{result.stdout}\n{result.stderr}")
     manifest = json.loads((OUT / "helper.json").read_text())
+    if run:
+        RUN_STAMP.write_text(run)
     return BuiltHelper(FOLDER, OUT, manifest, time.monotonic() - started)
 
 
