@@ -69,3 +69,13 @@ def test_another_run_builds_again(
     monkeypatch.setattr(subprocess, "run", _no_build)
     with pytest.raises(_BuildStarted):
         helper_build._build_or_reuse(run)
+
+
+def test_the_face_check_group_is_handed_out_first() -> None:
+    queue = conftest.FaceChecksFirst()
+    # xdist fills its queue with the groups of most tests first.
+    for group in ("bridge/tests/test_protocol.py", conftest.CARD_AND_HELPER_GROUP,
+                  conftest.FACE_CHECK_GROUP, "tests/e2e/test_card_face_js.py"):
+        queue[group] = {}
+    assert queue.popitem(last=False)[0] == conftest.FACE_CHECK_GROUP
+    assert list(queue)[0] == "bridge/tests/test_protocol.py"
