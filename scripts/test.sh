@@ -16,7 +16,7 @@ run_pass() { "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@" || [ $? -e
 # stack and browser start once) and the modules that run a face check all on one worker, one after
 # the other. What modules share is safe for that: every stack and pcscd takes free ports (pcscd in
 # its own mount namespace, tests/pcsc.py) and the helper is built once per run under a lock
-# (tests/helper_build.py). On one worker this pass took 656 s.
+# (tests/helper_build.py). On one worker this pass took 656 s, on two 414-482 s.
 run_pass -n "${TEST_WORKERS:-auto}" -m "not serial" "$@"
 run_pass -n "${SERIAL_TEST_WORKERS:-2}" --serial-groups -m serial "$@"
 
