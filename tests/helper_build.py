@@ -68,11 +68,8 @@ def build_helper() -> BuiltHelper:
             skip_or_fail(f"{tool} is missing", what="the helper build")
     LOCK.parent.mkdir(parents=True, exist_ok=True)
     with LOCK.open("wb") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return _build_or_reuse(os.environ.get("PYTEST_XDIST_TESTRUNUID", ""))
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return _build_or_reuse(os.environ.get("PYTEST_XDIST_TESTRUNUID", ""))
 
 
 def _build_or_reuse(run: str) -> BuiltHelper:

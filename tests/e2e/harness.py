@@ -252,6 +252,17 @@ def browser(y4m: Path, *, headless: bool = True) -> Iterator[Any]:
 Shot = Callable[[str], None]
 
 
+def wait_until(page: Any, condition: Callable[[], object], *, timeout: float,
+               what: str | Callable[[], object]) -> None:
+    """Wait for a condition on what the test has gathered from the page (recorded messages,
+    routed sockets): Playwright delivers those only while it waits, hence page.wait_for_timeout
+    rather than a sleep. Fails with `what` (or what it returns then) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what() if callable(what) else what
+        page.wait_for_timeout(100)
+
+
 def shooter(page: Any, prefix: str) -> Shot:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     for stale in OUTPUT.glob(f"{prefix}-*.png"):  # an earlier run's numbering may differ
@@ -352,10 +363,8 @@ class HeldFaceSocket:
         return self
 
     def wait_for_held(self, page: Any, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.held and time.monotonic() < deadline:
-            page.wait_for_timeout(100)
-        assert self.held, "the server never answered the photo"
+        wait_until(page, lambda: self.held, timeout=timeout,
+                   what="the server never answered the photo")
 
     def send(self, message: str | bytes) -> None:
         """To the page, as if from the server."""

@@ -274,10 +274,8 @@ def test_a_card_put_back_shows_its_own_tries_left_and_asks_before_the_last(
         harness.to_password(page)
         assert page.inner_text("#pin-tries") == "残り3回入力できます。"
         harness.submit_password(page, harness.DEMO["auth_pin"])
-        deadline = time.monotonic() + 30
-        while not held and time.monotonic() < deadline:
-            page.wait_for_timeout(100)
-        assert held, "the page never sent RESERVE"
+        harness.wait_until(page, lambda: bool(held), timeout=30,
+                           what="the page never sent RESERVE")
 
         # The card loses two tries the page does not hear of, then leaves the reader as the read
         # reaches the bridge.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -434,11 +433,12 @@ def test_the_whole_booking_works_with_the_keyboard_alone(
     page.keyboard.press("Enter")  # more time (WCAG 2.2.1), given by the server
     # Read from the recorder, not from the region: the next prompt or time warning takes the
     # region's text at once, and on a loaded machine that came before a look at the region did.
-    deadline = time.monotonic() + 60
-    while not any(k == "live" and v["id"] == "face-announce" and "時間を延ばしました" in v["text"]
-                  for k, v in records):
-        assert time.monotonic() < deadline, [v for k, v in records if k == "live"]
-        page.wait_for_timeout(100)
+    harness.wait_until(
+        page,
+        lambda: any(k == "live" and v["id"] == "face-announce" and "時間を延ばしました" in v["text"]
+                    for k, v in records),
+        timeout=60, what=lambda: [v for k, v in records if k == "live"],
+    )
     shot("face-running")
     page.wait_for_url(lambda url: "/reset/reservation/" in url, timeout=120000)
     assert "パスワード初期化予約完了" in page.inner_text("h1")
