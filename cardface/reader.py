@@ -7,8 +7,9 @@ log says what was done and why it failed, never what the card says.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -43,13 +44,14 @@ SMALL_CARD_WIDTH_PX = 480
 CODE_MIN_CARD_WIDTH_PX = 280
 # A reading must carry at least this many of the card's printed words to count as a card.
 MIN_CARD_WORDS = 2
-# Where a smear was measured, the photo as it is is read first, and believed without the
-# deconvolved copy only when it gave every value and each this sure (the bar a lone sure
-# reading meets in a burst, burst.SOLO_CONFIDENCE). The measure often finds a smear on a sharp
-# card: on the bench, 16 of 20 clean cards 1000 px wide, every card under a 1.5 px focus blur;
-# deconvolving such a card garbles it, and reading the garbled copy, turned round and then the
-# photo cost four passes (2.3 s for a clean capture). A heavy smear read as it is can be wrong
-# and sure (an 11 px smear: both dates wrong at 0.99), but never gave all three there.
+# The photo as it is is read first, and believed without measuring a smear (and undoing one)
+# only when it gave every value and each this sure (the bar a lone sure reading meets in a
+# burst, burst.SOLO_CONFIDENCE); below it, a measured smear is undone. The measure finds a
+# smear on many sharp cards (on the bench, 16 of 20 clean cards 1000 px wide, every card
+# under a 1.5 px focus blur); deconvolving such a card garbles it, and reading the garbled
+# copy, turned round and then the photo cost four passes (2.3 s for a clean capture). A heavy
+# smear read as it is can be wrong and sure (an 11 px smear: both dates wrong at 0.99), but
+# never gave all three there.
 SURE_UNRESTORED_CONFIDENCE = 0.95
 
 
@@ -120,7 +122,23 @@ def sharpen(card: np.ndarray) -> np.ndarray:
     return cv2.addWeighted(card, 1.8, soft, -0.8, 0)
 
 
-Restore = Callable[[], np.ndarray]
+@dataclass
+class Smear:
+    """A hand's smear on the card, measured in the card's neighbourhood in the photo (photo
+    pixels, before the perspective warp scales it) only when asked: a card whose photo reads
+    surely as it is needs neither the measure nor the undoing (SURE_UNRESTORED_CONFIDENCE)."""
+
+    crop: np.ndarray
+    local: locate.CardQuad
+
+    @cached_property
+    def found(self) -> motion.MotionBlur | None:
+        blur = motion.estimate(self.crop)
+        return blur if blur.present else None
+
+    def restored_card(self, blur: motion.MotionBlur) -> np.ndarray:
+        """The card straightened from the neighbourhood with the smear `blur` undone."""
+        return locate.warp_card(motion.deconvolve(self.crop, blur), self.local)
 
 
 def card_neighbourhood(image: np.ndarray, quad: locate.CardQuad,
@@ -136,26 +154,17 @@ def card_neighbourhood(image: np.ndarray, quad: locate.CardQuad,
     return image[y0:y1, x0:x1], local
 
 
-def _straighten(image: np.ndarray, quad: locate.CardQuad) -> tuple[np.ndarray, Restore | None]:
-    """The card as photographed, and (if a smear was measured) how to deblur it.
-
-    The smear is measured and undone on the card's own neighbourhood, in photo pixels, before
-    the perspective warp scales it. The undoing is left to the caller: it is not needed when
-    the photo as it is reads surely (SURE_UNRESTORED_CONFIDENCE).
-    """
+def _straighten(image: np.ndarray, quad: locate.CardQuad) -> tuple[np.ndarray, Smear | None]:
+    """The card as photographed, and (if the card is large enough to measure one) its smear."""
     crop, local = card_neighbourhood(image, quad)
-    small = quad.width_px < SMALL_CARD_WIDTH_PX
     card = locate.warp_card(crop, local)
-    if small:
+    if quad.width_px < SMALL_CARD_WIDTH_PX:
         card = sharpen(card)
     if quad.width_px < CODE_MIN_CARD_WIDTH_PX:
         # Too few rows of text for the smear's measure to be trusted, and too small a card to
         # give every value anyway (see CODE_MIN_CARD_WIDTH_PX).
         return card, None
-    blur = motion.estimate(crop)
-    if not blur.present:
-        return card, None
-    return card, lambda: locate.warp_card(motion.deconvolve(crop, blur), local)
+    return card, Smear(crop, local)
 
 
 def merge_passes(a: ParsedFace, b: ParsedFace) -> ParsedFace:
@@ -209,11 +218,11 @@ def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFace
         return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
     image = locate.downscale(image)
     quad = locate.find_card(image)
-    restore: Restore | None = None
+    smear: Smear | None = None
     if quad is not None:
         if quad.width_px < MIN_CARD_WIDTH_PX:
             return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
-        card, restore = _straighten(image, quad)
+        card, smear = _straighten(image, quad)
     else:
         fallback = locate.whole_image_as_card(image)
         if fallback is None:
@@ -224,7 +233,7 @@ def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFace
 
     if quad is not None and quad.width_px < CODE_MIN_CARD_WIDTH_PX:
         return _small_card_reading(card, today)
-    return read_straight_card(card, today, restore=restore, card_shaped=quad is not None)
+    return read_straight_card(card, today, smear=smear, card_shaped=quad is not None)
 
 
 def _small_card_reading(card: np.ndarray, today: date) -> CardFaceReading:
@@ -242,19 +251,24 @@ def _small_card_reading(card: np.ndarray, today: date) -> CardFaceReading:
 
 
 def read_straight_card(
-    card: np.ndarray, today: date, *, restore: Restore | None = None,
-    card_shaped: bool = True,
+    card: np.ndarray, today: date, *, smear: Smear | None = None, card_shaped: bool = True,
 ) -> CardFaceReading:
-    """Read a card already straightened to CARD_WIDTH (and, if smeared, how to deblur it)."""
+    """Read a card already straightened to CARD_WIDTH (and, where a smear may be, undo it)."""
     measured = quality.measure(card)
     if measured.glare >= quality.HOPELESS_GLARE:
         return CardFaceReading.failed(CardFaceReason.GLARE)
-    if restore is not None:
-        parsed = _read_smeared(card, restore, today)
-    elif measured.sharpness < quality.HOPELESS_SHARPNESS:
+    # A smear is measured only where it decides something: a hopelessly soft card is read
+    # only if the softness is a smear that can be undone, and a card read surely as it is
+    # needs no undoing.
+    if measured.sharpness < quality.HOPELESS_SHARPNESS and (smear is None or not smear.found):
         return CardFaceReading.failed(CardFaceReason.BLURRED)
+    upright = _read_pass(card, today)
+    if upright.found == 3 and _least_confidence(upright) >= SURE_UNRESTORED_CONFIDENCE:
+        parsed = upright
+    elif smear is not None and (blur := smear.found) is not None:
+        parsed = _read_smeared(card, smear.restored_card(blur), today, upright=upright)
     else:
-        parsed = _ocr_card(card, today)
+        parsed = _ocr_card(card, today, upright=upright)
     if parsed.found == 3:
         return CardFaceReading(parsed.birth_date, parsed.expiry_date, parsed.security_code)
     reason = _diagnose(parsed, measured, card_shaped=card_shaped)
@@ -264,15 +278,13 @@ def read_straight_card(
     return CardFaceReading(parsed.birth_date, parsed.expiry_date, parsed.security_code, reason)
 
 
-def _read_smeared(card: np.ndarray, restore: Restore, today: date) -> ParsedFace:
-    """A card on which a smear was measured: the photo as it is when it reads every value
-    surely; else the deconvolved card, and, if that fell short, the two readings merged (they
+def _read_smeared(card: np.ndarray, restored: np.ndarray, today: date, *,
+                  upright: ParsedFace) -> ParsedFace:
+    """A card on which a smear was measured and which the photo as it is (`upright`) did not
+    read surely: the deconvolved card, and, if that fell short, the two readings merged (they
     must agree on every value both found)."""
-    upright = _read_pass(card, today)
-    if upright.found == 3 and _least_confidence(upright) >= SURE_UNRESTORED_CONFIDENCE:
-        return upright
     logger.info("card face: motion blur found, trying deconvolution")
-    parsed = _ocr_card(restore(), today)
+    parsed = _ocr_card(restored, today)
     if parsed.found < 3:
         parsed = merge_passes(parsed, _ocr_card(card, today, upright=upright))
     return parsed

@@ -153,17 +153,25 @@ def test_a_card_smeared_by_a_moving_hand_is_read() -> None:
     assert _values(reading) == (SEIREKI.birth_date, SEIREKI.expiry_date, SEIREKI.security_code)
 
 
-def _deconvolutions(monkeypatch: pytest.MonkeyPatch) -> list[motion.MotionBlur]:
-    """The smears the reading undoes, recorded as it calls the real deconvolution."""
+def _deconvolutions(monkeypatch: pytest.MonkeyPatch
+                    ) -> tuple[list[motion.MotionBlur], list[motion.MotionBlur]]:
+    """The smears the reading measures and those it undoes, recorded as it calls the real
+    measure and deconvolution."""
+    measured: list[motion.MotionBlur] = []
     undone: list[motion.MotionBlur] = []
-    real = motion.deconvolve
+    real_estimate, real_deconvolve = motion.estimate, motion.deconvolve
 
-    def recording(image: np.ndarray, blur: motion.MotionBlur) -> np.ndarray:
+    def estimating(image: np.ndarray) -> motion.MotionBlur:
+        measured.append(real_estimate(image))
+        return measured[-1]
+
+    def deconvolving(image: np.ndarray, blur: motion.MotionBlur) -> np.ndarray:
         undone.append(blur)
-        return real(image, blur)
+        return real_deconvolve(image, blur)
 
-    monkeypatch.setattr(motion, "deconvolve", recording)
-    return undone
+    monkeypatch.setattr(motion, "estimate", estimating)
+    monkeypatch.setattr(motion, "deconvolve", deconvolving)
+    return measured, undone
 
 
 def _smear_measured(scene: synth.Scene, front: synth.CardFront) -> bool:
@@ -175,19 +183,20 @@ def _smear_measured(scene: synth.Scene, front: synth.CardFront) -> bool:
     return motion.estimate(reader.card_neighbourhood(photo, quad)[0]).present
 
 
-def test_a_sharp_card_read_surely_as_it_is_is_not_deconvolved(
+def test_a_sharp_card_read_surely_as_it_is_is_neither_measured_nor_deconvolved(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A sharp card 1000 px wide, on which the measure finds a smear that is not there (as on
     # most such cards): deconvolving it garbled the print and cost four passes.
     scene = synth.Scene(card_width=1000, seed=31)
     assert _smear_measured(scene, SEIREKI)
-    undone = _deconvolutions(monkeypatch)
+    measured, undone = _deconvolutions(monkeypatch)
     reading = read_card_face_image(synth.render_jpeg(SEIREKI, scene), today=TODAY)
     assert _values(reading) == (SEIREKI.birth_date, SEIREKI.expiry_date, SEIREKI.security_code)
     assert all(v is not None and v.confidence >= reader.SURE_UNRESTORED_CONFIDENCE
                for v in (reading.birth_date, reading.expiry_date, reading.security_code))
-    assert undone == []
+    # Read surely as it is: the smear is neither measured nor undone.
+    assert measured == [] and undone == []
 
 
 def test_a_heavy_smear_the_photo_does_not_read_surely_is_deconvolved(
@@ -195,9 +204,9 @@ def test_a_heavy_smear_the_photo_does_not_read_surely_is_deconvolved(
 ) -> None:
     scene = synth.Scene(motion=11.0, seed=31)  # as it is, one value is read
     assert _smear_measured(scene, SEIREKI)
-    undone = _deconvolutions(monkeypatch)
+    measured, undone = _deconvolutions(monkeypatch)
     reading = read_card_face_image(synth.render_jpeg(SEIREKI, scene), today=TODAY)
-    assert len(undone) == 1 and abs(undone[0].length - 11.0) <= 1.5
+    assert len(measured) == 1 and undone == measured and abs(undone[0].length - 11.0) <= 1.5
     assert _values(reading) == (SEIREKI.birth_date, SEIREKI.expiry_date, SEIREKI.security_code)
 
 
