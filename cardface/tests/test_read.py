@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ import pytest
 from cardface import CardFaceReason, locate, motion, ocr, read_card_face_image, reader, synth
 from cardface.__main__ import main as cli_main
 from cardface.ocr import get_engine
+from cardface.parse import parse_lines
 from cardface.result import CardFaceReading
 
 TODAY = date(2026, 11, 27)
@@ -193,7 +195,7 @@ def test_a_sharp_card_read_surely_as_it_is_is_neither_measured_nor_deconvolved(
     measured, undone = _deconvolutions(monkeypatch)
     reading = read_card_face_image(synth.render_jpeg(SEIREKI, scene), today=TODAY)
     assert _values(reading) == (SEIREKI.birth_date, SEIREKI.expiry_date, SEIREKI.security_code)
-    assert all(v is not None and v.confidence >= reader.SURE_UNRESTORED_CONFIDENCE
+    assert all(v is not None and v.confidence >= reader.SURE_READING_CONFIDENCE
                for v in (reading.birth_date, reading.expiry_date, reading.security_code))
     # Read surely as it is: the smear is neither measured nor undone.
     assert measured == [] and undone == []
@@ -207,6 +209,79 @@ def test_a_heavy_smear_the_photo_does_not_read_surely_is_deconvolved(
     measured, undone = _deconvolutions(monkeypatch)
     reading = read_card_face_image(synth.render_jpeg(SEIREKI, scene), today=TODAY)
     assert len(measured) == 1 and undone == measured and abs(undone[0].length - 11.0) <= 1.5
+    assert _values(reading) == (SEIREKI.birth_date, SEIREKI.expiry_date, SEIREKI.security_code)
+
+
+def _own_scale_calls(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each OCR reading of the card, whether its lines were detected at its own scale."""
+    calls: list[bool] = []
+    real = reader.read_lines
+
+    def recording(image: np.ndarray, **kwargs: Any) -> list[ocr.OcrLine]:
+        calls.append(bool(kwargs.get("own_scale")))
+        return real(image, **kwargs)
+
+    monkeypatch.setattr(reader, "read_lines", recording)
+    return calls
+
+
+def _straightened(front: synth.CardFront, scene: synth.Scene) -> np.ndarray:
+    decoded = reader.decode_image(synth.render_jpeg(front, scene))
+    assert decoded is not None
+    photo = locate.downscale(decoded)
+    quad = locate.find_card(photo)
+    assert quad is not None and quad.width_px >= reader.CODE_MIN_CARD_WIDTH_PX
+    card = locate.warp_card(*reader.card_neighbourhood(photo, quad))
+    return reader.sharpen(card) if quad.width_px < reader.SMALL_CARD_WIDTH_PX else card
+
+
+def test_a_clean_card_is_read_once_with_its_lines_found_at_its_own_scale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _own_scale_calls(monkeypatch)
+    reading = read_card_face_image(synth.render_jpeg(SHOWA, synth.Scene(seed=11)), today=TODAY)
+    assert _values(reading) == (SHOWA.birth_date, SHOWA.expiry_date, SHOWA.security_code)
+    assert calls == [True]
+    # The detector's own limit is back for every other reading (bursts' averages).
+    assert ocr.get_engine().text_det.limit_side_len == 736
+
+
+# bench/cardface_bench.py blur_3, the first card of a run: the smear measure takes its focus
+# blur for an 8.5 px smear, and the copy deconvolved with it, read at its own scale, gives all
+# three values with the code wrong: 6543 at 0.92.
+SOFT_6583 = synth.CardFront(
+    birth_date=date(1981, 10, 3), expiry_date=date(2029, 3, 27), security_code="6583",
+    name="MILLER JOHN", address=("大阪府大阪市北区中之島", "一丁目3番20号"), sex="女",
+    birth_in_era=False,
+)
+SOFT_6583_SCENE = synth.Scene(blur=3.0, seed=1071923799)
+
+
+def test_a_reading_at_its_own_scale_is_taken_only_when_every_value_is_sure() -> None:
+    decoded = reader.decode_image(synth.render_jpeg(SOFT_6583, SOFT_6583_SCENE))
+    assert decoded is not None
+    photo = locate.downscale(decoded)
+    quad = locate.find_card(photo)
+    assert quad is not None
+    smear = reader.Smear(*reader.card_neighbourhood(photo, quad))
+    assert smear.found is not None
+    garbled = smear.restored_card(smear.found)
+    parsed = parse_lines(ocr.read_lines(garbled, own_scale=True), today=TODAY)
+    assert parsed.found == 3 and parsed.security_code is not None
+    assert parsed.security_code.value != SOFT_6583.security_code
+    assert reader.read_surely_at_own_scale(garbled, TODAY) is None
+
+
+def test_a_card_the_reading_at_its_own_scale_falls_short_on_is_read_as_always(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scene = synth.Scene(blur=3.2, seed=40)  # at its own scale the code is not found
+    quick = parse_lines(ocr.read_lines(_straightened(SEIREKI, scene), own_scale=True),
+                        today=TODAY)
+    assert quick.found < 3
+    calls = _own_scale_calls(monkeypatch)
+    reading = read_card_face_image(synth.render_jpeg(SEIREKI, scene), today=TODAY)
+    assert calls[0] is True and len(calls) >= 2 and not any(calls[1:])
     assert _values(reading) == (SEIREKI.birth_date, SEIREKI.expiry_date, SEIREKI.security_code)
 
 
