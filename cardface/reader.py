@@ -262,9 +262,20 @@ def read_surely_at_own_scale(card: np.ndarray, today: date) -> ParsedFace | None
     (at the usual size its code's region read 6583 at 0.999). This reading is of the photo
     as it is, never of a deconvolved copy.
     """
-    parsed = parse_lines(read_lines(card, own_scale=True), today=today)
-    if parsed.found == 3 and _least_confidence(parsed) >= SURE_READING_CONFIDENCE:
-        return parsed
+    def sure(image: np.ndarray) -> tuple[ParsedFace, bool]:
+        parsed = parse_lines(read_lines(image, own_scale=True), today=today)
+        return parsed, parsed.found == 3 and _least_confidence(parsed) >= SURE_READING_CONFIDENCE
+
+    upright, taken = sure(card)
+    if taken:
+        return upright
+    if upright.found == 0 and upright.card_words == 0:
+        # Nothing of a card upright: turned round, as _ocr_card does (upside down, or the other
+        # of the two 90-degree turns), so that such a card costs two quick readings and not a
+        # quick one and the usual two.
+        turned, taken = sure(cv2.rotate(card, cv2.ROTATE_180))
+        if taken:
+            return turned
     return None
 
 

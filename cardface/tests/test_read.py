@@ -246,6 +246,17 @@ def test_a_clean_card_is_read_once_with_its_lines_found_at_its_own_scale(
     assert ocr.get_engine().text_det.limit_side_len == 736
 
 
+def test_an_upside_down_card_is_read_at_its_own_scale_turned_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scene = synth.Scene(upside_down=True, rotation=-6, seed=13)
+    calls = _own_scale_calls(monkeypatch)
+    reading = read_card_face_image(synth.render_jpeg(SEIREKI, scene), today=TODAY)
+    assert _values(reading) == (SEIREKI.birth_date, SEIREKI.expiry_date, SEIREKI.security_code)
+    # Upright, nothing of a card: turned round, and read surely, at its own scale both times.
+    assert calls == [True, True]
+
+
 # bench/cardface_bench.py blur_3, the first card of a run: the smear measure takes its focus
 # blur for an 8.5 px smear, and the copy deconvolved with it, read at its own scale, gives all
 # three values with the code wrong: 6543 at 0.92.
