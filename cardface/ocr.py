@@ -140,7 +140,7 @@ def read_lines(
     lines are still given as fractions of the whole image. With `own_scale` the lines are
     detected at the image's own size: the detector otherwise scales an image whose short side
     is under its limit (736 px) up to it, and the straightened card (1000x631) to 1152x736,
-    which costs a quarter more (the lines are recognised from the image itself either way).
+    which costs a third more (the lines are recognised from the image itself either way).
     """
     full_h, full_w = image.shape[:2]
     x0 = y0 = 0

@@ -112,9 +112,10 @@ def _ocr_card(card: np.ndarray, today: date, *, upright: ParsedFace | None = Non
     return _better(parsed, _read_pass(cv2.rotate(card, cv2.ROTATE_180), today))
 
 
-def _least_confidence(parsed: ParsedFace) -> float:
+def _sure(parsed: ParsedFace) -> bool:
+    """Every value read, each SURE_READING_CONFIDENCE sure."""
     values = (parsed.birth_date, parsed.expiry_date, parsed.security_code)
-    return min((v.confidence for v in values if v is not None), default=0.0)
+    return all(v is not None and v.confidence >= SURE_READING_CONFIDENCE for v in values)
 
 
 def sharpen(card: np.ndarray) -> np.ndarray:
@@ -262,19 +263,18 @@ def read_surely_at_own_scale(card: np.ndarray, today: date) -> ParsedFace | None
     (at the usual size its code's region read 6583 at 0.999). This reading is of the photo
     as it is, never of a deconvolved copy.
     """
-    def sure(image: np.ndarray) -> tuple[ParsedFace, bool]:
-        parsed = parse_lines(read_lines(image, own_scale=True), today=today)
-        return parsed, parsed.found == 3 and _least_confidence(parsed) >= SURE_READING_CONFIDENCE
+    def read(image: np.ndarray) -> ParsedFace:
+        return parse_lines(read_lines(image, own_scale=True), today=today)
 
-    upright, taken = sure(card)
-    if taken:
+    upright = read(card)
+    if _sure(upright):
         return upright
     if upright.found == 0 and upright.card_words == 0:
         # Nothing of a card upright: turned round, as _ocr_card does (upside down, or the other
         # of the two 90-degree turns), so that such a card costs two quick readings and not a
         # quick one and the usual two.
-        turned, taken = sure(cv2.rotate(card, cv2.ROTATE_180))
-        if taken:
+        turned = read(cv2.rotate(card, cv2.ROTATE_180))
+        if _sure(turned):
             return turned
     return None
 
@@ -300,7 +300,7 @@ def read_straight_card(
     if sure is not None:
         return CardFaceReading(sure.birth_date, sure.expiry_date, sure.security_code)
     upright = _read_pass(card, today)
-    if upright.found == 3 and _least_confidence(upright) >= SURE_READING_CONFIDENCE:
+    if _sure(upright):
         parsed = upright
     elif smear is not None and (blur := smear.found) is not None:
         parsed = _read_smeared(card, smear.restored_card(blur), today, upright=upright)

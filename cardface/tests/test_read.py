@@ -176,13 +176,19 @@ def _deconvolutions(monkeypatch: pytest.MonkeyPatch
     return measured, undone
 
 
-def _smear_measured(scene: synth.Scene, front: synth.CardFront) -> bool:
+def _photo_and_card(front: synth.CardFront, scene: synth.Scene
+                    ) -> tuple[np.ndarray, locate.CardQuad]:
+    """The photo as the reader has it (decoded, downscaled) and the card found in it."""
     decoded = reader.decode_image(synth.render_jpeg(front, scene))
     assert decoded is not None
     photo = locate.downscale(decoded)
     quad = locate.find_card(photo)
     assert quad is not None
-    return motion.estimate(reader.card_neighbourhood(photo, quad)[0]).present
+    return photo, quad
+
+
+def _smear_measured(scene: synth.Scene, front: synth.CardFront) -> bool:
+    return motion.estimate(reader.card_neighbourhood(*_photo_and_card(front, scene))[0]).present
 
 
 def test_a_sharp_card_read_surely_as_it_is_is_neither_measured_nor_deconvolved(
@@ -226,11 +232,8 @@ def _own_scale_calls(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
 
 def _straightened(front: synth.CardFront, scene: synth.Scene) -> np.ndarray:
-    decoded = reader.decode_image(synth.render_jpeg(front, scene))
-    assert decoded is not None
-    photo = locate.downscale(decoded)
-    quad = locate.find_card(photo)
-    assert quad is not None and quad.width_px >= reader.CODE_MIN_CARD_WIDTH_PX
+    photo, quad = _photo_and_card(front, scene)
+    assert quad.width_px >= reader.CODE_MIN_CARD_WIDTH_PX
     card = locate.warp_card(*reader.card_neighbourhood(photo, quad))
     return reader.sharpen(card) if quad.width_px < reader.SMALL_CARD_WIDTH_PX else card
 
@@ -269,12 +272,7 @@ SOFT_6583_SCENE = synth.Scene(blur=3.0, seed=1071923799)
 
 
 def test_a_reading_at_its_own_scale_is_taken_only_when_every_value_is_sure() -> None:
-    decoded = reader.decode_image(synth.render_jpeg(SOFT_6583, SOFT_6583_SCENE))
-    assert decoded is not None
-    photo = locate.downscale(decoded)
-    quad = locate.find_card(photo)
-    assert quad is not None
-    smear = reader.Smear(*reader.card_neighbourhood(photo, quad))
+    smear = reader.Smear(*reader.card_neighbourhood(*_photo_and_card(SOFT_6583, SOFT_6583_SCENE)))
     assert smear.found is not None
     garbled = smear.restored_card(smear.found)
     parsed = parse_lines(ocr.read_lines(garbled, own_scale=True), today=TODAY)
