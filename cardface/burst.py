@@ -42,6 +42,7 @@ from cardface.reader import (
     JST,
     MIN_CARD_WIDTH_PX,
     MIN_IMAGE_SIDE,
+    Orientation,
     dates_read_alike,
     decode_image,
     read_card_image,
@@ -303,15 +304,22 @@ def _read_averaged(images: Sequence[np.ndarray], ranks: Sequence[FrameRank],
     del cards
     logger.info("card face burst: %d of %d frames averaged", len(aligned), len(images))
 
+    # Every average is of frames laid onto the same one: once a reading knows which way round
+    # they read, the others are read that way only (reader.Orientation).
+    orientation = Orientation()
+
     def read(group: Sequence[np.ndarray], *, deblurred: bool = True) -> CardFaceReading:
         average = fuse.average(group)
-        return read_straight_card(fuse.deblur(average) if deblurred else average, today)
+        return read_straight_card(fuse.deblur(average) if deblurred else average, today,
+                                  orientation=orientation)
 
     wholes = [read(aligned)]
+    aligned = _upright(aligned, orientation)
     if not _sure(wholes[0]):
         # The plain average too: deblurring the upscaled print helps most values but now and
         # then breaks one glyph that the plain average keeps.
         wholes.append(read(aligned, deblurred=False))
+        aligned = _upright(aligned, orientation)
     if len(aligned) < 2 * MIN_FRAMES_HALF:
         # One to three small frames: their reading of the code is exactly what cannot be
         # trusted (reader.CODE_MIN_CARD_WIDTH_PX), and there are no halves to confirm it.
@@ -323,6 +331,15 @@ def _read_averaged(images: Sequence[np.ndarray], ranks: Sequence[FrameRank],
     reading = decide_averaged(len(aligned), wholes, pairs, today=today)
     width = float(np.median([r.card_width for r in chosen]))
     return _without_code_under(reading, width)
+
+
+def _upright(aligned: list[np.ndarray], orientation: Orientation) -> list[np.ndarray]:
+    """The aligned cards turned upright where `orientation` learnt they read turned round;
+    from then on they are known upright."""
+    if not orientation.turned:
+        return aligned
+    orientation.turned = False
+    return [cv2.rotate(card, cv2.ROTATE_180) for card in aligned]
 
 
 def _without_code_under(reading: CardFaceReading, card_width: float) -> CardFaceReading:

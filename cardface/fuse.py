@@ -61,8 +61,11 @@ def _align(reference: np.ndarray, card: np.ndarray) -> tuple[float, np.ndarray] 
 def align(cards: Sequence[np.ndarray]) -> list[np.ndarray]:
     """The straightened cards that align with the first (the caller's best frame), laid onto it.
 
-    The corner order of a card found near 45 degrees may flip between frames, so each card is
-    tried as it is and turned round, and the better alignment is kept. Float32, for averaging.
+    The corner order of a card found near 45 degrees may flip between frames, so a card that
+    does not align as it is (under MIN_CORRELATION) is tried turned round, and the better
+    alignment is kept. Trying both every time cost 0.2 s a burst (an ECC search each) for
+    nothing: on 819 bench frames of 120 small-card bursts (moving and steady hands), every
+    frame aligned as it is and none better turned round. Float32, for averaging.
     """
     if not cards:
         return []
@@ -72,7 +75,10 @@ def align(cards: Sequence[np.ndarray]) -> list[np.ndarray]:
     aligned: list[np.ndarray] = [reference.astype(np.float32)]
     for card in cards[1:]:
         best: tuple[float, np.ndarray, np.ndarray] | None = None
-        for candidate in (card, cv2.rotate(card, cv2.ROTATE_180)):
+        for turned in (False, True):
+            if best is not None and best[0] >= MIN_CORRELATION:
+                break
+            candidate = cv2.rotate(card, cv2.ROTATE_180) if turned else card
             found = _align(ref_gray, candidate)
             if found is not None and (best is None or found[0] > best[0]):
                 best = (found[0], found[1], candidate)

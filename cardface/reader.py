@@ -101,15 +101,38 @@ def _read_pass(card: np.ndarray, today: date) -> ParsedFace:
     return parsed
 
 
-def _ocr_card(card: np.ndarray, today: date, *, upright: ParsedFace | None = None) -> ParsedFace:
+@dataclass
+class Orientation:
+    """Which way round a set of aligned cards reads (cardface/burst.py reads the average of
+    all a burst's frames, then of each half, all laid onto one frame): learnt from the first
+    reading that found every value or the card's own words, after which a card known upright
+    is not read turned round too. Each turn is one more OCR pass (about 0.45 s), and on the
+    bench every such pass of a burst's average read upright was wasted (see _ocr_card)."""
+
+    turned: bool | None = None
+
+    def learn(self, parsed: ParsedFace, *, turned: bool) -> None:
+        if self.turned is None and (parsed.found == 3 or parsed.card_words >= MIN_CARD_WORDS):
+            self.turned = turned
+
+
+def _ocr_card(card: np.ndarray, today: date, *, upright: ParsedFace | None = None,
+              orientation: Orientation | None = None) -> ParsedFace:
     """The card read upright (or `upright`, a pass already made) and, short of every value,
-    turned round."""
+    turned round, unless `orientation` already knows it upright."""
     parsed = upright if upright is not None else _read_pass(card, today)
-    if parsed.found == 3:
+    known_upright = orientation is not None and orientation.turned is False
+    if parsed.found == 3 or known_upright:
+        if orientation is not None:
+            orientation.learn(parsed, turned=False)
         return parsed
     # Upside down (or the other of the two 90-degree turns, which the straightening cannot tell
     # apart): read the card turned round and keep whichever pass found more.
-    return _better(parsed, _read_pass(cv2.rotate(card, cv2.ROTATE_180), today))
+    turned = _read_pass(cv2.rotate(card, cv2.ROTATE_180), today)
+    best = _better(parsed, turned)
+    if orientation is not None:
+        orientation.learn(best, turned=best is turned)
+    return best
 
 
 def _sure(parsed: ParsedFace) -> bool:
@@ -281,12 +304,13 @@ def read_surely_at_own_scale(card: np.ndarray, today: date) -> ParsedFace | None
 
 def read_straight_card(
     card: np.ndarray, today: date, *, smear: Smear | None = None, card_shaped: bool = True,
-    quick: bool = False,
+    quick: bool = False, orientation: Orientation | None = None,
 ) -> CardFaceReading:
     """Read a card already straightened to CARD_WIDTH (and, where a smear may be, undo it).
 
     `quick` first tries the cheaper sure reading (read_surely_at_own_scale): for a photo
     straightened from the camera, not for an average of frames, which has its own rules.
+    `orientation` is shared by the readings of one set of aligned cards (see Orientation).
     """
     measured = quality.measure(card)
     if measured.glare >= quality.HOPELESS_GLARE:
@@ -302,10 +326,12 @@ def read_straight_card(
     upright = _read_pass(card, today)
     if _sure(upright):
         parsed = upright
+        if orientation is not None:
+            orientation.learn(parsed, turned=False)
     elif smear is not None and (blur := smear.found) is not None:
         parsed = _read_smeared(card, smear.restored_card(blur), today, upright=upright)
     else:
-        parsed = _ocr_card(card, today, upright=upright)
+        parsed = _ocr_card(card, today, upright=upright, orientation=orientation)
     if parsed.found == 3:
         return CardFaceReading(parsed.birth_date, parsed.expiry_date, parsed.security_code)
     reason = _diagnose(parsed, measured, card_shaped=card_shaped)

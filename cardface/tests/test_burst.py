@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench.cardface_bench import PAGE_LIVE_BURSTS, PAGE_MANUAL_TAKES, PAGE_SMALL_BURST_FRAMES
-from cardface import CardFaceReason, FieldReading, burst, fuse, locate, synth
+from cardface import CardFaceReason, FieldReading, burst, fuse, locate, reader, synth
 from cardface.result import CardFaceReading
 
 # The bench's day (bench/cardface_bench.py TODAY): every expiry in these readings is to come.
@@ -579,11 +579,11 @@ _WRONG_BEFORE = {
 
 
 def _photos(front: synth.CardFront, frames: tuple[tuple[int, float, float, float, int], ...],
-            wider: int = 0) -> list[bytes]:
+            wider: int = 0, *, upside_down: bool = False) -> list[bytes]:
     """The bench's frames of `front` (a 640x480 webcam, JPEG 85), the card `wider` px wider."""
     return [synth.render_jpeg(front, synth.Scene(
         canvas=(640, 480), jpeg_quality=85, card_width=width + wider, rotation=rotation,
-        motion=smear, motion_angle=angle, seed=seed))
+        motion=smear, motion_angle=angle, seed=seed, upside_down=upside_down))
         for width, rotation, smear, angle, seed in frames]
 
 
@@ -603,3 +603,49 @@ def test_averaged_frames_of_a_card_too_small_for_its_code_give_the_dates_and_say
     # The same hand a little nearer (the card 10 px wider): the code is read, and read right.
     nearer = burst.read_card_burst_bytes(_photos(front, frames, wider=10), today=TODAY)
     assert nearer.ok and _values(nearer) == (front.birth_date, front.expiry_date, "0080")
+
+
+def _passes_turned_round(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Records, for each OCR pass over a whole card (reader._read_pass, the real one), whether
+    it read a card an earlier pass read the other way round."""
+    seen: list[np.ndarray] = []
+    turned: list[bool] = []
+    real = reader._read_pass
+
+    def recording(card: np.ndarray, today: date) -> object:
+        turned.append(any(np.array_equal(card, cv2.rotate(earlier, cv2.ROTATE_180))
+                          for earlier in seen))
+        seen.append(card.copy())
+        return real(card, today)
+
+    monkeypatch.setattr(reader, "_read_pass", recording)
+    return turned
+
+
+def test_the_averages_of_an_upright_burst_are_not_also_read_turned_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A moving hand, no frame unsmeared: no average reads every value, and each used to be
+    # read turned round as well (twelve passes for six averages).
+    front, frames = _WRONG_BEFORE["plain whole alone"]
+    turned = _passes_turned_round(monkeypatch)
+    got = _values(burst.read_card_burst_bytes(_photos(front, frames), today=TODAY))
+    want = (front.birth_date, front.expiry_date, front.security_code)
+    assert all(g is None or g == w for g, w in zip(got, want, strict=True)), got
+    # The whole's first reading, both ways, found the card's words upright; the other
+    # averages (the whole plain, each half deblurred and plain) were read upright only.
+    assert turned == [False, True, False, False, False, False, False], turned
+
+
+def test_an_upside_down_burst_is_turned_round_once_and_its_averages_read_that_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    front, frames = _WRONG_BEFORE["silent halves"]
+    turned = _passes_turned_round(monkeypatch)
+    # Upside down, the halves read the card's words but not every value: each used to be read
+    # turned round too, four passes more.
+    reading = burst.read_card_burst_bytes(
+        _photos(front, frames, wider=30, upside_down=True), today=TODAY)
+    assert _values(reading) == (front.birth_date, front.expiry_date, front.security_code)
+    # Only the first reading of the whole was read both ways; the rest only the way it read.
+    assert turned.count(True) == 1 and turned.index(True) == 1, turned
