@@ -225,11 +225,17 @@ def dates_read_alike(birth: FieldReading[date] | None,
             and (birth.value.month, birth.value.day) == (expiry.value.month, expiry.value.day))
 
 
-def _small_card_values(parsed: ParsedFace) -> ParsedFace:
+def _small_card_values(parsed: ParsedFace, today: date) -> ParsedFace:
     """What a card too small for its security code may still give: both dates, read alike
-    (dates_read_alike). A lone date, or a pair that does not match, is dropped at this size."""
+    (dates_read_alike). A lone date, or a pair that does not match, is dropped at this size.
+
+    So is a pair whose expiry is already past: the month and day printed twice say nothing of
+    the years, and a card past its expiry cannot be used here, so such an expiry is the likelier
+    misread (a bench still 250 px wide read 2024/7/28 for 2034/7/28, sure at 0.989, beside a
+    right birth date; the averaged path drops a past expiry for the same reason,
+    burst._what_the_whole_gives_alone)."""
     birth, expiry = parsed.birth_date, parsed.expiry_date
-    if not dates_read_alike(birth, expiry):
+    if not dates_read_alike(birth, expiry) or (expiry is not None and expiry.value < today):
         birth = expiry = None
     return ParsedFace(birth, expiry, None, parsed.card_words)
 
@@ -270,7 +276,7 @@ def _small_card_reading(card: np.ndarray, today: date) -> CardFaceReading:
         return CardFaceReading.failed(CardFaceReason.GLARE)
     if measured.sharpness < quality.HOPELESS_SHARPNESS:
         return CardFaceReading.failed(CardFaceReason.BLURRED)
-    parsed = _small_card_values(_ocr_card(card, today))
+    parsed = _small_card_values(_ocr_card(card, today), today)
     if parsed.card_words < MIN_CARD_WORDS:
         return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
     return CardFaceReading(parsed.birth_date, parsed.expiry_date, None, CardFaceReason.TOO_SMALL)
