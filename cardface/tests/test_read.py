@@ -163,6 +163,20 @@ def test_a_small_card_gives_no_dates_whose_expiry_is_already_past() -> None:
     _assert_nothing_wrong(reading, front)
 
 
+def test_a_small_card_gives_its_dates_only_when_each_is_sure() -> None:
+    # A frame of a bench steady burst: 640x480, the card 244 px wide (measured 238). Its dates
+    # 1986/4/3 and 2032/4/3 share a month and day; the expiry was read 2037/4/3 at 0.91.
+    front = synth.CardFront(birth_date=date(1986, 4, 3), expiry_date=date(2032, 4, 3),
+                            security_code="0760", name="番号\u3000花子",
+                            address=("大阪府大阪市北区中之島", "一丁目3番20号"), sex="男",
+                            birth_in_era=True)
+    scene = synth.Scene(canvas=(640, 480), card_width=244, rotation=3.235588356324948,
+                        jpeg_quality=85, seed=310982236, motion_angle=59.12586898708338)
+    reading = read_card_face_image(synth.render_jpeg(front, scene), today=TODAY)
+    assert reading.reason is CardFaceReason.TOO_SMALL
+    _assert_nothing_wrong(reading, front)
+
+
 def test_a_card_smeared_by_a_moving_hand_is_read() -> None:
     scene = synth.Scene(motion=9.0, seed=25)  # the 9 px horizontal smear issue 15 saw refused
     reading = read_card_face_image(synth.render_jpeg(SEIREKI, scene), today=TODAY)
