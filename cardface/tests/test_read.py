@@ -323,10 +323,15 @@ def test_a_card_the_reading_at_its_own_scale_falls_short_on_is_read_as_always(
     assert _values(reading) == (SEIREKI.birth_date, SEIREKI.expiry_date, SEIREKI.security_code)
 
 
-def test_a_receipt_is_not_a_card() -> None:
+def test_a_receipt_is_not_a_card_after_the_two_quick_readings_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _own_scale_calls(monkeypatch)
     reading = read_card_face_image(synth.render_other_document(seed=1), today=TODAY)
     assert reading.reason is CardFaceReason.NOT_A_CARD
     assert _values(reading) == (None, None, None)
+    # Upright and turned round at its own scale, nothing of a card: not read again as usual.
+    assert calls == [True, True]
 
 
 def test_the_cli_prints_the_json_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]
