@@ -324,12 +324,6 @@ def quick_reading(card: np.ndarray, today: date) -> QuickReading:
     return QuickReading(nothing=upright)
 
 
-def read_surely_at_own_scale(card: np.ndarray, today: date) -> ParsedFace | None:
-    """The card's every value, each SURE_READING_CONFIDENCE sure, read quickly (quick_reading);
-    None when that reading falls short of it."""
-    return quick_reading(card, today).sure
-
-
 def read_straight_card(
     card: np.ndarray, today: date, *, smear: Smear | None = None, card_shaped: bool = True,
     quick: bool = False, orientation: Orientation | None = None,
