@@ -70,7 +70,9 @@ CONDITIONS: dict[str, synth.Scene | None] = {
     "width_500": replace(BASE, card_width=500),
     "width_420": replace(BASE, card_width=420),
     "width_360": replace(BASE, card_width=360),
-    "width_300": replace(BASE, card_width=300),
+    # A still of a card under reader.CODE_MIN_CARD_WIDTH_PX (320) gives the dates at most, and
+    # asks to come closer: its code's print can show another code (6633 as 6533, at 0.993).
+    "width_300 (too small for the code)": replace(BASE, card_width=300),
     "width_250": replace(BASE, card_width=250),
     "width_140 (too small)": replace(BASE, card_width=140),
     "rotate_10": replace(BASE, rotation=10),
@@ -128,7 +130,8 @@ def steady_burst_scenes(rng: random.Random, frames: int | None = None,
             for _ in range(frames or rng.randint(5, 15))]
 
 
-# What the page sends for a card under 280 px wide (static/reset/cardface.js SMALL_BURST_FRAMES).
+# What the page sends for a card under 330 px wide as it measures it, 320 as the server does
+# (static/reset/cardface.js SMALL_BURST_FRAMES).
 PAGE_SMALL_BURST_FRAMES = 12
 
 

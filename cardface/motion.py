@@ -104,7 +104,8 @@ def estimate(image: np.ndarray) -> MotionBlur:
     """The straight smear in a BGR or gray image (ideally just the card and a little margin).
 
     Measured on synth's cards 800 px wide it finds 5-11 px smears within a pixel and 15
-    degrees; on cards under 280 px wide there are too few text rows and it is not used.
+    degrees. On cards too small for their code in one still (reader.CODE_MIN_CARD_WIDTH_PX)
+    it is not used: there are too few text rows.
     """
     gray = _gray(image)
     if min(gray.shape) < 48:

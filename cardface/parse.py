@@ -53,9 +53,6 @@ MIN_CONFIDENCE_UNMATCHED_DAY = 0.95
 # The recogniser's top choice with at least half the probability: enough for an era character
 # (see _date_reading) and the floor below which a digit is never corroborated.
 ERA_MIN_CONFIDENCE = 0.5
-# An expiry already past needs as much as an unmatched day: a 令和 year that lost its tens digit
-# lands ten years back (parse_lines).
-MIN_CONFIDENCE_PAST_EXPIRY = 0.95
 EARLIEST_BIRTH = date(1900, 1, 1)
 # The first My Number Cards were issued in January 2016; none can have expired before that.
 EARLIEST_EXPIRY = date(2016, 1, 1)
@@ -299,6 +296,30 @@ def _confident(item: FieldReading[T] | None, threshold: float) -> FieldReading[T
     return item
 
 
+def _digits_one_apart(a: int, b: int) -> bool:
+    """Whether two printed numbers differ by one digit added, dropped or changed."""
+    x, y = str(a), str(b)
+    if len(x) == len(y):
+        return sum(p != q for p, q in zip(x, y, strict=True)) == 1
+    short, long = sorted((x, y), key=len)
+    return len(long) == len(short) + 1 and any(
+        long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+def _one_digit_apart(birth: date, expiry: date) -> bool:
+    """Whether the two dates' months and days are alike but for one digit of one of them.
+
+    A national's card expires on a birthday, so such a pair is likelier one misread than a
+    foreign resident's card ending so near its holder's birthday: on serif print 300-350 px wide
+    the thin 1 of 11月 is read as the space of a padded month (1955年1月12日 for 11月12日
+    beside an expiry on 11月12日, sure at 0.995; 2035年1月23日 for 11月23日 at 0.951), which the
+    bar for an unmatched day (MIN_CONFIDENCE_UNMATCHED_DAY) let through. We cannot tell which is
+    misread, so both go, and the resident types them.
+    """
+    return ((birth.month == expiry.month and _digits_one_apart(birth.day, expiry.day))
+            or (birth.day == expiry.day and _digits_one_apart(birth.month, expiry.month)))
+
+
 def parse_lines(
     lines: Sequence[OcrLine], *, code_lines: Sequence[OcrLine] = (), today: date
 ) -> ParsedFace:
@@ -318,19 +339,20 @@ def parse_lines(
         expiry = None
     threshold = MIN_CONFIDENCE
     if birth is not None and expiry is not None:
-        if birth.value >= expiry.value:
+        if birth.value >= expiry.value or _one_digit_apart(birth.value, expiry.value):
             birth = expiry = None  # one of them is misread and we cannot tell which
         elif (birth.value.month, birth.value.day) == (expiry.value.month, expiry.value.day):
             birth, expiry = _corroborate(birth, expiry)
         else:
             threshold = MIN_CONFIDENCE_UNMATCHED_DAY
-    birth_field = _confident(birth.as_field() if birth else None, threshold)
-    expiry_threshold = threshold
     if expiry is not None and expiry.value < today:
-        # A card past its expiry cannot be used, and a 令和 year that lost its tens digit looks
-        # just like one (令和3年 read for 令和13年, sure at 0.89, on a 420 px still).
-        expiry_threshold = max(threshold, MIN_CONFIDENCE_PAST_EXPIRY)
-    expiry_field = _confident(expiry.as_field() if expiry else None, expiry_threshold)
+        # A card past its expiry cannot be used here (the form says so of a typed one), and a
+        # 令和 year that lost its tens digit looks just like one: stills 300 px wide read
+        # 令和7年 for 令和17年 and 令和1年 for 令和11年, sure at 0.9995 and 0.997, and a 420 px
+        # still 令和3年 for 令和13年 at 0.89. Its month and day still vouched for the birth's.
+        expiry = None
+    birth_field = _confident(birth.as_field() if birth else None, threshold)
+    expiry_field = _confident(expiry.as_field() if expiry else None, threshold)
 
     joined = "".join(line.text for line in lines).translate(_WORD_LOOKALIKES)
     words = sum(word in joined for word in CARD_WORDS)

@@ -7,7 +7,7 @@ log says what was done and why it failed, never what the card says.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 from typing import TypeVar
@@ -38,10 +38,20 @@ MIN_CARD_WIDTH_PX = 150
 # Below this width the upscaled card is soft enough that an unsharp mask helps the recogniser.
 SMALL_CARD_WIDTH_PX = 480
 # The security code is the smallest print on the card (about 2.2 % of the card's width tall):
-# below 280 px wide it is under 6 px tall, and at 230 px the recogniser read a 4 as a 1 with 0.98
-# confidence - a person looking at the same pixels sees "1821" too. Below this width the code is
-# never taken (the answer says to come closer) and the dates only as the corroborated pair.
-CODE_MIN_CARD_WIDTH_PX = 280
+# at 230 px the recogniser read a 4 as a 1 with 0.98 confidence - a person looking at the same
+# pixels sees "1821" too. Below this width the code is never taken from one still (the answer
+# says to come closer; a burst of such frames is averaged, cardface/burst.py) and the dates only
+# as the corroborated pair. It was 280: on 1000 fresh stills 270-440 px wide (card, canvas,
+# rotation and JPEG drawn), 9 of 389 codes read from cards 280-322 px wide were wrong (6633
+# read 6533 at 0.993, 6483 read 6183 at 0.986: a 6 as 5, a 4 as 1, the print itself showing
+# it, every processing of the code's region reading alike), 8 of them under 310 px; and in
+# bursts of 12 frames of cards 280-330 px wide read frame by frame, 3 of 54 gave a wrong value
+# (an expiry at 0.999), where the same bursts averaged gave none.
+CODE_MIN_CARD_WIDTH_PX = 320
+# From CODE_MIN_CARD_WIDTH_PX to this width a still's code must be this sure: a card 322 px wide
+# read 5615 as 5515 at 0.959; from 320 to 360 px, 4 of 149 right codes were under 0.99.
+CODE_SURE_CARD_WIDTH_PX = 360
+SMALL_CODE_CONFIDENCE = 0.99
 # A reading must carry at least this many of the card's printed words to count as a card.
 MIN_CARD_WORDS = 2
 # A reading that gave every value, each this sure (the bar a lone frame meets in a burst,
@@ -225,7 +235,7 @@ def dates_read_alike(birth: FieldReading[date] | None,
             and (birth.value.month, birth.value.day) == (expiry.value.month, expiry.value.day))
 
 
-def _small_card_values(parsed: ParsedFace, today: date) -> ParsedFace:
+def _small_card_values(parsed: ParsedFace) -> ParsedFace:
     """What a card too small for its security code may still give: both dates, read alike
     (dates_read_alike). A lone date, or a pair that does not match, is dropped at this size.
 
@@ -233,14 +243,11 @@ def _small_card_values(parsed: ParsedFace, today: date) -> ParsedFace:
     SURE_READING_CONFIDENCE sure (the bar a lone frame meets in a burst): a 640x480 frame of a
     card 238 px wide read 2037/4/3 for 2032/4/3 at 0.91 beside a right birth date (at 0.956).
     Of 23 right pairs read from single sharp frames of 120 bench bursts, 3 were under the bar.
-    And a pair whose expiry is already past is dropped: a card past its expiry cannot be used
-    here, so such an expiry is the likelier misread (a bench still 250 px wide read 2024/7/28
-    for 2034/7/28, sure at 0.989, beside a right birth date; the averaged path drops a past
-    expiry for the same reason, burst._what_the_whole_gives_alone)."""
+    (An expiry already past never comes here: parse.parse_lines gives none. A bench still 250 px
+    wide read 2024/7/28 for 2034/7/28, sure at 0.989, beside a right birth date.)"""
     birth, expiry = parsed.birth_date, parsed.expiry_date
     sure = all(x is not None and x.confidence >= SURE_READING_CONFIDENCE for x in (birth, expiry))
-    if (not sure or not dates_read_alike(birth, expiry)
-            or (expiry is not None and expiry.value < today)):
+    if not sure or not dates_read_alike(birth, expiry):
         birth = expiry = None
     return ParsedFace(birth, expiry, None, parsed.card_words)
 
@@ -269,8 +276,21 @@ def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFace
 
     if quad is not None and quad.width_px < CODE_MIN_CARD_WIDTH_PX:
         return _small_card_reading(card, today)
-    return read_straight_card(card, today, smear=smear, card_shaped=quad is not None,
-                              quick=True)
+    reading = read_straight_card(card, today, smear=smear, card_shaped=quad is not None,
+                                 quick=True)
+    if quad is not None and quad.width_px < CODE_SURE_CARD_WIDTH_PX:
+        return _without_unsure_code(reading)
+    return reading
+
+
+def _without_unsure_code(reading: CardFaceReading) -> CardFaceReading:
+    """A still of a card under CODE_SURE_CARD_WIDTH_PX without a code read under
+    SMALL_CODE_CONFIDENCE: the answer then says the card is small, and to come closer."""
+    code = reading.security_code
+    if code is None or code.confidence >= SMALL_CODE_CONFIDENCE:
+        return reading
+    logger.info("card face: code on a small card not sure enough, dropped")
+    return replace(reading, security_code=None, reason=CardFaceReason.TOO_SMALL)
 
 
 def _small_card_reading(card: np.ndarray, today: date) -> CardFaceReading:
@@ -281,7 +301,7 @@ def _small_card_reading(card: np.ndarray, today: date) -> CardFaceReading:
         return CardFaceReading.failed(CardFaceReason.GLARE)
     if measured.sharpness < quality.HOPELESS_SHARPNESS:
         return CardFaceReading.failed(CardFaceReason.BLURRED)
-    parsed = _small_card_values(_ocr_card(card, today), today)
+    parsed = _small_card_values(_ocr_card(card, today))
     if parsed.card_words < MIN_CARD_WORDS:
         return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
     return CardFaceReading(parsed.birth_date, parsed.expiry_date, None, CardFaceReason.TOO_SMALL)

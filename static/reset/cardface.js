@@ -37,8 +37,9 @@ const TICK_MS = 200;
 // against 201 on that card's frames), hence 216: some 6 px to spare.
 export const MIN_CARD_PX = 216;
 // Below this width (sentWidth) the server averages frames (cardface/reader.py
-// CODE_MIN_CARD_WIDTH_PX), and the burst carries more of them.
-const SMALL_CARD_PX = 280;
+// CODE_MIN_CARD_WIDTH_PX, 320 px), and the burst carries more of them; the probe's box measures
+// about 5 px more than the server's outline (see MIN_CARD_PX), hence 330.
+const SMALL_CARD_PX = 330;
 // A bright area is card-shaped when its box is ID-1-like (1.585, generous for tilt) and the
 // card's bright paper fills most of the box.
 const CARD_ASPECT = [1.3, 1.95];
