@@ -47,6 +47,7 @@ from cardface.reader import (
     decode_image,
     read_card_image,
     read_straight_card,
+    without_past_expiry,
 )
 from cardface.result import CardFaceReading, CardFaceReason, FieldReading
 
@@ -328,7 +329,7 @@ def _read_averaged(images: Sequence[np.ndarray], ranks: Sequence[FrameRank],
     # may keep, and either misreading vetoes the value.
     pairs = [(read(group), read(group, deblurred=False))
              for group in (aligned[0::2], aligned[1::2])]
-    reading = decide_averaged(len(aligned), wholes, pairs)
+    reading = decide_averaged(len(aligned), wholes, pairs, today=today)
     width = float(np.median([r.card_width for r in chosen]))
     return _without_code_under(reading, width)
 
@@ -354,8 +355,8 @@ def _without_code_under(reading: CardFaceReading, card_width: float) -> CardFace
 
 
 def decide_averaged(frames: int, wholes: Sequence[CardFaceReading],
-                    pairs: Sequence[tuple[CardFaceReading, CardFaceReading]],
-                    ) -> CardFaceReading:
+                    pairs: Sequence[tuple[CardFaceReading, CardFaceReading]], *,
+                    today: date) -> CardFaceReading:
     """The values of a small card's burst from the readings of its averages: `wholes` of all
     `frames` frames (deblurred, and plain when that was not sure of all), `pairs` of each
     half (deblurred, plain).
@@ -372,7 +373,7 @@ def decide_averaged(frames: int, wholes: Sequence[CardFaceReading],
     # its trusted readings by equality, and least_sure's merged reading equals neither.
     alone = (frames >= MIN_FRAMES_DATES_ALONE and whole_may_stand_alone(raw)
              and not _whole_contradicted([*halves, *raw], wholes))
-    trusted = [_what_the_whole_gives_alone(frames, wholes, pairs)] if alone else []
+    trusted = [_what_the_whole_gives_alone(frames, wholes, pairs, today)] if alone else []
     return combine(halves, trusted=trusted, shared=wholes, vetoes=raw)
 
 
@@ -387,14 +388,20 @@ def _without_weak_code(half: CardFaceReading) -> CardFaceReading:
 
 def _what_the_whole_gives_alone(frames: int, wholes: Sequence[CardFaceReading],
                                 pairs: Sequence[tuple[CardFaceReading, CardFaceReading]],
-                                ) -> CardFaceReading:
+                                today: date) -> CardFaceReading:
     """The whole average as one reading at its least sure processing, without what it may not
-    give alone: the code under AVERAGE_CODE_SOLO_CONFIDENCE, anything but the dates under
-    MIN_FRAMES_ALONE frames (_dates_alone). What it drops it still vetoes, as one of
-    `wholes`."""
-    # (No reading carries an expiry already past: parse.parse_lines gives none. On a bench
-    # steady burst the whole and a half read 2025-06-06 for 2026-06-06, sure at 0.999.)
+    give alone: the code under AVERAGE_CODE_SOLO_CONFIDENCE, an expiry already past, anything
+    but the dates under MIN_FRAMES_ALONE frames (_dates_alone). What it drops it still vetoes,
+    as one of `wholes`."""
     whole = _dates_one_processing_missed(least_sure(wholes), wholes, pairs)
+    if whole.expiry_date is not None and whole.expiry_date.value < today:
+        # A card past its expiry cannot be used here, so a past expiry is worth little and is
+        # the likelier misread: on a bench steady burst (10 frames) the whole and a half read
+        # 2025-06-06 for 2026-06-06 (a 6 read as 5, as in the codes 8435, 5517 and 6534), sure
+        # at 0.999, the other half silent. (Two halves alike would give it here, but no burst
+        # answers a past expiry: read_card_burst drops it, reader.without_past_expiry. It
+        # still vetoes, here and as a frame's reading.)
+        whole = replace(whole, expiry_date=None)
     if frames < MIN_FRAMES_ALONE:
         whole = _dates_alone(whole, wholes, [reading for pair in pairs for reading in pair])
     code = whole.security_code
@@ -545,14 +552,14 @@ def read_card_burst(
             return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
         return CardFaceReading.failed(CardFaceReason.NOT_A_CARD)
     if usable[0].card_width < CODE_MIN_CARD_WIDTH_PX:
-        return _read_averaged(images, usable, today)
+        return without_past_expiry(_read_averaged(images, usable, today), today)
     readings: list[CardFaceReading] = []
     for rank in usable[:max_read]:
         readings.append(read_card_image(images[rank.index], today=today))
         combined = combine(readings)
         if combined.ok:
-            return combined
-    return combine(readings)
+            return without_past_expiry(combined, today)
+    return without_past_expiry(combine(readings), today)
 
 
 def read_card_burst_bytes(

@@ -45,7 +45,7 @@ SMALL_CARD_WIDTH_PX = 480
 # rotation and JPEG drawn), 9 of 389 codes read from cards 280-322 px wide were wrong (6633
 # read 6533 at 0.993, 6483 read 6183 at 0.986: a 6 as 5, a 4 as 1, the print itself showing
 # it, every processing of the code's region reading alike), 8 of them under 310 px; and in
-# bursts of 12 frames of cards 280-330 px wide read frame by frame, 3 of 54 gave a wrong value
+# bursts of 12 frames of cards 280-330 px wide read frame by frame, 3 of 65 gave a wrong value
 # (an expiry at 0.999), where the same bursts averaged gave none.
 CODE_MIN_CARD_WIDTH_PX = 320
 # From CODE_MIN_CARD_WIDTH_PX to this width a still's code must be this sure: a card 322 px wide
@@ -235,7 +235,7 @@ def dates_read_alike(birth: FieldReading[date] | None,
             and (birth.value.month, birth.value.day) == (expiry.value.month, expiry.value.day))
 
 
-def _small_card_values(parsed: ParsedFace) -> ParsedFace:
+def _small_card_values(parsed: ParsedFace, today: date) -> ParsedFace:
     """What a card too small for its security code may still give: both dates, read alike
     (dates_read_alike). A lone date, or a pair that does not match, is dropped at this size.
 
@@ -243,11 +243,15 @@ def _small_card_values(parsed: ParsedFace) -> ParsedFace:
     SURE_READING_CONFIDENCE sure (the bar a lone frame meets in a burst): a 640x480 frame of a
     card 238 px wide read 2037/4/3 for 2032/4/3 at 0.91 beside a right birth date (at 0.956).
     Of 23 right pairs read from single sharp frames of 120 bench bursts, 3 were under the bar.
-    (An expiry already past never comes here: parse.parse_lines gives none. A bench still 250 px
-    wide read 2024/7/28 for 2034/7/28, sure at 0.989, beside a right birth date.)"""
+    And a pair whose expiry is already past is dropped (the birth with it: the expiry vouched
+    for its month and day): a card past its expiry cannot be used here, so such an expiry is
+    the likelier misread (a bench still 250 px wide read 2024/7/28 for 2034/7/28, sure at
+    0.989, beside a right birth date; the averaged path drops a past expiry for the same reason,
+    burst._what_the_whole_gives_alone)."""
     birth, expiry = parsed.birth_date, parsed.expiry_date
     sure = all(x is not None and x.confidence >= SURE_READING_CONFIDENCE for x in (birth, expiry))
-    if not sure or not dates_read_alike(birth, expiry):
+    if (not sure or not dates_read_alike(birth, expiry)
+            or (expiry is not None and expiry.value < today)):
         birth = expiry = None
     return ParsedFace(birth, expiry, None, parsed.card_words)
 
@@ -274,13 +278,29 @@ def read_card_image(image: np.ndarray, *, today: date | None = None) -> CardFace
             return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
         card = fallback
 
-    if quad is not None and quad.width_px < CODE_MIN_CARD_WIDTH_PX:
+    # The card's width in the photo: its outline's, or the photo's own when it fills the frame.
+    card_width = quad.width_px if quad is not None else float(max(image.shape[:2]))
+    if card_width < CODE_MIN_CARD_WIDTH_PX:
         return _small_card_reading(card, today)
     reading = read_straight_card(card, today, smear=smear, card_shaped=quad is not None,
                                  quick=True)
-    if quad is not None and quad.width_px < CODE_SURE_CARD_WIDTH_PX:
+    if card_width < CODE_SURE_CARD_WIDTH_PX:
         return _without_unsure_code(reading)
     return reading
+
+
+def without_past_expiry(reading: CardFaceReading, today: date) -> CardFaceReading:
+    """An answer never gives an expiry already past: a card past its expiry cannot be used here
+    (the form says so of a typed one), and a 令和 year that lost its tens digit looks just like
+    one - stills 300 px wide read 令和7年 for 令和17年 and 令和1年 for 令和11年, sure at 0.9995 and
+    0.997, where a past expiry needed 0.95 (parse.MIN_CONFIDENCE_PAST_EXPIRY). Inside a reading
+    such an expiry is kept: it still vetoes another reading of the card (burst.combine)."""
+    expiry = reading.expiry_date
+    if expiry is None or expiry.value >= today:
+        return reading
+    logger.info("card face: expiry already past, not given")
+    return replace(reading, expiry_date=None,
+                   reason=reading.reason or CardFaceReason.UNREADABLE)
 
 
 def _without_unsure_code(reading: CardFaceReading) -> CardFaceReading:
@@ -301,7 +321,7 @@ def _small_card_reading(card: np.ndarray, today: date) -> CardFaceReading:
         return CardFaceReading.failed(CardFaceReason.GLARE)
     if measured.sharpness < quality.HOPELESS_SHARPNESS:
         return CardFaceReading.failed(CardFaceReason.BLURRED)
-    parsed = _small_card_values(_ocr_card(card, today))
+    parsed = _small_card_values(_ocr_card(card, today), today)
     if parsed.card_words < MIN_CARD_WORDS:
         return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
     return CardFaceReading(parsed.birth_date, parsed.expiry_date, None, CardFaceReason.TOO_SMALL)
@@ -426,8 +446,9 @@ def read_card_face_image(jpeg_bytes: bytes, *, today: date | None = None) -> Car
         return CardFaceReading.failed(CardFaceReason.NOT_A_CARD)
     # Outside the guard below: a missing model is a deployment fault and must fail loudly.
     get_engine()
+    today = today or datetime.now(JST).date()
     try:
-        reading = read_card_image(image, today=today)
+        reading = without_past_expiry(read_card_image(image, today=today), today)
     except Exception as exc:
         # An OpenCV or OCR failure on one odd photo is answered like any unreadable photo (the
         # manual form remains) rather than with a 500 whose logged traceback would carry the

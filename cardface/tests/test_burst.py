@@ -237,21 +237,21 @@ def test_a_date_one_processing_missed_stands_with_a_half_and_the_other_date() ->
 
     wholes = [read(None), read(expiry)]
     pairs = [(read(expiry, 0.999), read(expiry)), (read(None), read(None, b=date(1969, 12, 3)))]
-    decided = burst.decide_averaged(9, wholes, pairs)
+    decided = burst.decide_averaged(9, wholes, pairs, today=TODAY)
     assert _values(decided) == (birth, expiry, "0907")
     assert decided.expiry_date is not None and decided.expiry_date.confidence == 0.999
     # Not without a half that read it in both processings...
     one_way = [(read(expiry, 0.999), read(None)), pairs[1]]
-    assert burst.decide_averaged(9, wholes, one_way).expiry_date is None
+    assert burst.decide_averaged(9, wholes, one_way, today=TODAY).expiry_date is None
     # ...nor when its month and day are not the birth's ("plain whole alone": 2027/9/2 for a
     # card printed 9/21, born 9/21)...
     other = date(2032, 12, 4)
     odd = burst.decide_averaged(9, [read(None), read(other)],
-                                [(read(other, 0.999), read(other)), pairs[1]])
+                                [(read(other, 0.999), read(other)), pairs[1]], today=TODAY)
     assert odd.expiry_date is None
     # ...nor when a reading says otherwise.
     against = [pairs[0], (read(None), read(date(2033, 12, 3), 0.6))]
-    assert burst.decide_averaged(9, wholes, against).expiry_date is None
+    assert burst.decide_averaged(9, wholes, against, today=TODAY).expiry_date is None
 
 
 def test_the_confidence_shown_is_that_of_the_readings_a_value_rests_on() -> None:
@@ -287,13 +287,13 @@ def test_the_whole_average_alone_needs_to_be_surer_of_the_code() -> None:
     wholes = [read("8435", 0.99197, 0.99871)]
     pairs = [(read(None, 0.0, 0.99963), read(None, 0.0, 0.9971)),
              (read("8435", 0.98941, 0.91391), read("8435", 0.98089, 0.97216))]
-    decided = burst.decide_averaged(9, wholes, pairs)
+    decided = burst.decide_averaged(9, wholes, pairs, today=TODAY)
     assert decided.security_code is None
     # The dates, read alike by both halves and the whole, stay.
     assert _values(decided)[:2] == (birth, expiry)
     # A code the whole is sure of at AVERAGE_CODE_SOLO_CONFIDENCE in both processings stands.
     sure = [read("8436", 0.998, 0.99871)]
-    assert _values(burst.decide_averaged(9, sure, pairs[:1] * 2))[2] == "8436"
+    assert _values(burst.decide_averaged(9, sure, pairs[:1] * 2, today=TODAY))[2] == "8436"
 
 
 def test_two_halves_give_the_code_only_when_each_is_sure_of_it() -> None:
@@ -308,15 +308,16 @@ def test_two_halves_give_the_code_only_when_each_is_sure_of_it() -> None:
 
     wholes = [read("8586", 0.976), read("8586", 0.973)]
     pairs = [(read(None, 0.0), read("8586", 0.871)), (read("8586", 0.91), read(None, 0.0))]
-    decided = burst.decide_averaged(10, wholes, pairs)
+    decided = burst.decide_averaged(10, wholes, pairs, today=TODAY)
     assert _values(decided) == (birth, expiry, None)
     # Each half at HALF_CODE_CONFIDENCE: two independent opinions, the code is given.
     sure = [(read(None, 0.0), read("8686", 0.96)), (read("8686", 0.97), read(None, 0.0))]
-    given = burst.decide_averaged(10, [read("8686", 0.976)], sure)
+    given = burst.decide_averaged(10, [read("8686", 0.976)], sure, today=TODAY)
     assert _values(given) == (birth, expiry, "8686")
     # A weak half still vetoes: a sure half's code against it is dropped.
     against = [(read(None, 0.0), read("8586", 0.871)), (read("8686", 0.97), read(None, 0.0))]
-    assert burst.decide_averaged(10, [read("8686", 0.999)], against).security_code is None
+    assert burst.decide_averaged(10, [read("8686", 0.999)], against,
+                                 today=TODAY).security_code is None
 
 
 def test_an_average_of_few_frames_stands_alone_on_dates_printed_alike_only() -> None:
@@ -332,36 +333,64 @@ def test_an_average_of_few_frames_stands_alone_on_dates_printed_alike_only() -> 
 
     wholes = [read(sure=0.9999)]
     pairs = [(read(e=None, sure=0.997), read()), (read(b=None, sure=0.956), read(b=None))]
-    assert _values(burst.decide_averaged(5, wholes, pairs)) == (birth, expiry, "1142")
-    assert _values(burst.decide_averaged(4, wholes, pairs))[0] == birth
+    assert _values(burst.decide_averaged(5, wholes, pairs, today=TODAY)) == (birth, expiry, "1142")
+    assert _values(burst.decide_averaged(4, wholes, pairs, today=TODAY))[0] == birth
     # Under MIN_FRAMES_DATES_ALONE nothing stands alone: the birth, in one half only, is lost.
-    assert burst.decide_averaged(3, wholes, pairs).birth_date is None
+    assert burst.decide_averaged(3, wholes, pairs, today=TODAY).birth_date is None
     # Never the code: halves silent on it leave it unread, however sure the whole.
     no_code = [(read(e=None, code=None), read(code=None)), (read(b=None, code=None),) * 2]
-    assert _values(burst.decide_averaged(5, wholes, no_code)) == (birth, expiry, None)
+    assert _values(burst.decide_averaged(5, wholes, no_code, today=TODAY)) == (birth, expiry, None)
     # Each half reads one date, so only the whole can give the other: (birth, None) or
     # (None, expiry) when it may not.
     split = [(read(e=None, code=None),) * 2, (read(b=None, code=None),) * 2]
-    assert _values(burst.decide_averaged(5, wholes, split))[:2] == (birth, expiry)
+    assert _values(burst.decide_averaged(5, wholes, split, today=TODAY))[:2] == (birth, expiry)
     # Not when the two dates' month and day differ, though a half read each alike...
     other_day = date(2035, 6, 5)
     odd = [read(e=other_day, sure=0.9999)]
     odd_split = [(read(e=None, code=None),) * 2, (read(b=None, e=other_day, code=None),) * 2]
-    assert _values(burst.decide_averaged(5, odd, odd_split))[:2] != (birth, other_day)
+    assert _values(burst.decide_averaged(5, odd, odd_split, today=TODAY))[:2] != (birth, other_day)
     # ...nor under FEW_FRAMES_DATE_CONFIDENCE...
-    unsure = burst.decide_averaged(5, [read(sure=0.985)], split)
+    unsure = burst.decide_averaged(5, [read(sure=0.985)], split, today=TODAY)
     assert _values(unsure)[:2] != (birth, expiry)
     # ...nor when no half's reading shows one of them (the birth here)...
     expiry_only = [(read(b=None), read(b=None)), (read(b=None, e=None),) * 2]
-    assert _values(burst.decide_averaged(5, wholes, expiry_only))[:2] == (None, None)
+    assert _values(burst.decide_averaged(5, wholes, expiry_only, today=TODAY))[:2] == (None, None)
     # ...nor when a reading of a half reads one of them otherwise: the expiry is then dropped
     # as disputed, and the birth it vouched for goes with it (review).
     disputed = [(read(e=None, code=None), read(e=date(2035, 6, 14), code=None)),
                 (read(b=None, code=None),) * 2]
-    assert _values(burst.decide_averaged(5, wholes, disputed))[:2] == (None, None)
+    assert _values(burst.decide_averaged(5, wholes, disputed, today=TODAY))[:2] == (None, None)
     # The same when the whole's other processing reads one otherwise.
     two_ways = [read(sure=0.9999), read(e=date(2035, 6, 14), code=None, sure=0.9999)]
-    assert _values(burst.decide_averaged(5, two_ways, split))[:2] == (None, None)
+    assert _values(burst.decide_averaged(5, two_ways, split, today=TODAY))[:2] == (None, None)
+
+
+def test_the_whole_average_alone_gives_no_expiry_already_past() -> None:
+    # A bench steady burst (15 frames, 10 averaged) printed 2026-06-06 (past on the bench's day):
+    # the whole and one half read 2025-06-06, sure at 0.999; the other half read no expiry.
+    birth, past = date(2008, 6, 6), date(2025, 6, 6)
+
+    def read(expiry: date | None, sure: float) -> CardFaceReading:
+        return CardFaceReading(FieldReading(birth, 0.9999),
+                               FieldReading(expiry, sure) if expiry else None,
+                               FieldReading("3937", 0.9999))
+
+    wholes = [read(past, 0.99856)]
+    pairs = [(read(past, 0.99993), read(past, 0.99949)), (read(None, 0.0), read(None, 0.0))]
+    decided = burst.decide_averaged(10, wholes, pairs, today=TODAY)
+    assert _values(decided) == (birth, None, "3937")
+    # Two halves alike still give it (a card that has expired reads as one).
+    both = burst.decide_averaged(10, wholes, [pairs[0], pairs[0]], today=TODAY)
+    assert _values(both)[1] == past
+    # An expiry still to come stands alone as before.
+    assert _values(burst.decide_averaged(10, wholes, pairs, today=date(2025, 1, 1)))[1] == past
+    # Under MIN_FRAMES_ALONE frames the birth, which a past expiry vouched for, goes with it
+    # (here the second half read nothing at all; one half alone gives nothing).
+    nothing = CardFaceReading.failed(CardFaceReason.UNREADABLE)
+    few = burst.decide_averaged(5, wholes, [pairs[0], (nothing, nothing)], today=TODAY)
+    assert _values(few)[:2] == (None, None)
+    assert _values(burst.decide_averaged(5, wholes, [pairs[0], (nothing, nothing)],
+                                         today=date(2025, 1, 1)))[:2] == (birth, past)
 
 
 def test_a_whole_read_two_ways_that_a_half_contradicts_stands_alone_on_nothing() -> None:
@@ -373,12 +402,14 @@ def test_a_whole_read_two_ways_that_a_half_contradicts_stands_alone_on_nothing()
                             FieldReading("8586", 0.98))
     half_right = _reading(birth=None, expiry=None, code="8686", confidence=0.97)
     silent = _reading(birth=None, expiry=None, code=None)
-    got = burst.decide_averaged(10, [deblurred, plain], [(half_right, silent), (silent, silent)])
+    got = burst.decide_averaged(10, [deblurred, plain], [(half_right, silent), (silent, silent)],
+                                today=TODAY)
     assert _values(got) == (None, None, None)
     # Without the contradiction the same whole stands alone on the dates, but not on the code:
     # its deblurred reading of it is under SOLO_CONFIDENCE.
     half_date = _reading(birth=BIRTH, expiry=None, code=None, confidence=0.9)
-    got = burst.decide_averaged(10, [deblurred, plain], [(half_date, silent), (silent, silent)])
+    got = burst.decide_averaged(10, [deblurred, plain], [(half_date, silent), (silent, silent)],
+                                today=TODAY)
     assert _values(got) == (BIRTH, EXPIRY, None)
 
 
@@ -422,28 +453,6 @@ def test_another_processing_of_a_half_vetoes_and_contradicts_the_whole() -> None
 # earlier rules: the card, and each frame's card width, rotation, smear length and angle and
 # noise seed, exactly as the bench drew them (rounded, the first reads blank instead).
 _WRONG_BEFORE = {
-    # A fresh steady hand (seed 1711, burst 11) of 12 frames, the card 297-302 px wide: over the
-    # old code floor (280 px), its frames were read one by one, and one read the code 1356 as
-    # 1355, sure at 0.955 (over SOLO_CONFIDENCE), with nothing against it. Under the floor now
-    # (reader.CODE_MIN_CARD_WIDTH_PX, 320 px), the frames are averaged and read by its rules.
-    "300 px frame by frame": (
-        synth.CardFront(birth_date=date(1993, 8, 4), expiry_date=date(2034, 8, 4),
-                        security_code="1356", name="山田\u3000太郎",
-                        address=("福岡県福岡市博多区東公園", "7番7号"), sex="女",
-                        expiry_in_reiwa=True),
-        ((298, 2.1661292120779114, 2.0, 31.174870116882897, 679090352),
-         (302, 1.4487465340915193, 3.0, 173.68990107857348, 990386738),
-         (299, 0.7705276974452067, 0.0, 143.99071170060984, 412865184),
-         (297, 1.7311868928078178, 0.0, 160.15920035030686, 960870587),
-         (298, 2.5985861791484526, 0.0, 25.489208777110857, 813039523),
-         (301, 0.8916648816446386, 2.0, 35.095044240457234, 403646145),
-         (299, 2.655835856452542, 0.0, 91.93450449845088, 46693863),
-         (297, 2.1124217846894267, 2.0, 16.58896383415972, 640929080),
-         (300, 1.8054420940986444, 0.0, 136.95077604837442, 989192618),
-         (300, 1.331073604624939, 0.0, 171.9213960160741, 454053992),
-         (301, 2.0527538760063817, 2.0, 136.64938180110096, 114629138),
-         (302, 1.3856210642955236, 2.0, 20.599949631404268, 566777398)),
-    ),
     # Seed 13, burst 3: the whole of 7 read the code 6354 at 0.99; every half read nothing.
     "silent halves": (
         synth.CardFront(birth_date=date(2013, 5, 7), expiry_date=date(2034, 5, 7),
@@ -591,8 +600,32 @@ def test_bench_bursts_that_gave_a_wrong_value_give_none(case: str) -> None:
     assert all(g is None or g == w for g, w in zip(got, want, strict=True)), got
 
 
+# A fresh steady hand (seed 1711, burst 11) of 12 frames, the card 297-302 px wide: over the old
+# code floor (280 px), its frames were read one by one, and one read the code 1356 as 1355, sure
+# at 0.955 (over SOLO_CONFIDENCE), with nothing against it. Under the floor now
+# (reader.CODE_MIN_CARD_WIDTH_PX, 320 px), the frames are averaged and read by its rules.
+_HAND_300_PX = (
+    synth.CardFront(birth_date=date(1993, 8, 4), expiry_date=date(2034, 8, 4),
+                    security_code="1356", name="山田\u3000太郎",
+                    address=("福岡県福岡市博多区東公園", "7番7号"), sex="女",
+                    expiry_in_reiwa=True),
+    ((298, 2.1661292120779114, 2.0, 31.174870116882897, 679090352),
+     (302, 1.4487465340915193, 3.0, 173.68990107857348, 990386738),
+     (299, 0.7705276974452067, 0.0, 143.99071170060984, 412865184),
+     (297, 1.7311868928078178, 0.0, 160.15920035030686, 960870587),
+     (298, 2.5985861791484526, 0.0, 25.489208777110857, 813039523),
+     (301, 0.8916648816446386, 2.0, 35.095044240457234, 403646145),
+     (299, 2.655835856452542, 0.0, 91.93450449845088, 46693863),
+     (297, 2.1124217846894267, 2.0, 16.58896383415972, 640929080),
+     (300, 1.8054420940986444, 0.0, 136.95077604837442, 989192618),
+     (300, 1.331073604624939, 0.0, 171.9213960160741, 454053992),
+     (301, 2.0527538760063817, 2.0, 136.64938180110096, 114629138),
+     (302, 1.3856210642955236, 2.0, 20.599949631404268, 566777398)),
+)
+
+
 def test_frames_under_the_still_code_floor_are_averaged_and_read_right() -> None:
-    front, frames = _WRONG_BEFORE["300 px frame by frame"]
+    front, frames = _HAND_300_PX
     images = [reader.decode_image(data) for data in _photos(front, frames)]
     widths = [burst.rank_frame(i, image).card_width for i, image in enumerate(images)
               if image is not None]
@@ -600,6 +633,14 @@ def test_frames_under_the_still_code_floor_are_averaged_and_read_right() -> None
     reading = burst.read_card_burst([image for image in images if image is not None],
                                     today=TODAY)
     assert reading.ok and _values(reading) == (front.birth_date, front.expiry_date, "1356")
+
+
+def test_a_burst_never_gives_an_expiry_already_past() -> None:
+    front = synth.CardFront()  # expires 2034-07-23
+    frames = [synth.render_jpeg(front, synth.Scene(seed=seed)) for seed in (5, 6)]
+    reading = burst.read_card_burst_bytes(frames, today=date(2035, 1, 1))
+    assert _values(reading) == (front.birth_date, None, front.security_code)
+    assert reading.reason is CardFaceReason.UNREADABLE
 
 
 def test_averaged_frames_of_a_card_too_small_for_its_code_give_the_dates_and_say_so() -> None:

@@ -303,9 +303,8 @@ def test_a_birth_date_whose_sei_was_read_as_go_is_the_birth_date() -> None:
 def test_an_expiry_whose_reiwa_lost_its_first_character_is_reiwa() -> None:
     # Read so from a 640x480 burst averaged (bench burst_webcam_arm_page): the box's left edge
     # swallowed 令 of 令和8年 in every reading of the card.
-    # (Read before that expiry: a past one is never given.)
     parsed = parse_lines(card(birth="1962年2月2日生性別女", expiry="和8年2月2日まで有效"),
-                         today=date(2026, 1, 5))
+                         today=TODAY)
     assert parsed.expiry_date is not None and parsed.expiry_date.value == date(2026, 2, 2)
     assert parsed.birth_date is not None and parsed.birth_date.value == date(1962, 2, 2)
     # A mark from the box's edge before it is no character of another era.
@@ -317,24 +316,18 @@ def test_an_expiry_whose_reiwa_lost_its_first_character_is_reiwa() -> None:
     assert parse_lines(card(expiry="年和16年7月23日まで有効"), today=TODAY).expiry_date is None
     assert parse_lines(card(birth="和60年7月23日生性別男"), today=TODAY).birth_date is None
     # Its year digits are doubted as any other's.
-    weak = parse_lines(card(expiry="和16年7月24日まで有効", expiry_weak={1: 0.6}), today=TODAY)
-    assert weak.expiry_date is None
+    weak = parse_lines(card(expiry="和16年7月23日まで有効", expiry_weak={1: 0.6}), today=TODAY)
+    assert weak.expiry_date is None and weak.birth_date is not None
 
 
-def test_an_expiry_already_past_is_not_given() -> None:
-    # A 令和 year that lost its tens digit lands ten years back: stills 300 px wide read 令和7年
-    # for 令和17年 and 令和1年 for 令和11年, sure at 0.9995 and 0.997 (a 420 px one 令和3年 for
-    # 令和13年 at 0.89). A card past its expiry cannot be used here, so none is given, however
-    # sure; the resident types it, and the form says so of an expired card.
+def test_an_expiry_already_past_needs_more_confidence() -> None:
+    # Measured on a 420 px still (bench-like draw): 令和13年 read 令和3年, the 3 sure at 0.89.
     birth = "昭和12年5月17日生性別女"
-    lost_digit = parse_lines(card(birth=birth, expiry="令和7年5月17日まで有効"), today=TODAY)
-    assert lost_digit.expiry_date is None
-    # Its month and day still vouch for the birth's, printed again.
-    weak_birth = card(birth=birth, expiry="令和7年5月17日まで有効", birth_weak={5: 0.6})
-    assert parse_lines(weak_birth, today=TODAY).birth_date is not None
-    # The same card read on a day before that expiry gives it.
-    before = parse_lines(card(birth=birth, expiry="令和7年5月17日まで有効"), today=date(2025, 1, 1))
-    assert before.expiry_date is not None and before.expiry_date.value == date(2025, 5, 17)
+    lost_digit = card(birth=birth, expiry="令和3年5月17日まで有効", expiry_weak={2: 0.89})
+    assert parse_lines(lost_digit, today=TODAY).expiry_date is None
+    sure = parse_lines(card(birth=birth, expiry="令和3年5月17日まで有効"), today=TODAY)
+    assert sure.expiry_date is not None and sure.expiry_date.value == date(2021, 5, 17)
+    # A future expiry at the same confidence is kept as before.
     future = card(birth=birth, expiry="令和13年5月17日まで有効", expiry_weak={3: 0.89})
     assert parse_lines(future, today=TODAY).expiry_date is not None
 
@@ -358,10 +351,11 @@ def test_dates_alike_but_for_one_digit_are_both_dropped(birth: str, expiry: str)
     assert alone.birth_date is not None
 
 
-def test_a_foreign_residents_dates_further_apart_are_given_when_sure() -> None:
-    parsed = parse_lines(card(expiry="2031年3月9日まで有効"), today=TODAY)
+def test_dates_further_apart_are_a_foreign_residents_and_given_when_sure() -> None:
+    parsed = parse_lines(card(expiry="2031年8月14日まで有効"), today=TODAY)
     assert parsed.birth_date is not None and parsed.expiry_date is not None
-
+    near = parse_lines(card(expiry="2031年7月13日まで有効"), today=TODAY)
+    assert near.birth_date is None and near.expiry_date is None
 
 
 def test_a_misread_ma_of_made_yuukou_still_marks_the_expiry() -> None:
