@@ -305,12 +305,14 @@ def without_past_expiry(reading: CardFaceReading, today: date) -> CardFaceReadin
 
 def _without_unsure_code(reading: CardFaceReading) -> CardFaceReading:
     """A still of a card under CODE_SURE_CARD_WIDTH_PX without a code read under
-    SMALL_CODE_CONFIDENCE: the answer then says the card is small, and to come closer."""
+    SMALL_CODE_CONFIDENCE: the answer then says the card is small, and to come closer (unless
+    it already says why it fell short, such as a blur, which helps the resident more)."""
     code = reading.security_code
     if code is None or code.confidence >= SMALL_CODE_CONFIDENCE:
         return reading
     logger.info("card face: code on a small card not sure enough, dropped")
-    return replace(reading, security_code=None, reason=CardFaceReason.TOO_SMALL)
+    return replace(reading, security_code=None,
+                   reason=reading.reason or CardFaceReason.TOO_SMALL)
 
 
 def _small_card_reading(card: np.ndarray, today: date) -> CardFaceReading:

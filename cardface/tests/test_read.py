@@ -22,7 +22,7 @@ from cardface import CardFaceReason, locate, motion, ocr, read_card_face_image, 
 from cardface.__main__ import main as cli_main
 from cardface.ocr import get_engine
 from cardface.parse import parse_lines
-from cardface.result import CardFaceReading
+from cardface.result import CardFaceReading, FieldReading
 
 TODAY = date(2026, 11, 27)
 SHOWA = synth.CardFront()  # 昭和60年 7月23日生, 2034年 7月23日まで有効, 4821
@@ -212,6 +212,20 @@ def test_a_small_still_gives_no_code_unless_very_sure(case: str) -> None:
     front, scene, (low, high) = _MISLEADING_CODES[case]
     assert low <= _photo_and_card(front, scene)[1].width_px < high
     assert _small_card_read(front, scene).security_code is None
+
+
+def test_an_unsure_code_of_a_small_still_is_left_out_with_the_reason_it_already_had() -> None:
+    def reading(confidence: float, reason: CardFaceReason | None) -> CardFaceReading:
+        return CardFaceReading(FieldReading(SHOWA.birth_date, 0.99),
+                               FieldReading(SHOWA.expiry_date, 0.99),
+                               FieldReading("4821", confidence), reason)
+
+    sure = reading(0.995, None)
+    assert reader._without_unsure_code(sure) == sure
+    unsure = reader._without_unsure_code(reading(0.98, None))
+    assert unsure.security_code is None and unsure.reason is CardFaceReason.TOO_SMALL
+    blurred = reader._without_unsure_code(reading(0.98, CardFaceReason.BLURRED))
+    assert blurred.security_code is None and blurred.reason is CardFaceReason.BLURRED
 
 
 def test_dates_read_alike_but_for_a_dropped_1_are_not_given() -> None:
