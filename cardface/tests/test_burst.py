@@ -73,6 +73,18 @@ def test_the_most_frequent_reason_is_given() -> None:
     assert combined.reason is CardFaceReason.BLURRED
 
 
+def test_a_burst_that_read_a_value_is_never_answered_not_a_card() -> None:
+    empty = CardFaceReading.failed(CardFaceReason.NOT_A_CARD)
+    one_value = _reading(birth=None, expiry=None, confidence=0.99,
+                         reason=CardFaceReason.UNREADABLE)
+    combined = burst.combine([empty, empty, one_value])
+    assert _values(combined) == (None, None, "4821")
+    assert combined.reason is CardFaceReason.UNREADABLE
+    # With nothing read, the most frequent reason stands.
+    assert burst.combine([empty, empty, CardFaceReading.failed(CardFaceReason.BLURRED)]
+                         ).reason is CardFaceReason.NOT_A_CARD
+
+
 def test_frames_are_ranked_by_sharpness_without_ocr() -> None:
     sharp = synth.render_photo(synth.CardFront(), synth.Scene(canvas=(640, 480), card_width=240,
                                                                    seed=3))
