@@ -557,14 +557,23 @@ def read_card_burst(
             return CardFaceReading.failed(CardFaceReason.TOO_SMALL)
         return CardFaceReading.failed(CardFaceReason.NOT_A_CARD)
     if usable[0].card_width < CODE_MIN_CARD_WIDTH_PX:
-        return without_past_expiry(_read_averaged(images, usable, today), today)
+        reading = _read_averaged(images, usable, today)
+    else:
+        reading = _read_one_by_one(images, usable[:max_read], today)
+    return without_past_expiry(reading, today)
+
+
+def _read_one_by_one(images: Sequence[np.ndarray], ranks: Sequence[FrameRank],
+                     today: date) -> CardFaceReading:
+    """Large cards: the frames of `ranks` read in turn until their readings combine into all
+    three values."""
     readings: list[CardFaceReading] = []
-    for rank in usable[:max_read]:
+    for rank in ranks:
         readings.append(read_card_image(images[rank.index], today=today))
         combined = combine(readings)
         if combined.ok:
-            return without_past_expiry(combined, today)
-    return without_past_expiry(combine(readings), today)
+            return combined
+    return combine(readings)
 
 
 def read_card_burst_bytes(

@@ -7,7 +7,7 @@ log says what was done and why it failed, never what the card says.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 from typing import TypeVar
@@ -299,8 +299,7 @@ def without_past_expiry(reading: CardFaceReading, today: date) -> CardFaceReadin
     if expiry is None or expiry.value >= today:
         return reading
     logger.info("card face: expiry already past, not given")
-    return replace(reading, expiry_date=None,
-                   reason=reading.reason or CardFaceReason.UNREADABLE)
+    return reading.without("expiry_date", CardFaceReason.UNREADABLE)
 
 
 def _without_unsure_code(reading: CardFaceReading) -> CardFaceReading:
@@ -311,8 +310,7 @@ def _without_unsure_code(reading: CardFaceReading) -> CardFaceReading:
     if code is None or code.confidence >= SMALL_CODE_CONFIDENCE:
         return reading
     logger.info("card face: code on a small card not sure enough, dropped")
-    return replace(reading, security_code=None,
-                   reason=reading.reason or CardFaceReason.TOO_SMALL)
+    return reading.without("security_code", CardFaceReason.TOO_SMALL)
 
 
 def _small_card_reading(card: np.ndarray, today: date) -> CardFaceReading:

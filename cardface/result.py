@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum, unique
 from typing import Any, Generic, TypeVar
@@ -84,6 +84,11 @@ class CardFaceReading:
     @classmethod
     def failed(cls, reason: CardFaceReason) -> CardFaceReading:
         return cls(reason=reason)
+
+    def without(self, field: str, reason: CardFaceReason) -> CardFaceReading:
+        """This reading with the value `field` left out, and `reason` for it unless the reading
+        already says why it fell short (a blur says more to the resident)."""
+        return replace(self, **{field: None}, reason=self.reason or reason)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The JSON shape shared by the CLI, the view and static/reset/cardface.js."""
